@@ -1,0 +1,17 @@
+//! rollstack: declarative infrastructure + release reconciler for AWS.
+//!
+//! The modules follow the flow of a command:
+//! `load` (file -> YAML tree -> wire types) -> `validate` (-> `model` per environment)
+//! -> `graph` (dependency order) -> observe/diff/plan/apply (to come). Only `aws` talks
+//! to AWS.
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod schema;
+pub mod template;
+pub mod validate;

@@ -1,0 +1,280 @@
+//! YAML tree -> wire types, collecting every problem instead of stopping at the first.
+//!
+//! Each section entry (`groups.www`, `apps.web`, ...) is decoded on its own, so one
+//! misspelt field does not hide the problems of the rest of the file.
+
+use std::collections::BTreeMap;
+
+use marked_yaml::Error as NodeError;
+use marked_yaml::{FromNodeError, Node, types::MarkedMappingNode};
+use serde::de::DeserializeOwned;
+
+use super::raw::{RawEnvironment, RawStack};
+use super::spans::join;
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, did_you_mean, list};
+
+/// The format version this rollstack reads.
+pub const FORMAT: u32 = 1;
+
+/// Top-level sections of format 1, in the order the reference documents them.
+pub const SECTIONS: &[&str] = &[
+    "rollstack",
+    "stack",
+    "region",
+    "state_bucket",
+    "network",
+    "releases",
+    "apps",
+    "security_groups",
+    "roles",
+    "groups",
+    "cloudformation",
+    "environments",
+];
+
+/// Decodes a whole stack file.
+pub fn decode(file: &SourceFile, root: &Node) -> Result<RawStack, Diagnostics> {
+    let mut decoder = Decoder {
+        file,
+        errors: Diagnostics::default(),
+    };
+    let Some(map) = root.as_mapping() else {
+        return Err(Diagnostic::new(file, "a stack file must be a mapping of sections").into());
+    };
+    // A newer format may mean anything; say so and stop rather than list its "errors".
+    let format = decoder.format(map)?;
+    for (key, _) in map.iter() {
+        if !SECTIONS.contains(&key.as_str()) {
+            let location = file.locate(
+                key.span().start().map_or(1, |m| m.line()),
+                key.span().start().map_or(1, |m| m.column()),
+            );
+            decoder.errors.push(
+                Diagnostic::new(file, format!("unknown section `{}`", key.as_str()))
+                    .at(location)
+                    .expected(format!("one of {}", list(SECTIONS.iter())))
+                    .maybe_hint(did_you_mean(key.as_str(), SECTIONS.iter().copied())),
+            );
+        }
+    }
+    let stack = decoder.required::<String>(map, "stack", "stack: shop");
+    let region = decoder.required::<String>(map, "region", "region: us-east-1");
+    let raw = RawStack {
+        rollstack: format,
+        stack: stack.unwrap_or_default(),
+        region: region.unwrap_or_default(),
+        state_bucket: decoder.optional(map, "state_bucket"),
+        network: decoder.optional(map, "network"),
+        releases: decoder.optional(map, "releases"),
+        apps: decoder.entries(map, "apps"),
+        security_groups: decoder.entries(map, "security_groups"),
+        roles: decoder.entries(map, "roles"),
+        groups: decoder.entries(map, "groups"),
+        cloudformation: decoder.entries(map, "cloudformation"),
+        environments: decoder.environments(map),
+    };
+    if decoder.errors.is_empty() {
+        Ok(raw)
+    } else {
+        Err(decoder.errors)
+    }
+}
+
+struct Decoder<'a> {
+    file: &'a SourceFile,
+    errors: Diagnostics,
+}
+
+impl Decoder<'_> {
+    fn format(&mut self, map: &MarkedMappingNode) -> Result<u32, Diagnostics> {
+        let Some(node) = map.get_node("rollstack") else {
+            return Err(
+                Diagnostic::new(self.file, "missing the format version `rollstack: 1`")
+                    .at(self.file.locate(1, 1))
+                    .expected("a stack file starts with `rollstack: 1`")
+                    .hint("add `rollstack: 1` as the first line")
+                    .into(),
+            );
+        };
+        let location = self.at(node);
+        let text = node.as_scalar().map(|s| s.as_str().trim().to_owned());
+        match text.as_deref().map(str::parse::<u32>) {
+            Some(Ok(FORMAT)) => Ok(FORMAT),
+            Some(Ok(n)) if n > FORMAT => Err(Diagnostic::new(
+                self.file,
+                format!("this file is format {n}; this rollstack reads format {FORMAT}"),
+            )
+            .path("rollstack")
+            .at(location)
+            .hint("upgrade rollstack to read this file")
+            .into()),
+            _ => Err(Diagnostic::new(
+                self.file,
+                format!(
+                    "unknown format version `{}`",
+                    text.unwrap_or_else(|| "(not a number)".into())
+                ),
+            )
+            .path("rollstack")
+            .at(location)
+            .expected(format!("`{FORMAT}`"))
+            .hint(format!("write `rollstack: {FORMAT}`"))
+            .into()),
+        }
+    }
+
+    fn at(&self, node: &Node) -> crate::diagnostic::Location {
+        let m = node.span().start();
+        self.file
+            .locate(m.map_or(1, |m| m.line()), m.map_or(1, |m| m.column()))
+    }
+
+    fn required<T: DeserializeOwned>(
+        &mut self,
+        map: &MarkedMappingNode,
+        key: &str,
+        example: &str,
+    ) -> Option<T> {
+        if map.get_node(key).is_none() {
+            self.errors.push(
+                Diagnostic::new(self.file, format!("missing required section `{key}`"))
+                    .at(self.file.locate(1, 1))
+                    .hint(format!("add `{example}` near the top of the file")),
+            );
+            return None;
+        }
+        self.optional(map, key)
+    }
+
+    fn optional<T: DeserializeOwned>(&mut self, map: &MarkedMappingNode, key: &str) -> Option<T> {
+        let node = map.get_node(key)?;
+        self.value(node, key)
+    }
+
+    fn value<T: DeserializeOwned>(&mut self, node: &Node, path: &str) -> Option<T> {
+        match marked_yaml::from_node(node) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                let diagnostic = node_error(self.file, path, e);
+                self.errors.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    /// A mapping of names to entries, each decoded on its own.
+    fn entries<T: DeserializeOwned>(
+        &mut self,
+        map: &MarkedMappingNode,
+        key: &str,
+    ) -> BTreeMap<String, T> {
+        let mut out = BTreeMap::new();
+        let Some(node) = map.get_node(key) else {
+            return out;
+        };
+        let entries = match node {
+            Node::Mapping(entries) => entries,
+            Node::Scalar(s) if s.as_str().is_empty() => return out,
+            _ => {
+                self.errors.push(
+                    Diagnostic::new(self.file, format!("`{key}` must be a mapping of names"))
+                        .path(key)
+                        .at(self.at(node))
+                        .expected("a mapping like `name: { ... }`")
+                        .hint(format!(
+                            "write each entry of `{key}` on its own line as `name:`"
+                        )),
+                );
+                return out;
+            }
+        };
+        for (name, value) in entries.iter() {
+            if let Some(decoded) = self.value(value, &join(key, name.as_str())) {
+                out.insert(name.as_str().to_owned(), decoded);
+            }
+        }
+        out
+    }
+
+    /// Environments, with a clear word for the common slip of `ttl` outside `ephemeral`.
+    fn environments(&mut self, map: &MarkedMappingNode) -> BTreeMap<String, RawEnvironment> {
+        let Some(Node::Mapping(envs)) = map.get_node("environments") else {
+            return self.entries(map, "environments");
+        };
+        let mut out = BTreeMap::new();
+        for (name, value) in envs.iter() {
+            let path = join("environments", name.as_str());
+            let mut value = value.clone();
+            if let Some(overlay) = value.as_mapping_mut()
+                && let Some(ttl) = overlay.remove("ttl")
+            {
+                let example = ttl.as_scalar().map_or("24h", |s| s.as_str());
+                self.errors.push(
+                    Diagnostic::new(self.file, "`ttl` is only valid on ephemeral environments")
+                        .path(join(&path, "ttl"))
+                        .at(self.at(&ttl))
+                        .expected("`ttl` inside `ephemeral`")
+                        .hint(format!(
+                            "mark the environment ephemeral: `ephemeral: {{ ttl: {example} }}`"
+                        )),
+                );
+            }
+            if let Some(decoded) = self.value(&value, &path) {
+                out.insert(name.as_str().to_owned(), decoded);
+            }
+        }
+        out
+    }
+}
+
+/// Turns a decoding error into a diagnostic with a path, a location and a hint.
+fn node_error(file: &SourceFile, base: &str, error: FromNodeError) -> Diagnostic {
+    let path = match error.path() {
+        Some(inner) if inner.starts_with('[') => format!("{base}{inner}"),
+        Some(inner) => join(base, inner),
+        None => base.to_owned(),
+    };
+    let location = error
+        .start_mark()
+        .map(|m| file.locate(m.line(), m.column()));
+    let found = location
+        .map(|l| file.text[l.offset..l.offset + l.length].to_owned())
+        .unwrap_or_default();
+    let mut diagnostic = match error.into_inner() {
+        NodeError::UnknownFieldError(field, expected, _) => {
+            Diagnostic::new(file, format!("unknown field `{field}`"))
+                .expected(format!("one of {}", list(expected.iter())))
+                .maybe_hint(did_you_mean(&field, expected.iter().copied()))
+        }
+        NodeError::NotBoolean(_) => {
+            Diagnostic::new(file, format!("expected `true` or `false`, found `{found}`"))
+        }
+        NodeError::IntegerParseFailure(e, _) => {
+            use std::num::IntErrorKind::*;
+            let message = match e.kind() {
+                PosOverflow => format!("`{found}` is too large here"),
+                _ => format!("expected a whole number, found `{found}`"),
+            };
+            Diagnostic::new(file, message).expected("a whole number of at least 0")
+        }
+        NodeError::FloatParseFailure(_, _) => {
+            Diagnostic::new(file, format!("expected a number, found `{found}`"))
+        }
+        NodeError::Other(message, _) => {
+            let hint = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+                .map(|field| format!("add `{field}:` to this entry"));
+            Diagnostic::new(
+                file,
+                message.replace("invalid type: ", "wrong kind of value: "),
+            )
+            .maybe_hint(hint)
+        }
+    };
+    diagnostic = diagnostic.path(path);
+    if let Some(location) = location {
+        diagnostic = diagnostic.at(location);
+    }
+    diagnostic
+}

@@ -1,0 +1,331 @@
+//! The stack file as written (format 1): serde types that reject unknown fields.
+//!
+//! These are the wire format and the source of `schemas/stack.schema.json`. They say
+//! nothing about whether names resolve or values make sense; `validate` turns them into
+//! the model.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
+
+/// A rollstack stack file, format 1.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "rollstack stack file")]
+pub struct RawStack {
+    /// Format version of this file. This rollstack reads format 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub rollstack: u32,
+    /// Name of the stack: `[a-z][a-z0-9-]*`, at most 32 characters.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))]
+    pub stack: String,
+    /// AWS region, e.g. `us-east-1`.
+    pub region: String,
+    /// S3 bucket for locks and apply history (`apply` needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_bucket: Option<String>,
+    /// The existing network to launch into (not managed). The default VPC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<RawNetwork>,
+    /// Where release artifacts live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub releases: Option<RawReleases>,
+    /// Applications and the version each runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub apps: BTreeMap<String, RawApp>,
+    /// Security groups rollstack manages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_groups: BTreeMap<String, RawSecurityGroup>,
+    /// What runs on an instance.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, RawRole>,
+    /// Instance groups: how many, where, and how they roll.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, RawGroup>,
+    /// CloudFormation stacks for resources rollstack does not model.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloudformation: BTreeMap<String, RawCloudFormation>,
+    /// Environments: overlays on this file. Without any, the file has the single
+    /// environment `default`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, RawEnvironment>,
+}
+
+/// An existing network.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Subnets instances are spread across, e.g. `subnet-0a1b2c3d`.
+    #[serde(default)]
+    pub subnets: Vec<String>,
+}
+
+/// Where release artifacts are stored: `s3://{bucket}/{app}/{version}.tar.gz`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReleases {
+    /// The S3 bucket holding the artifacts.
+    pub bucket: String,
+}
+
+/// An application.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    /// The version to run, e.g. `2024.11.3`. Quote it if it looks like a number.
+    pub version: String,
+}
+
+/// A security group.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurityGroup {
+    /// Description (AWS requires one; defaults to the address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Inbound rules.
+    #[serde(default)]
+    pub ingress: Vec<RawRule>,
+    /// Outbound rules. When absent, all outbound traffic is allowed (the AWS default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<Vec<RawRule>>,
+}
+
+/// One security group rule: a protocol, ports, and a peer (`cidr` or `from`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// `tcp`, `udp`, `icmp` or `all`.
+    pub protocol: String,
+    /// A port, a range `8000-8100`, or `all` (default `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<PortRange>,
+    /// An IPv4 CIDR block, e.g. `203.0.113.0/24`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    /// Another security group of this stack (a graph edge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+/// A role: what runs on an instance.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// The application this role runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// How to tell an instance carrying this role is healthy (default: `running`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<RawHealth>,
+}
+
+/// A health check. Exactly one of `http`, `signal`, `running`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    /// Healthy when `GET http://{private_ip}:{port}{path}` answers 2xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<RawHttpHealth>,
+    /// Healthy when the instance writes its readiness signal to the state bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<RawEmpty>,
+    /// Healthy when EC2 reports the instance `running`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<RawEmpty>,
+}
+
+/// An HTTP health check.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpHealth {
+    /// The port to probe.
+    pub port: u16,
+    /// The path to probe (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// An empty mapping, `{}`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmpty {}
+
+/// An instance group.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// Roles every instance of the group carries.
+    pub roles: Vec<String>,
+    /// How many instances.
+    pub count: u32,
+    /// The machine image.
+    pub image: ImageRef,
+    /// The EC2 instance type, e.g. `t3.small`.
+    pub instance_type: String,
+    /// Security groups of this stack the instances join.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Subnets for this group (default: `network.subnets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<Vec<String>>,
+    /// A user-data template (minijinja), relative to the stack file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    /// Resources that must be in place first: `db` or `cloudformation.db`.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// How instances are replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RawRollout>,
+}
+
+/// A rolling replacement policy.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    /// Instances above `count` allowed during a rollout (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<Quantity>,
+    /// Instances below `count` allowed during a rollout (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<Quantity>,
+    /// Wait between batches (default `0s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Duration>,
+    /// How long new instances may take to become healthy (default `10m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_timeout: Option<Duration>,
+    /// `rollback` (default) or `halt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<RawOnFailure>,
+}
+
+/// What a failed rollout does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawOnFailure {
+    /// Terminate the failed instances and restore the previous spec.
+    Rollback,
+    /// Stop where it is, never below the minimum.
+    Halt,
+}
+
+/// A CloudFormation stack driven by rollstack.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCloudFormation {
+    /// Template file (YAML or JSON), relative to the stack file.
+    pub template: String,
+    /// Template parameters.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterValue>,
+    /// Resources that must be in place first.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+/// An environment: an overlay on the stack file.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    /// Marks a short-lived environment (pull request, load test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral: Option<RawEphemeral>,
+    /// Overrides `region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Overrides `state_bucket`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_bucket: Option<String>,
+    /// Overrides `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<RawNetwork>,
+    /// Overrides `releases`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub releases: Option<RawReleases>,
+    /// Overrides fields of existing apps.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub apps: BTreeMap<String, RawAppOverlay>,
+    /// Overrides fields of existing security groups.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_groups: BTreeMap<String, RawSecurityGroup>,
+    /// Overrides fields of existing roles.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, RawRole>,
+    /// Overrides fields of existing groups.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, RawGroupOverlay>,
+    /// Overrides fields of existing CloudFormation stacks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloudformation: BTreeMap<String, RawCloudFormationOverlay>,
+}
+
+/// Settings of an ephemeral environment.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEphemeral {
+    /// How long it lives before `env gc` removes it (default `24h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+}
+
+/// Fields of an app an environment may override.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAppOverlay {
+    /// The version to run in this environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Fields of a group an environment may override.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroupOverlay {
+    /// Roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// How many instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// The machine image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+    /// The instance type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// Security groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    /// Subnets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<Vec<String>>,
+    /// User-data template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    /// Dependencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
+    /// Rollout policy fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RawRollout>,
+}
+
+/// Fields of a CloudFormation stack an environment may override.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCloudFormationOverlay {
+    /// Template file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Parameters to set or replace.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, ParameterValue>,
+    /// Dependencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
+}

@@ -1,0 +1,314 @@
+//! The validated model of one environment of a stack: plain types, every name resolved.
+//!
+//! Built by `validate` from the wire types; everything downstream (graph, plan, apply)
+//! reads only this.
+
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
+
+/// The effective model of one environment of a stack.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stack {
+    /// Stack name.
+    pub name: String,
+    /// The environment this model is for.
+    pub environment: Environment,
+    /// AWS region.
+    pub region: String,
+    /// Bucket for locks, history and readiness signals.
+    pub state_bucket: Option<String>,
+    /// Subnets instances spread across (empty: the default VPC's).
+    pub subnets: Vec<String>,
+    /// Bucket of release artifacts.
+    pub releases_bucket: Option<String>,
+    /// Apps by name.
+    pub apps: BTreeMap<String, App>,
+    /// Security groups by name.
+    pub security_groups: BTreeMap<String, SecurityGroup>,
+    /// Roles by name.
+    pub roles: BTreeMap<String, Role>,
+    /// Instance groups by name.
+    pub groups: BTreeMap<String, Group>,
+    /// CloudFormation stacks by name.
+    pub cloudformation: BTreeMap<String, CloudFormation>,
+    /// Every reference between resources; the edges of the dependency graph.
+    pub references: Vec<Reference>,
+}
+
+impl Stack {
+    /// Every resource address of the stack, in a stable order.
+    pub fn addresses(&self) -> Vec<Address> {
+        let apps = self.apps.keys().map(|n| Address::App(n.clone()));
+        let sgs = self
+            .security_groups
+            .keys()
+            .map(|n| Address::SecurityGroup(n.clone()));
+        let cfn = self
+            .cloudformation
+            .keys()
+            .map(|n| Address::CloudFormation(n.clone()));
+        let groups = self.groups.keys().map(|n| Address::Group(n.clone()));
+        apps.chain(sgs).chain(cfn).chain(groups).collect()
+    }
+}
+
+/// The environment a model is for.
+#[derive(Clone, Debug, Serialize)]
+pub struct Environment {
+    /// `default` for a file without environments.
+    pub name: String,
+    /// Set for short-lived environments.
+    pub ephemeral: Option<Ephemeral>,
+}
+
+/// Name of the only environment of a file that defines none.
+pub const DEFAULT_ENVIRONMENT: &str = "default";
+
+/// Settings of an ephemeral environment.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ephemeral {
+    /// Lifetime before `env gc` removes it.
+    pub ttl: Duration,
+}
+
+/// Default lifetime of an ephemeral environment.
+pub const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// An application at a version.
+#[derive(Clone, Debug, Serialize)]
+pub struct App {
+    /// The version to run.
+    pub version: String,
+}
+
+/// A security group and its rules.
+#[derive(Clone, Debug, Serialize)]
+pub struct SecurityGroup {
+    /// Description shown in AWS.
+    pub description: String,
+    /// Inbound rules.
+    pub ingress: Vec<Rule>,
+    /// Outbound rules; `None` keeps the AWS default (all traffic allowed).
+    pub egress: Option<Vec<Rule>>,
+}
+
+/// One rule of a security group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Rule {
+    /// IP protocol.
+    pub protocol: Protocol,
+    /// Ports (all for `icmp` and `all`).
+    pub ports: PortRange,
+    /// Who may connect.
+    pub peer: Peer,
+}
+
+/// IP protocol of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP.
+    Icmp,
+    /// Every protocol.
+    All,
+}
+
+/// The other side of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Peer {
+    /// An IPv4 CIDR block.
+    Cidr(String),
+    /// Another security group of the stack.
+    SecurityGroup(String),
+}
+
+/// What runs on an instance.
+#[derive(Clone, Debug, Serialize)]
+pub struct Role {
+    /// The app the role runs.
+    pub app: Option<String>,
+    /// How health is judged.
+    pub health: Health,
+}
+
+/// A health check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// EC2 reports the instance running.
+    Running,
+    /// The instance writes its readiness signal object.
+    Signal,
+    /// An HTTP GET answers 2xx.
+    Http {
+        /// Port to probe.
+        port: u16,
+        /// Path to probe.
+        path: String,
+    },
+}
+
+/// An instance group.
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    /// Roles every instance carries.
+    pub roles: Vec<String>,
+    /// Desired instance count.
+    pub count: u32,
+    /// Machine image.
+    pub image: ImageRef,
+    /// EC2 instance type.
+    pub instance_type: String,
+    /// Security groups of the stack the instances join.
+    pub security_groups: Vec<String>,
+    /// Subnets (already defaulted from the network).
+    pub subnets: Vec<String>,
+    /// The user-data template, if any.
+    pub user_data: Option<Template>,
+    /// Rollout policy.
+    pub rollout: Rollout,
+}
+
+/// A template file read from disk, relative to the stack file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Template {
+    /// Path as written in the stack file.
+    pub path: String,
+    /// Resolved path on disk.
+    pub file: PathBuf,
+    /// Template text.
+    pub source: String,
+}
+
+/// A rolling replacement policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rollout {
+    /// Instances allowed above the count.
+    pub max_surge: Quantity,
+    /// Instances allowed below the count.
+    pub max_unavailable: Quantity,
+    /// Wait between batches.
+    pub pause: Duration,
+    /// Longest wait for new instances to turn healthy.
+    pub health_timeout: Duration,
+    /// What a failure does.
+    pub on_failure: OnFailure,
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Rollout {
+            max_surge: Quantity::Count(1),
+            max_unavailable: Quantity::Count(0),
+            pause: Duration::default(),
+            health_timeout: Duration(std::time::Duration::from_secs(600)),
+            on_failure: OnFailure::Rollback,
+        }
+    }
+}
+
+/// What a failed rollout does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// Terminate the failed instances and restore the previous spec.
+    Rollback,
+    /// Stop where it is, never below the minimum.
+    Halt,
+}
+
+/// A CloudFormation stack driven by rollstack.
+#[derive(Clone, Debug, Serialize)]
+pub struct CloudFormation {
+    /// The template.
+    pub template: Template,
+    /// Parameters declared by the template.
+    pub declared: Vec<TemplateParameter>,
+    /// Outputs declared by the template.
+    pub outputs: Vec<String>,
+    /// Parameter values.
+    pub parameters: BTreeMap<String, ParameterValue>,
+}
+
+/// A parameter a CloudFormation template declares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateParameter {
+    /// Logical name.
+    pub name: String,
+    /// Whether the template gives a default.
+    pub has_default: bool,
+    /// `NoEcho: true`: the value is sensitive.
+    pub no_echo: bool,
+}
+
+/// The address of a resource: `group.www`, `security_group.web`, `cloudformation.db`,
+/// `app.web`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
+pub enum Address {
+    /// An app version.
+    App(String),
+    /// A security group.
+    SecurityGroup(String),
+    /// A CloudFormation stack.
+    CloudFormation(String),
+    /// An instance group.
+    Group(String),
+}
+
+impl Address {
+    /// The kind prefix of the address.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Address::App(_) => "app",
+            Address::SecurityGroup(_) => "security_group",
+            Address::CloudFormation(_) => "cloudformation",
+            Address::Group(_) => "group",
+        }
+    }
+
+    /// The resource's name within its kind.
+    pub fn name(&self) -> &str {
+        match self {
+            Address::App(n)
+            | Address::SecurityGroup(n)
+            | Address::CloudFormation(n)
+            | Address::Group(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind(), self.name())
+    }
+}
+
+impl From<Address> for String {
+    fn from(address: Address) -> String {
+        address.to_string()
+    }
+}
+
+/// One resource referring to another: an edge of the dependency graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    /// The resource that refers (and so depends).
+    pub from: Address,
+    /// The resource referred to.
+    pub to: Address,
+    /// Where in the stack file the reference is written.
+    pub path: String,
+}

@@ -1,0 +1,143 @@
+//! User-data templates: the names a template sees, and rendering.
+//!
+//! `validate` renders every template with placeholder outputs to catch undefined names at
+//! the template's own line; `apply` renders with real outputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Value, json};
+
+use crate::model::Stack;
+
+/// Shown for a CloudFormation output that is not known until its stack is applied.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// Names every user-data template sees, at the top level.
+pub const CONTEXT_NAMES: &[&str] = &[
+    "stack", "env", "region", "group", "roles", "apps", "outputs", "signal",
+];
+
+/// Outputs of CloudFormation nodes: node -> output name -> value.
+pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The context of group `group`'s user data in `stack`.
+pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
+    let g = &stack.groups[group];
+    let apps: serde_json::Map<String, Value> = stack
+        .apps
+        .iter()
+        .map(|(name, app)| {
+            let artifact = stack
+                .releases_bucket
+                .as_ref()
+                .map(|b| format!("s3://{b}/{name}/{}.tar.gz", app.version));
+            (
+                name.clone(),
+                json!({ "version": app.version, "artifact": artifact }),
+            )
+        })
+        .collect();
+    let signal_prefix = format!(
+        "rollstack/{}/{}/signals/",
+        stack.name, stack.environment.name
+    );
+    json!({
+        "stack": stack.name,
+        "env": { "name": stack.environment.name, "ephemeral": stack.environment.ephemeral.is_some() },
+        "region": stack.region,
+        "group": { "name": group, "count": g.count, "instance_type": g.instance_type },
+        "roles": g.roles,
+        "apps": apps,
+        "outputs": outputs,
+        "signal": { "bucket": stack.state_bucket, "key_prefix": signal_prefix },
+    })
+}
+
+/// Placeholder outputs for validation and plans: every declared output is
+/// [`KNOWN_AFTER_APPLY`].
+pub fn placeholder_outputs(stack: &Stack) -> Outputs {
+    stack
+        .cloudformation
+        .iter()
+        .map(|(name, cfn)| {
+            let outputs = cfn
+                .outputs
+                .iter()
+                .map(|o| (o.clone(), KNOWN_AFTER_APPLY.to_owned()))
+                .collect();
+            (name.clone(), outputs)
+        })
+        .collect()
+}
+
+/// Why a template did not render.
+#[derive(Debug)]
+pub struct RenderError {
+    /// What went wrong.
+    pub message: String,
+    /// 1-based line in the template, when known.
+    pub line: Option<usize>,
+    /// Byte range in the template, when known.
+    pub range: Option<std::ops::Range<usize>>,
+    /// The dotted name that was undefined, when that was the problem.
+    pub undefined: Option<String>,
+}
+
+/// Renders `source` (named `name` in errors) with `context`, failing on undefined names.
+pub fn render(name: &str, source: &str, context: &Value) -> Result<String, RenderError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let template = env
+        .template_from_named_str(name, source)
+        .map_err(|e| convert(&e, None))?;
+    template
+        .render(minijinja::value::Serde(context))
+        .map_err(|e| {
+            let undefined = (e.kind() == minijinja::ErrorKind::UndefinedError)
+                .then(|| {
+                    template
+                        .undeclared_variables(true)
+                        .into_iter()
+                        .filter(|v| !lookup(context, v))
+                        .min()
+                })
+                .flatten();
+            convert(&e, undefined)
+        })
+}
+
+/// The dotted names (`apps.web.version`) a template uses from its context.
+pub fn used_names(source: &str) -> BTreeSet<String> {
+    let env = Environment::new();
+    match env.template_from_str(source) {
+        Ok(template) => template.undeclared_variables(true).into_iter().collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+fn convert(error: &minijinja::Error, undefined: Option<String>) -> RenderError {
+    let message = match (&undefined, error.detail()) {
+        (Some(name), _) => format!("undefined variable `{name}`"),
+        (None, Some(detail)) => format!("{}: {detail}", error.kind()),
+        (None, None) => error.kind().to_string(),
+    };
+    RenderError {
+        message,
+        line: error.line(),
+        range: error.range(),
+        undefined,
+    }
+}
+
+/// Whether the dotted `name` exists in `context`.
+fn lookup(context: &Value, name: &str) -> bool {
+    let mut current = context;
+    for part in name.split('.') {
+        match current.get(part) {
+            Some(next) => current = next,
+            None => return false,
+        }
+    }
+    true
+}

@@ -1,0 +1,519 @@
+//! Validate: wire types -> the model of each environment, with every problem found in
+//! one pass.
+//!
+//! The file is validated as written and then as each environment sees it (overlay
+//! merged); a problem found again in an environment is reported once.
+
+mod formats;
+mod references;
+mod sections;
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Location, SourceFile, did_you_mean, list};
+use crate::graph::StackGraph;
+use crate::load::{self, LoadedFile, SpanIndex, decode, overlay, raw::RawStack};
+use crate::model::{
+    Address, DEFAULT_ENVIRONMENT, DEFAULT_TTL, Duration, Environment, Ephemeral, Reference, Stack,
+    TemplateParameter,
+};
+use crate::template::RenderError;
+use references::Names;
+
+/// A stack file that validated, with the model of every environment.
+pub struct ValidatedFile {
+    /// The models, one per environment, in name order.
+    pub environments: Vec<Stack>,
+}
+
+/// Loads and validates every environment of the stack file at `path`.
+pub fn validate_file(path: &Path) -> Result<ValidatedFile, Diagnostics> {
+    let loaded = load::read(path)?;
+    let raw = decode::decode(&loaded.file, &loaded.root)?;
+    let mut diagnostics = Diagnostics::default();
+    let spans = SpanIndex::new(&loaded.root);
+    for name in raw.environments.keys() {
+        if let Err(expected) = formats::name(name, formats::MAX_ENV_NAME) {
+            diagnostics.push(
+                Diagnostic::new(&loaded.file, format!("invalid environment name `{name}`"))
+                    .path(format!("environments.{name}"))
+                    .at(spans.key(&loaded.file, &format!("environments.{name}")))
+                    .expected(expected),
+            );
+        }
+    }
+    let base_name = if raw.environments.is_empty() {
+        DEFAULT_ENVIRONMENT
+    } else {
+        "(base)"
+    };
+    let base = check_model(&loaded, &spans, &raw, environment(&raw, base_name));
+    let mut environments = Vec::new();
+    match base {
+        Ok(stack) if raw.environments.is_empty() => environments.push(stack),
+        Ok(_) => {}
+        Err(found) => diagnostics.extend_for_environment(None, found),
+    }
+    for name in raw.environments.keys() {
+        match environment_model(&loaded, &raw, name) {
+            Ok(stack) => environments.push(stack),
+            Err(found) => diagnostics.extend_for_environment(Some(name), found),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(ValidatedFile { environments })
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// Loads and validates the stack file at `path` and returns the model of `env` (which
+/// may be omitted only when the file defines no environments).
+pub fn load_environment(path: &Path, env: Option<&str>) -> Result<Stack, Diagnostics> {
+    let validated = validate_file(path)?;
+    let names: Vec<String> = validated
+        .environments
+        .iter()
+        .map(|s| s.environment.name.clone())
+        .collect();
+    let wanted = match env {
+        Some(env) => env,
+        None if names == [DEFAULT_ENVIRONMENT] => DEFAULT_ENVIRONMENT,
+        None => {
+            let file = SourceFile::new(crate::diagnostic::display_path(path), "");
+            return Err(Diagnostic::new(
+                &file,
+                format!(
+                    "this stack has the environments {}; choose one",
+                    list(names.iter())
+                ),
+            )
+            .hint(format!("pass `--env {}`", names[0]))
+            .into());
+        }
+    };
+    let found = validated
+        .environments
+        .into_iter()
+        .find(|s| s.environment.name == wanted);
+    found.ok_or_else(|| {
+        let file = SourceFile::new(crate::diagnostic::display_path(path), "");
+        Diagnostic::new(&file, format!("no environment `{wanted}` in this stack"))
+            .hint(
+                did_you_mean(wanted, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("environments: {}", list(names.iter()))),
+            )
+            .into()
+    })
+}
+
+fn environment(raw: &RawStack, name: &str) -> Environment {
+    let ephemeral = raw
+        .environments
+        .get(name)
+        .and_then(|e| e.ephemeral.as_ref())
+        .map(|e| Ephemeral {
+            ttl: e.ttl.unwrap_or(Duration(DEFAULT_TTL)),
+        });
+    Environment {
+        name: name.to_owned(),
+        ephemeral,
+    }
+}
+
+fn environment_model(
+    loaded: &LoadedFile,
+    raw: &RawStack,
+    name: &str,
+) -> Result<Stack, Diagnostics> {
+    let root = overlay::effective_root(&loaded.file, &loaded.root, name)?;
+    let effective = decode::decode(&loaded.file, &root)?;
+    let spans = SpanIndex::new(&root);
+    check_model(loaded, &spans, &effective, environment(raw, name))
+}
+
+fn check_model(
+    loaded: &LoadedFile,
+    spans: &SpanIndex,
+    raw: &RawStack,
+    env: Environment,
+) -> Result<Stack, Diagnostics> {
+    let mut checker = Checker {
+        file: &loaded.file,
+        spans,
+        dir: &loaded.dir,
+        errors: Diagnostics::default(),
+    };
+    let stack = sections::build(&mut checker, raw, env);
+    if checker.errors.is_empty() {
+        for cycle in StackGraph::new(&stack).cycles() {
+            checker.cycle(&cycle);
+        }
+    }
+    if checker.errors.is_empty() {
+        Ok(stack)
+    } else {
+        Err(checker.errors)
+    }
+}
+
+/// Collects problems of one model, locating them by path.
+pub(crate) struct Checker<'a> {
+    file: &'a SourceFile,
+    spans: &'a SpanIndex,
+    dir: &'a Path,
+    errors: Diagnostics,
+}
+
+impl Checker<'_> {
+    fn value_at(&self, path: &str) -> Location {
+        self.spans.value(self.file, path)
+    }
+
+    /// Reports a problem with the value at `path`.
+    fn error_at_value(
+        &mut self,
+        path: &str,
+        message: String,
+        expected: &str,
+        hint: Option<String>,
+    ) {
+        let location = self.value_at(path);
+        self.errors.push(
+            Diagnostic::new(self.file, message)
+                .path(path)
+                .at(location)
+                .expected(expected)
+                .maybe_hint(hint),
+        );
+    }
+
+    /// Reports a problem with the key of the entry at `path`.
+    fn error_at_key(&mut self, path: &str, message: String, expected: &str, hint: Option<String>) {
+        let location = self.spans.key(self.file, path);
+        self.errors.push(
+            Diagnostic::new(self.file, message)
+                .path(path)
+                .at(location)
+                .expected(expected)
+                .maybe_hint(hint),
+        );
+    }
+
+    /// Checks `value` at `path` with a format rule.
+    fn format(
+        &mut self,
+        path: &str,
+        value: &str,
+        rule: impl Fn(&str) -> Result<(), String>,
+        what: &str,
+    ) {
+        if let Err(expected) = rule(value) {
+            let hint = (what == "stack name")
+                .then(|| formats::suggest_name(value, formats::MAX_NAME))
+                .flatten()
+                .map(|s| format!("try `{s}`"));
+            self.error_at_value(path, format!("invalid {what} `{value}`"), &expected, hint);
+        }
+    }
+
+    /// Checks the name of the entry at `path`.
+    fn entry_name(&mut self, path: &str, name: &str, max: usize) {
+        if let Err(expected) = formats::name(name, max) {
+            let hint = formats::suggest_name(name, max).map(|s| format!("try `{s}`"));
+            self.error_at_key(path, format!("invalid name `{name}`"), &expected, hint);
+        }
+    }
+
+    fn subnets(&mut self, path: &str, subnets: &[String]) {
+        for (i, subnet) in subnets.iter().enumerate() {
+            self.format(
+                &format!("{path}[{i}]"),
+                subnet,
+                |v| formats::aws_id(v, "subnet"),
+                "subnet id",
+            );
+        }
+    }
+
+    fn dependency(
+        &mut self,
+        names: &Names,
+        from: &Address,
+        path: &str,
+        text: &str,
+        references: &mut Vec<Reference>,
+    ) {
+        match names.dependency(text) {
+            Ok(to) if &to == from => self.error_at_value(
+                path,
+                format!("`{from}` depends on itself"),
+                "another resource",
+                Some("remove this entry".into()),
+            ),
+            Ok(to) => references.push(Reference {
+                from: from.clone(),
+                to,
+                path: path.to_owned(),
+            }),
+            Err(e) => self.error_at_value(path, e.message, "a resource of this stack", e.hint),
+        }
+    }
+
+    /// Reads a template file named at `path`, relative to the stack file.
+    fn read_template(&mut self, path: &str, relative: &str) -> Option<crate::model::Template> {
+        let file = self.dir.join(relative);
+        let shown = crate::diagnostic::display_path(&file);
+        match std::fs::read(&file) {
+            Ok(bytes) if bytes.len() > load::MAX_FILE_BYTES => {
+                self.error_at_value(
+                    path,
+                    format!(
+                        "`{}` is larger than {} bytes",
+                        shown.display(),
+                        load::MAX_FILE_BYTES
+                    ),
+                    "a template file",
+                    None,
+                );
+                None
+            }
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(source) => Some(crate::model::Template {
+                    path: relative.to_owned(),
+                    file: shown,
+                    source,
+                }),
+                Err(_) => {
+                    self.error_at_value(
+                        path,
+                        format!("`{}` is not UTF-8 text", shown.display()),
+                        "a text template",
+                        None,
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                let siblings: Vec<String> = file
+                    .parent()
+                    .and_then(|d| std::fs::read_dir(d).ok())
+                    .map(|d| {
+                        d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let wanted = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(relative);
+                let hint =
+                    did_you_mean(wanted, siblings.iter().map(String::as_str)).or_else(|| {
+                        Some(format!(
+                            "paths are relative to the stack file's folder `{}`",
+                            crate::diagnostic::display_path(self.dir).display()
+                        ))
+                    });
+                self.error_at_value(
+                    path,
+                    format!("cannot read `{}`: {}", shown.display(), io_reason(&e)),
+                    "an existing file, relative to the stack file",
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads the `Parameters` and `Outputs` a CloudFormation template declares.
+    fn cloudformation_template(
+        &mut self,
+        template: &crate::model::Template,
+    ) -> Option<(Vec<TemplateParameter>, Vec<String>)> {
+        let file = SourceFile::new(&template.file, template.source.as_str());
+        let document: serde_yaml::Value = match serde_yaml::from_str(&template.source) {
+            Ok(v) => v,
+            Err(e) => {
+                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                let message = e.to_string();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
+                self.errors.push(
+                    Diagnostic::new(
+                        &file,
+                        format!("template is not valid YAML or JSON: {message}"),
+                    )
+                    .at(file.locate(line, column))
+                    .hint("CloudFormation templates are YAML or JSON"),
+                );
+                return None;
+            }
+        };
+        if document.get("Resources").is_none() {
+            self.errors.push(
+                Diagnostic::new(
+                    &file,
+                    "not a CloudFormation template: it has no `Resources` section",
+                )
+                .at(file.locate(1, 1))
+                .hint("a template declares at least one resource under `Resources:`"),
+            );
+            return None;
+        }
+        let declared = document
+            .get("Parameters")
+            .and_then(serde_yaml::Value::as_mapping)
+            .map(|params| {
+                params
+                    .iter()
+                    .filter_map(|(name, spec)| {
+                        let no_echo = spec.get("NoEcho").is_some_and(|v| {
+                            v.as_bool() == Some(true) || v.as_str() == Some("true")
+                        });
+                        Some(TemplateParameter {
+                            name: name.as_str()?.to_owned(),
+                            has_default: spec.get("Default").is_some(),
+                            no_echo,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let outputs = document
+            .get("Outputs")
+            .and_then(serde_yaml::Value::as_mapping)
+            .map(|o| {
+                o.keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some((declared, outputs))
+    }
+
+    /// Reports a user-data template that does not render, at the template's own line.
+    fn template_error(
+        &mut self,
+        path: &str,
+        template: &crate::model::Template,
+        error: &RenderError,
+        context: &serde_json::Value,
+    ) {
+        let file = SourceFile::new(&template.file, template.source.as_str());
+        let mut location = match (error.range.clone(), error.line) {
+            (Some(range), _) => {
+                let line = template.source[..range.start].matches('\n').count() + 1;
+                let column = template.source[..range.start]
+                    .rsplit('\n')
+                    .next()
+                    .map_or(0, |l| l.chars().count())
+                    + 1;
+                Location {
+                    line,
+                    column,
+                    offset: range.start,
+                    length: range.len(),
+                }
+            }
+            (None, Some(line)) => file.locate(line, 1),
+            (None, None) => file.locate(1, 1),
+        };
+        if let Some(name) = &error.undefined
+            && let Some(offset) = template.source.find(name.as_str())
+        {
+            let line = template.source[..offset].matches('\n').count() + 1;
+            if error.line.is_none_or(|l| l == line) {
+                let column = template.source[..offset]
+                    .rsplit('\n')
+                    .next()
+                    .map_or(0, |l| l.chars().count())
+                    + 1;
+                location = Location {
+                    line,
+                    column,
+                    offset,
+                    length: name.len(),
+                };
+            }
+        }
+        let hint = error
+            .undefined
+            .as_deref()
+            .map(|name| undefined_hint(name, context));
+        self.errors.push(
+            Diagnostic::new(&file, error.message.clone())
+                .path(path)
+                .at(location)
+                .expected("not defined when this template is rendered")
+                .maybe_hint(hint),
+        );
+    }
+
+    fn cycle(&mut self, cycle: &[Reference]) {
+        let loop_text: Vec<String> = cycle
+            .iter()
+            .map(|r| r.from.to_string())
+            .chain(cycle.first().map(|r| r.from.to_string()))
+            .collect();
+        let first = &cycle[0];
+        let mut diagnostic = Diagnostic::new(self.file, format!("dependency cycle: {}", loop_text.join(" -> ")))
+            .path(first.path.clone())
+            .at(self.value_at(&first.path))
+            .expected(format!("`{}` depends on `{}` here", first.from, first.to))
+            .hint("resources are created in dependency order, so a loop can never start; remove one of these references");
+        for reference in &cycle[1..] {
+            diagnostic = diagnostic.related(
+                self.value_at(&reference.path),
+                format!("`{}` depends on `{}`", reference.from, reference.to),
+            );
+        }
+        self.errors.push(diagnostic);
+    }
+}
+
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// "did you mean" for the last part of an undefined dotted name, among what exists.
+fn undefined_hint(name: &str, context: &serde_json::Value) -> String {
+    let parts: Vec<&str> = name.split('.').collect();
+    let mut current = context;
+    for (i, part) in parts.iter().enumerate() {
+        match current.get(part) {
+            Some(next) => current = next,
+            None => {
+                let available: Vec<&str> = current
+                    .as_object()
+                    .map(|o| o.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let prefix = parts[..i].join(".");
+                let qualified = |k: &str| {
+                    if prefix.is_empty() {
+                        k.to_owned()
+                    } else {
+                        format!("{prefix}.{k}")
+                    }
+                };
+                return match crate::diagnostic::closest(part, available.iter().copied()) {
+                    Some(best) => format!("did you mean `{}`?", qualified(best)),
+                    None if prefix.is_empty() => format!(
+                        "templates see {}",
+                        list(crate::template::CONTEXT_NAMES.iter())
+                    ),
+                    None => format!(
+                        "`{prefix}` has {}",
+                        list(available.iter().map(|k| qualified(k)))
+                    ),
+                };
+            }
+        }
+    }
+    "check the name".into()
+}

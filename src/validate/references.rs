@@ -1,0 +1,255 @@
+//! Resolving what a stack file refers to: `depends_on` entries and `${...}` references.
+
+use crate::diagnostic::{closest, list};
+use crate::model::Address;
+
+/// The names a stack defines, by kind, for resolving references.
+pub struct Names<'a> {
+    /// App names.
+    pub apps: Vec<&'a str>,
+    /// Security group names.
+    pub security_groups: Vec<&'a str>,
+    /// Group names.
+    pub groups: Vec<&'a str>,
+    /// CloudFormation node names.
+    pub cloudformation: Vec<&'a str>,
+}
+
+/// Why a reference did not resolve: a message and maybe a hint.
+pub struct Unresolved {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Names<'_> {
+    fn of_kind(&self, kind: &str) -> Option<&[&str]> {
+        match kind {
+            "app" => Some(&self.apps),
+            "security_group" => Some(&self.security_groups),
+            "group" => Some(&self.groups),
+            "cloudformation" => Some(&self.cloudformation),
+            _ => None,
+        }
+    }
+
+    /// Resolves a `depends_on` entry: a full address (`cloudformation.db`) or a bare name
+    /// that only one kind defines.
+    pub fn dependency(&self, text: &str) -> Result<Address, Unresolved> {
+        if let Some((kind, name)) = text.split_once('.') {
+            let Some(names) = self.of_kind(kind) else {
+                return Err(Unresolved {
+                    message: format!("`{kind}` is not a kind of resource"),
+                    hint: Some(format!(
+                        "addresses look like {}",
+                        list([
+                            "group.www",
+                            "security_group.web",
+                            "cloudformation.db",
+                            "app.web"
+                        ])
+                    )),
+                });
+            };
+            return if names.contains(&name) {
+                Ok(address(kind, name))
+            } else {
+                Err(unknown(kind, name, names))
+            };
+        }
+        let matches: Vec<&str> = ["group", "cloudformation", "security_group", "app"]
+            .into_iter()
+            .filter(|kind| self.of_kind(kind).is_some_and(|n| n.contains(&text)))
+            .collect();
+        match matches.as_slice() {
+            [kind] => Ok(address(kind, text)),
+            [] => {
+                let all: Vec<String> = ["group", "cloudformation", "security_group", "app"]
+                    .into_iter()
+                    .flat_map(|kind| {
+                        self.of_kind(kind)
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(move |n| format!("{kind}.{n}"))
+                    })
+                    .collect();
+                let names: Vec<&str> = self
+                    .groups
+                    .iter()
+                    .chain(&self.cloudformation)
+                    .chain(&self.security_groups)
+                    .chain(&self.apps)
+                    .copied()
+                    .collect();
+                Err(Unresolved {
+                    message: format!("nothing named `{text}` to depend on"),
+                    hint: closest(text, names.iter().copied())
+                        .map(|best| format!("did you mean `{best}`?"))
+                        .or_else(|| Some(format!("resources of this stack: {}", list(all.iter())))),
+                })
+            }
+            _ => Err(Unresolved {
+                message: format!(
+                    "`{text}` is ambiguous: {} share the name",
+                    list(matches.iter().map(|k| format!("{k}.{text}")))
+                ),
+                hint: Some(format!(
+                    "write the full address, e.g. `{}.{text}`",
+                    matches[0]
+                )),
+            }),
+        }
+    }
+
+    /// Resolves a reference inside `${...}` in a parameter value: `stack`, `env`, `region`,
+    /// `apps.NAME.version`, `outputs.NAME.OUTPUT`, `security_groups.NAME.id`. Returns the
+    /// address referred to, if any. `outputs` checks the output exists with `has_output`.
+    pub fn expression(
+        &self,
+        expression: &str,
+        has_output: impl Fn(&str, &str) -> Option<Vec<String>>,
+    ) -> Result<Option<Address>, Unresolved> {
+        let parts: Vec<&str> = expression.trim().split('.').collect();
+        match parts.as_slice() {
+            ["stack"] | ["env"] | ["region"] => Ok(None),
+            ["apps", name, "version"] => self.named("app", name).map(Some),
+            ["security_groups", name, "id"] => self.named("security_group", name).map(Some),
+            ["outputs", name, output] => {
+                let address = self.named("cloudformation", name)?;
+                match has_output(name, output) {
+                    None => Ok(Some(address)),
+                    Some(outputs) => Err(Unresolved {
+                        message: format!("`cloudformation.{name}` has no output `{output}`"),
+                        hint: closest(output, outputs.iter().map(String::as_str))
+                            .map(|best| format!("did you mean `{best}`?"))
+                            .or_else(|| {
+                                Some(format!(
+                                    "its template declares outputs {}",
+                                    list(outputs.iter())
+                                ))
+                            }),
+                    }),
+                }
+            }
+            _ => Err(Unresolved {
+                message: format!("unknown reference `${{{expression}}}`"),
+                hint: Some(format!(
+                    "references are {}",
+                    list([
+                        "${stack}",
+                        "${env}",
+                        "${region}",
+                        "${apps.NAME.version}",
+                        "${outputs.NAME.OUTPUT}",
+                        "${security_groups.NAME.id}"
+                    ])
+                )),
+            }),
+        }
+    }
+
+    /// Resolves `name` among the names of `kind`.
+    pub fn named(&self, kind: &str, name: &str) -> Result<Address, Unresolved> {
+        let names = self.of_kind(kind).unwrap_or(&[]);
+        if names.contains(&name) {
+            Ok(address(kind, name))
+        } else {
+            Err(unknown(kind, name, names))
+        }
+    }
+}
+
+fn address(kind: &str, name: &str) -> Address {
+    let name = name.to_owned();
+    match kind {
+        "app" => Address::App(name),
+        "security_group" => Address::SecurityGroup(name),
+        "cloudformation" => Address::CloudFormation(name),
+        _ => Address::Group(name),
+    }
+}
+
+fn unknown(kind: &str, name: &str, names: &[&str]) -> Unresolved {
+    let section = match kind {
+        "app" => "apps",
+        "security_group" => "security_groups",
+        "group" => "groups",
+        _ => "cloudformation",
+    };
+    Unresolved {
+        message: format!("no {} named `{name}`", kind.replace('_', " ")),
+        hint: closest(name, names.iter().copied())
+            .map(|best| format!("did you mean `{best}`?"))
+            .or_else(|| {
+                Some(if names.is_empty() {
+                    format!("this stack defines no `{section}`")
+                } else {
+                    format!("`{section}` defines {}", list(names.iter()))
+                })
+            }),
+    }
+}
+
+/// The expressions inside `${...}` in `text`, with their byte offsets, or the offset of
+/// an unclosed `${`.
+pub fn interpolations(text: &str) -> Result<Vec<(usize, &str)>, usize> {
+    let mut found = Vec::new();
+    let mut rest = 0;
+    while let Some(start) = text[rest..].find("${") {
+        let open = rest + start;
+        let Some(len) = text[open + 2..].find('}') else {
+            return Err(open);
+        };
+        found.push((open, &text[open + 2..open + 2 + len]));
+        rest = open + 2 + len + 1;
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names<'static> {
+        Names {
+            apps: vec!["web"],
+            security_groups: vec!["web", "bastion"],
+            groups: vec!["www"],
+            cloudformation: vec!["db"],
+        }
+    }
+
+    #[test]
+    fn dependencies_resolve_by_name_or_address() {
+        let n = names();
+        assert_eq!(
+            n.dependency("db").ok(),
+            Some(Address::CloudFormation("db".into()))
+        );
+        assert_eq!(
+            n.dependency("group.www").ok(),
+            Some(Address::Group("www".into()))
+        );
+        assert!(
+            n.dependency("web")
+                .err()
+                .unwrap()
+                .message
+                .contains("ambiguous")
+        );
+        assert_eq!(
+            n.dependency("dbb").err().unwrap().hint.as_deref(),
+            Some("did you mean `db`?")
+        );
+    }
+
+    #[test]
+    fn interpolations_are_found() {
+        assert_eq!(
+            interpolations("a ${x} b ${y.z}").unwrap(),
+            vec![(2, "x"), (9, "y.z")]
+        );
+        assert_eq!(interpolations("oops ${x").unwrap_err(), 5);
+    }
+}

@@ -1,0 +1,195 @@
+//! The command line on the example stacks: validate, graph, schema, completions.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+fn example_stacks() -> Vec<String> {
+    let mut stacks: Vec<String> = std::fs::read_dir(support::root().join("stacks"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml"))
+        .map(|n| format!("stacks/{n}"))
+        .collect();
+    stacks.sort();
+    stacks
+}
+
+#[test]
+fn example_stacks_validate_offline_without_credentials() {
+    let mut args = vec!["validate"];
+    let stacks = example_stacks();
+    args.extend(stacks.iter().map(String::as_str));
+    // No credentials, no region, and an endpoint that refuses connections: validate
+    // must need none of them.
+    let output = Command::new(env!("CARGO_BIN_EXE_rollstack"))
+        .args(&args)
+        .current_dir(support::root())
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("`stacks/demo.yaml` is valid"), "{stdout}");
+    assert!(stdout.contains("`stacks/shop.yaml` is valid"), "{stdout}");
+}
+
+#[test]
+fn schema_command_matches_the_checked_in_schema() {
+    let output = support::rollstack(&support::root(), &["schema"]);
+    assert!(output.status.success());
+    let checked_in =
+        std::fs::read_to_string(support::root().join("schemas/stack.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        checked_in,
+        "schemas/stack.schema.json is stale: run `cargo run -- schema > schemas/stack.schema.json`"
+    );
+}
+
+#[test]
+fn example_stacks_validate_against_the_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::root().join("schemas/stack.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
+    for stack in example_stacks() {
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(support::root().join(&stack)).unwrap())
+                .unwrap();
+        let json = serde_json::to_value(yaml).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{stack}: {errors:#?}");
+    }
+}
+
+#[test]
+fn schema_rejects_what_validate_rejects_structurally() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::root().join("schemas/stack.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let bad = serde_json::json!({ "rollstack": 1, "stack": "shop", "region": "us-east-1", "groups": { "www": { "cuont": 1 } } });
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn graph_text_lists_resources_in_apply_order() {
+    let output = support::rollstack(
+        &support::root(),
+        &["graph", "stacks/shop.yaml", "--env", "prod"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("graph_shop_text", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn graph_mermaid_is_a_flowchart() {
+    let output = support::rollstack(
+        &support::root(),
+        &[
+            "graph",
+            "stacks/shop.yaml",
+            "--env",
+            "prod",
+            "--format",
+            "mermaid",
+        ],
+    );
+    assert!(output.status.success());
+    insta::assert_snapshot!(
+        "graph_shop_mermaid",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn graph_dot_renders_with_graphviz() {
+    let output = support::rollstack(
+        &support::root(),
+        &[
+            "graph",
+            "stacks/shop.yaml",
+            "--env",
+            "prod",
+            "--format",
+            "dot",
+        ],
+    );
+    assert!(output.status.success());
+    insta::assert_snapshot!("graph_shop_dot", String::from_utf8_lossy(&output.stdout));
+    let mut dot = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("Graphviz `dot` is installed (scripts/test.sh installs it)");
+    use std::io::Write;
+    dot.stdin.take().unwrap().write_all(&output.stdout).unwrap();
+    let rendered = dot.wait_with_output().unwrap();
+    assert!(rendered.status.success(), "dot refused the graph");
+    assert!(String::from_utf8_lossy(&rendered.stdout).contains("<svg"));
+}
+
+#[test]
+fn graph_of_a_file_with_environments_needs_env() {
+    let output = support::rollstack(&support::root(), &["graph", "stacks/shop.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("this stack has the environments") && stderr.contains("pass `--env"),
+        "{stderr}"
+    );
+    let output = support::rollstack(
+        &support::root(),
+        &["graph", "stacks/shop.yaml", "--env", "prdo"],
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("did you mean `prod`?"));
+}
+
+#[test]
+fn environments_change_the_effective_model() {
+    let output = support::rollstack(&support::root(), &["graph", "stacks/demo.yaml"]);
+    assert!(
+        output.status.success(),
+        "a file without environments has `default`"
+    );
+    let output = support::rollstack(
+        &support::root(),
+        &["graph", "stacks/demo.yaml", "--env", "default"],
+    );
+    assert!(output.status.success());
+}
+
+#[test]
+fn completions_are_generated() {
+    let output = support::rollstack(&support::root(), &["completions", "bash"]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("rollstack"));
+}
+
+#[test]
+fn help_and_version_work() {
+    let output = support::rollstack(&support::root(), &["--help"]);
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for command in ["validate", "graph", "schema", "completions"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let output = support::rollstack(&support::root(), &["--version"]);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("rollstack "));
+}

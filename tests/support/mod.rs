@@ -1,0 +1,107 @@
+//! Test support: a real local AWS endpoint (moto server) and the rollstack binary.
+//!
+//! One moto server per test binary, started on first use on a free 127.0.0.1 port and
+//! stopped when the test process exits (the harness script watches its parent). Tests
+//! keep apart by using their own stack names.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the rollstack binary with `args` in `dir`, without colour.
+pub fn rollstack(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rollstack"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the rollstack binary runs")
+}
+
+/// A running moto server.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The harness process; it stops the server when this test process exits.
+    _harness: Child,
+}
+
+/// The moto server of this test binary, started on first use.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(start_moto)
+}
+
+fn start_moto() -> Moto {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "moto is not installed: run `scripts/setup-moto.sh` (or `scripts/test.sh`)"
+    );
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new(&python)
+            .arg(root().join("scripts/moto_harness.py"))
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto harness starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        if line.trim() == "ready" && wait_until_answers(port) {
+            return Moto {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _harness: child,
+            };
+        }
+        last_error = format!("moto did not start on port {port}");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{last_error}");
+}
+
+fn wait_until_answers(port: u16) -> bool {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+impl Moto {
+    /// An AWS SDK configuration pointing at this server, with test credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "rollstack-tests",
+            ))
+            .load()
+            .await
+    }
+}
