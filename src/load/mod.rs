@@ -76,7 +76,17 @@ fn not_utf8(shown: &Path, error: std::string::FromUtf8Error) -> Diagnostic {
     let line = good.matches('\n').count() + 1;
     let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
-    let shown_text = String::from_utf8_lossy(&bytes).into_owned();
+    // Shown in the terminal: control characters (NULs of UTF-16, escapes) as U+FFFD.
+    let shown_text: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
     let file = SourceFile::new(shown, shown_text);
     Diagnostic::new(&file, "file is not UTF-8 text")
         .at(file.locate(line, column))
