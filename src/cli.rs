@@ -44,7 +44,8 @@ pub struct GraphArgs {
     /// The stack file.
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
-    /// Environment (required when the file defines environments).
+    /// Environment; without it, the file as written (every resource of every
+    /// environment, without overlays).
     #[arg(long, short)]
     pub env: Option<String>,
     /// Output format.

@@ -6,11 +6,17 @@ use std::process::ExitCode;
 use super::Failure;
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::graph::{StackGraph, render};
-use crate::validate::load_environment;
+use crate::validate::validate_file;
 
-/// Prints the dependency graph of one environment.
+/// Prints the dependency graph of one environment, or of the file as written.
 pub fn run(args: &GraphArgs) -> Result<ExitCode, Failure> {
-    let stack = load_environment(&args.stack, args.env.as_deref()).map_err(Failure::Invalid)?;
+    let validated = validate_file(&args.stack).map_err(Failure::Invalid)?;
+    let stack = match &args.env {
+        None => validated.base,
+        Some(env) => validated
+            .environment(&args.stack, env)
+            .map_err(Failure::Invalid)?,
+    };
     let graph = StackGraph::new(&stack);
     let output = match args.format {
         GraphFormat::Text => {
@@ -18,10 +24,7 @@ pub fn run(args: &GraphArgs) -> Result<ExitCode, Failure> {
             let order = graph.apply_order().unwrap_or_default();
             render::text(&graph, &order)
         }
-        GraphFormat::Dot => render::dot(
-            &graph,
-            &format!("{}-{}", stack.name, stack.environment.name),
-        ),
+        GraphFormat::Dot => render::dot(&graph, &stack.name),
         GraphFormat::Mermaid => render::mermaid(&graph),
     };
     std::io::stdout().lock().write_all(output.as_bytes())?;

@@ -22,9 +22,16 @@ use references::Names;
 
 /// A stack file that validated, with the model of every environment.
 pub struct ValidatedFile {
+    /// The file as written, without any overlay (for a file without environments, the
+    /// same as its `default` environment). Overlays cannot add or remove resources, so
+    /// this has every resource of every environment.
+    pub base: Stack,
     /// The models, one per environment, in name order.
     pub environments: Vec<Stack>,
 }
+
+/// Name of the model of a file as written, when it also defines environments.
+pub const AS_WRITTEN: &str = "(as written)";
 
 /// Loads and validates every environment of the stack file at `path`.
 pub fn validate_file(path: &Path) -> Result<ValidatedFile, Diagnostics> {
@@ -45,14 +52,21 @@ pub fn validate_file(path: &Path) -> Result<ValidatedFile, Diagnostics> {
     let base_name = if raw.environments.is_empty() {
         DEFAULT_ENVIRONMENT
     } else {
-        "(base)"
+        AS_WRITTEN
     };
     let base = check_model(&loaded, &spans, &raw, environment(&raw, base_name));
     let mut environments = Vec::new();
-    match base {
-        Ok(stack) if raw.environments.is_empty() => environments.push(stack),
-        Ok(_) => {}
-        Err(found) => diagnostics.extend_for_environment(None, found),
+    let base = match base {
+        Ok(stack) => Some(stack),
+        Err(found) => {
+            diagnostics.extend_for_environment(None, found);
+            None
+        }
+    };
+    if let Some(stack) = &base
+        && raw.environments.is_empty()
+    {
+        environments.push(stack.clone());
     }
     for name in raw.environments.keys() {
         match environment_model(&loaded, &raw, name) {
@@ -60,51 +74,33 @@ pub fn validate_file(path: &Path) -> Result<ValidatedFile, Diagnostics> {
             Err(found) => diagnostics.extend_for_environment(Some(name), found),
         }
     }
-    if diagnostics.is_empty() {
-        Ok(ValidatedFile { environments })
-    } else {
-        Err(diagnostics)
+    match base {
+        Some(base) if diagnostics.is_empty() => Ok(ValidatedFile { base, environments }),
+        _ => Err(diagnostics),
     }
 }
 
-/// Loads and validates the stack file at `path` and returns the model of `env` (which
-/// may be omitted only when the file defines no environments).
-pub fn load_environment(path: &Path, env: Option<&str>) -> Result<Stack, Diagnostics> {
-    let validated = validate_file(path)?;
-    let names: Vec<String> = validated
-        .environments
-        .iter()
-        .map(|s| s.environment.name.clone())
-        .collect();
-    let wanted = match env {
-        Some(env) => env,
-        None if names == [DEFAULT_ENVIRONMENT] => DEFAULT_ENVIRONMENT,
-        None => {
+impl ValidatedFile {
+    /// The model of environment `env` of the file at `path`.
+    pub fn environment(self, path: &Path, env: &str) -> Result<Stack, Diagnostics> {
+        let names: Vec<String> = self
+            .environments
+            .iter()
+            .map(|s| s.environment.name.clone())
+            .collect();
+        let found = self
+            .environments
+            .into_iter()
+            .find(|s| s.environment.name == env);
+        found.ok_or_else(|| {
             let file = SourceFile::new(crate::diagnostic::display_path(path), "");
-            return Err(Diagnostic::new(
-                &file,
-                format!(
-                    "this stack has the environments {}; choose one",
-                    list(names.iter())
-                ),
-            )
-            .hint(format!("pass `--env {}`", names[0]))
-            .into());
-        }
-    };
-    let found = validated
-        .environments
-        .into_iter()
-        .find(|s| s.environment.name == wanted);
-    found.ok_or_else(|| {
-        let file = SourceFile::new(crate::diagnostic::display_path(path), "");
-        Diagnostic::new(&file, format!("no environment `{wanted}` in this stack"))
-            .hint(
-                did_you_mean(wanted, names.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("environments: {}", list(names.iter()))),
-            )
-            .into()
-    })
+            let hint = did_you_mean(env, names.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("environments: {}", list(names.iter())));
+            Diagnostic::new(&file, format!("no environment `{env}` in this stack"))
+                .hint(hint)
+                .into()
+        })
+    }
 }
 
 fn environment(raw: &RawStack, name: &str) -> Environment {
@@ -179,18 +175,23 @@ impl Checker<'_> {
         hint: Option<String>,
     ) {
         let location = self.value_at(path);
-        self.errors.push(
-            Diagnostic::new(self.file, message)
-                .path(path)
-                .at(location)
-                .expected(expected)
-                .maybe_hint(hint),
-        );
+        self.push(location, path, message, expected, hint);
     }
 
     /// Reports a problem with the key of the entry at `path`.
     fn error_at_key(&mut self, path: &str, message: String, expected: &str, hint: Option<String>) {
         let location = self.spans.key(self.file, path);
+        self.push(location, path, message, expected, hint);
+    }
+
+    fn push(
+        &mut self,
+        location: Location,
+        path: &str,
+        message: String,
+        expected: &str,
+        hint: Option<String>,
+    ) {
         self.errors.push(
             Diagnostic::new(self.file, message)
                 .path(path)
