@@ -300,11 +300,6 @@ impl Diagnostics {
             .sort_by(|a, b| (&a.file.path, a.location).cmp(&(&b.file.path, b.location)));
         self.items
     }
-
-    /// Iterates over the problems in the order they were found.
-    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter()
-    }
 }
 
 impl From<Diagnostic> for Diagnostics {

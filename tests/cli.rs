@@ -161,17 +161,27 @@ fn graph_without_env_shows_the_file_as_written() {
 }
 
 #[test]
-fn environments_change_the_effective_model() {
-    let output = support::rollstack(&support::root(), &["graph", "stacks/demo.yaml"]);
-    assert!(
-        output.status.success(),
-        "a file without environments has `default`"
-    );
+fn a_file_without_environments_has_only_default() {
     let output = support::rollstack(
         &support::root(),
         &["graph", "stacks/demo.yaml", "--env", "default"],
     );
-    assert!(output.status.success());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("group.web"));
+    let output = support::rollstack(
+        &support::root(),
+        &["graph", "stacks/demo.yaml", "--env", "prod"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no environment `prod`") && stderr.contains("`default`"),
+        "{stderr}"
+    );
 }
 
 #[test]

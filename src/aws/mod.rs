@@ -1,27 +1,6 @@
-//! The only module that talks to AWS: SDK configuration (and, later, observe and apply).
+//! The only module that talks to AWS: SDK clients (observe and apply join it with `plan`).
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-
-/// Where to reach AWS: the standard chain, optionally overridden.
-#[derive(Clone, Debug, Default)]
-pub struct Endpoint {
-    /// A custom endpoint (`--endpoint-url` / `AWS_ENDPOINT_URL`), e.g. a local moto server.
-    pub url: Option<String>,
-    /// The region (`AWS_REGION` or the stack's).
-    pub region: Option<String>,
-}
-
-/// Loads the SDK configuration the way the AWS CLI does, with `endpoint`'s overrides.
-pub async fn sdk_config(endpoint: &Endpoint) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(url) = &endpoint.url {
-        loader = loader.endpoint_url(url);
-    }
-    if let Some(region) = &endpoint.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    loader.load().await
-}
+use aws_config::SdkConfig;
 
 /// An S3 client; path-style addressing when a custom endpoint is set, since local
 /// endpoints do not serve bucket subdomains.
