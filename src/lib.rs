@@ -12,6 +12,8 @@ pub mod diagnostic;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod observe;
+pub mod plan;
 pub mod schema;
 pub mod template;
 pub mod validate;

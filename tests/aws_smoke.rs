@@ -4,9 +4,8 @@ mod support;
 
 #[tokio::test]
 async fn real_sdk_lists_images_and_round_trips_an_s3_object() {
-    let config = support::moto().sdk_config().await;
+    let support::Clients { ec2, s3, .. } = support::moto().clients().await;
 
-    let ec2 = rollstack::aws::ec2_client(&config);
     let images = ec2
         .describe_images()
         .owners("amazon")
@@ -15,7 +14,6 @@ async fn real_sdk_lists_images_and_round_trips_an_s3_object() {
         .expect("DescribeImages");
     assert!(!images.images().is_empty(), "moto serves its default AMIs");
 
-    let s3 = rollstack::aws::s3_client(&config);
     let bucket = "smoke-test-bucket";
     s3.create_bucket()
         .bucket(bucket)

@@ -40,16 +40,18 @@ fn example_stacks_validate_offline_without_credentials() {
 }
 
 #[test]
-fn schema_command_matches_the_checked_in_schema() {
-    let output = support::rollstack(&support::root(), &["schema"]);
-    assert!(output.status.success());
-    let checked_in =
-        std::fs::read_to_string(support::root().join("schemas/stack.schema.json")).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        checked_in,
-        "schemas/stack.schema.json is stale: run `cargo run -- schema > schemas/stack.schema.json`"
-    );
+fn schema_command_matches_the_checked_in_schemas() {
+    for (kind, file) in [("stack", "stack.schema.json"), ("plan", "plan.schema.json")] {
+        let output = support::rollstack(&support::root(), &["schema", kind]);
+        assert!(output.status.success());
+        let checked_in =
+            std::fs::read_to_string(support::root().join("schemas").join(file)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            checked_in,
+            "schemas/{file} is stale: run `cargo run -- schema {kind} > schemas/{file}`"
+        );
+    }
 }
 
 #[test]
@@ -201,4 +203,46 @@ fn help_and_version_work() {
     }
     let output = support::rollstack(&support::root(), &["--version"]);
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("rollstack "));
+}
+
+#[test]
+fn plan_needs_an_environment_when_the_file_defines_some() {
+    // Refused before any AWS call: no endpoint is configured here.
+    let output = support::rollstack(&support::root(), &["plan", "stacks/shop.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("this stack defines environments; name one with `--env`"),
+        "{err}"
+    );
+    assert!(err.contains("`load`, `pr`, `prod` and `staging`"), "{err}");
+}
+
+#[test]
+fn plan_reads_secrets_from_the_environment_before_calling_aws() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rollstack"))
+        .args([
+            "plan",
+            "stacks/shop.yaml",
+            "--env",
+            "prod",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .current_dir(support::root())
+        .env("NO_COLOR", "1")
+        .env_remove("DB_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("environment variable `DB_PASSWORD` is not set"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cloudformation.db.parameters.MasterUserPassword"),
+        "{err}"
+    );
+    assert!(!err.contains("AWS call"), "no AWS call is made: {err}");
 }

@@ -1,18 +1,98 @@
-//! The only module that talks to AWS: SDK clients (observe and apply join it with `plan`).
+//! The only module that talks to AWS: clients, call statistics, and the batched reads
+//! that observe a stack.
 
-use aws_config::SdkConfig;
+mod observe;
+mod stats;
 
-/// An S3 client; path-style addressing when a custom endpoint is set, since local
-/// endpoints do not serve bucket subdomains.
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let path_style = config.endpoint_url().is_some();
-    let s3 = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(path_style)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub use observe::observe;
+pub use stats::{CallStats, OperationStats};
+
+/// How to reach AWS, from the command line and the standard environment variables.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    /// `--endpoint-url`; `AWS_ENDPOINT_URL` is read by the SDK itself when this is unset.
+    pub endpoint_url: Option<String>,
+    /// The stack file's region.
+    pub region: String,
 }
 
-/// An EC2 client.
-pub fn ec2_client(config: &SdkConfig) -> aws_sdk_ec2::Client {
-    aws_sdk_ec2::Client::new(config)
+/// Clients for one region, all counting their calls into one [`CallStats`].
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) cloudformation: aws_sdk_cloudformation::Client,
+    stats: CallStats,
+}
+
+impl Aws {
+    /// Loads credentials and configuration (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, ...) as the
+    /// AWS CLI does, for the stack's region.
+    pub async fn connect(connection: &Connection) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(connection.region.clone()));
+        if let Some(url) = &connection.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        Aws::from_config(&loader.load().await)
+    }
+
+    /// Clients built from an SDK configuration.
+    pub fn from_config(config: &SdkConfig) -> Aws {
+        let stats = CallStats::default();
+        // Local endpoints do not serve bucket subdomains.
+        let path_style = config.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .interceptor(stats.interceptor())
+            .build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(config)
+            .interceptor(stats.interceptor())
+            .build();
+        let cloudformation = aws_sdk_cloudformation::config::Builder::from(config)
+            .interceptor(stats.interceptor())
+            .build();
+        Aws {
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),
+            stats,
+        }
+    }
+
+    /// The calls made so far.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+}
+
+/// A failed AWS call.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// The call was refused or could not be made.
+    #[error("AWS call `{operation}` failed: {message}")]
+    Call {
+        /// Operation name (`DescribeInstances`).
+        operation: &'static str,
+        /// The SDK's error, with its context.
+        message: String,
+    },
+}
+
+impl AwsError {
+    /// Wraps an SDK error from `operation`.
+    pub(crate) fn call(operation: &'static str, error: impl std::error::Error) -> AwsError {
+        AwsError::Call {
+            operation,
+            message: aws_sdk_ec2::error::DisplayErrorContext(error).to_string(),
+        }
+    }
+
+    /// What to check next.
+    pub fn hint(&self) -> &'static str {
+        "check credentials (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`), the region, and \
+         `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint"
+    }
 }

@@ -2,14 +2,18 @@
 
 pub mod completions;
 pub mod graph;
+pub mod plan;
 pub mod schema;
 pub mod validate;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::aws::{AwsError, CallStats};
 use crate::cli::{Cli, Command};
 use crate::diagnostic::{self, Diagnostic, Diagnostics};
+use crate::plan::PlanError;
 
 /// Why a command failed; printed to stderr, exit 1.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +21,20 @@ pub enum Failure {
     /// The input has problems.
     #[error("{} problem(s) in the input", .0.len())]
     Invalid(Diagnostics),
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(AwsError),
+    /// The stack cannot be planned as it is.
+    #[error("{} problem(s) prevent a plan", .0.len())]
+    Plan(Vec<PlanError>),
+    /// Writing a file failed.
+    #[error("cannot write `{}`: {error}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -24,11 +42,13 @@ pub enum Failure {
 
 /// Runs the command the user gave.
 pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Graph(args) => graph::run(&args),
-        Command::Schema => schema::run(),
-        Command::Completions(args) => completions::run(&args),
+    let endpoint_url = cli.endpoint_url.as_deref();
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Graph(args) => graph::run(args),
+        Command::Plan(args) => plan::run(args, endpoint_url),
+        Command::Schema(args) => schema::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(code) => code,
@@ -37,10 +57,37 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(other) => {
-            eprintln!("error: {other}");
+        Err(Failure::Aws(e)) => {
+            error(&e.to_string(), Some(e.hint()));
             ExitCode::FAILURE
         }
+        Err(Failure::Plan(errors)) => {
+            for e in &errors {
+                error(&e.to_string(), Some(&e.hint()));
+            }
+            eprintln!("error: no plan: {} to fix", plural(errors.len()));
+            ExitCode::FAILURE
+        }
+        Err(other) => {
+            error(&other.to_string(), None);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 problem".to_owned()
+    } else {
+        format!("{n} problems")
+    }
+}
+
+/// Prints `error: ...` and `  hint: ...` to stderr.
+fn error(message: &str, hint: Option<&str>) {
+    eprintln!("error: {message}");
+    if let Some(hint) = hint {
+        eprintln!("  hint: {hint}");
     }
 }
 
@@ -52,4 +99,25 @@ pub fn color() -> bool {
 /// Prints diagnostics to stderr.
 pub fn report(diagnostics: Vec<Diagnostic>) {
     eprint!("{}", diagnostic::render(&diagnostics, color()));
+}
+
+/// The async runtime commands that call AWS run on.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Prints the AWS calls made, per operation, to stderr.
+fn print_stats(stats: &CallStats) {
+    let snapshot = stats.snapshot();
+    let total: u32 = snapshot.values().map(|s| s.calls).sum();
+    eprintln!("AWS calls: {total}");
+    for (operation, s) in snapshot {
+        eprintln!(
+            "  {operation:<45} {:>5} {:>9.1} ms",
+            s.calls,
+            s.time.as_secs_f64() * 1000.0
+        );
+    }
 }

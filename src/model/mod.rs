@@ -186,7 +186,8 @@ pub struct Group {
 pub struct Template {
     /// Path as written in the stack file.
     pub path: String,
-    /// Resolved path on disk.
+    /// Resolved path on disk (not saved in plans: it is this machine's).
+    #[serde(skip)]
     pub file: PathBuf,
     /// Template text.
     pub source: String,

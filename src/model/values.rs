@@ -228,7 +228,7 @@ impl JsonSchema for PortRange {
 
 /// The machine image of a group: an AMI id, or the newest image matching a name pattern
 /// from an owner.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ImageRef {
     /// An AMI id such as `ami-0abc1234`.

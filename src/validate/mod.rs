@@ -19,6 +19,7 @@ use crate::model::{
 };
 use crate::template::RenderError;
 use references::Names;
+pub use references::interpolations;
 
 /// A stack file that validated, with the model of every environment.
 pub struct ValidatedFile {
@@ -81,6 +82,33 @@ pub fn validate_file(path: &Path) -> Result<ValidatedFile, Diagnostics> {
 }
 
 impl ValidatedFile {
+    /// The model `plan` and `apply` work on: environment `env`, or `default` for a file
+    /// without environments. A file with environments needs one named.
+    pub fn select(self, path: &Path, env: Option<&str>) -> Result<Stack, Diagnostics> {
+        match env {
+            Some(env) => self.environment(path, env),
+            None if self.environments.len() == 1
+                && self.environments[0].environment.name == DEFAULT_ENVIRONMENT =>
+            {
+                self.environment(path, DEFAULT_ENVIRONMENT)
+            }
+            None => {
+                let names: Vec<&String> = self
+                    .environments
+                    .iter()
+                    .map(|s| &s.environment.name)
+                    .collect();
+                let file = SourceFile::new(crate::diagnostic::display_path(path), "");
+                Err(Diagnostic::new(
+                    &file,
+                    "this stack defines environments; name one with `--env`",
+                )
+                .hint(format!("environments: {}", list(names)))
+                .into())
+            }
+        }
+    }
+
     /// The model of environment `env` of the file at `path`.
     pub fn environment(self, path: &Path, env: &str) -> Result<Stack, Diagnostics> {
         let names: Vec<String> = self

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod seed;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,44 @@ pub fn rollstack(dir: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("the rollstack binary runs")
+}
+
+/// Runs the rollstack binary with `args` in `dir` against the local endpoint, with test
+/// credentials and the extra environment `vars`.
+pub fn rollstack_aws(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rollstack"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the rollstack binary runs")
+}
+
+/// stdout of `output` as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr of `output` as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A scratch directory holding `files` (path, contents).
+pub fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
 }
 
 /// A running moto server.
@@ -104,4 +144,27 @@ impl Moto {
             .load()
             .await
     }
+
+    /// EC2, S3 and CloudFormation clients for this server.
+    pub async fn clients(&self) -> Clients {
+        let config = self.sdk_config().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
+        Clients {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            cloudformation: aws_sdk_cloudformation::Client::new(&config),
+        }
+    }
+}
+
+/// SDK clients for the local endpoint.
+pub struct Clients {
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// S3 (path-style).
+    pub s3: aws_sdk_s3::Client,
+    /// CloudFormation.
+    pub cloudformation: aws_sdk_cloudformation::Client,
 }

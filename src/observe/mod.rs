@@ -1,0 +1,336 @@
+//! Observe: what a stack looks like in AWS right now, as plain types.
+//!
+//! `aws::observe` fills an [`Observed`] from a [`Query`] in a handful of batched calls;
+//! everything after it (diff, plan) reads only these types, so it is tested without a
+//! network.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ImageRef, Stack};
+
+/// Tag keys of the ownership contract (see `docs/architecture.md`).
+pub mod tags {
+    /// Stack name.
+    pub const STACK: &str = "rollstack:stack";
+    /// Environment name.
+    pub const ENV: &str = "rollstack:env";
+    /// The resource's address (`group.www`).
+    pub const RESOURCE: &str = "rollstack:resource";
+    /// Hash of an instance's launch spec, or of a security group's rules.
+    pub const SPEC: &str = "rollstack:spec";
+    /// Space-separated roles of an instance.
+    pub const ROLES: &str = "rollstack:roles";
+    /// Space-separated `app@version` of an instance.
+    pub const RELEASE: &str = "rollstack:release";
+    /// The count a group was last applied with (on its launch template).
+    pub const COUNT: &str = "rollstack:count";
+    /// The AWS console name.
+    pub const NAME: &str = "Name";
+}
+
+/// Instance states that count as live: the plan filters on these.
+pub const LIVE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];
+
+/// What to look for: derived from one environment's model.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Stack name (`rollstack:stack`).
+    pub stack: String,
+    /// Environment name (`rollstack:env`).
+    pub env: String,
+    /// AWS names of the security groups the file wants (for name conflicts).
+    pub security_group_names: Vec<String>,
+    /// AWS names of the launch templates the file wants (for name conflicts).
+    pub launch_template_names: Vec<String>,
+    /// AWS names of the CloudFormation stacks the file wants (for name conflicts).
+    pub cloudformation_names: Vec<String>,
+    /// Prefix of the AWS names of this environment's resources (`{stack}-{env}-`).
+    pub name_prefix: String,
+    /// Images to resolve, each once, by group.
+    pub images: BTreeMap<String, ImageRef>,
+    /// Release artifacts to check.
+    pub artifacts: Vec<ArtifactRef>,
+}
+
+impl Query {
+    /// What to observe for `stack`.
+    pub fn for_stack(stack: &Stack) -> Query {
+        let prefix = aws_name(stack, "");
+        let artifacts = match &stack.releases_bucket {
+            Some(bucket) => stack
+                .apps
+                .iter()
+                .map(|(app, a)| ArtifactRef::new(bucket, app, &a.version))
+                .collect(),
+            None => Vec::new(),
+        };
+        Query {
+            stack: stack.name.clone(),
+            env: stack.environment.name.clone(),
+            security_group_names: stack
+                .security_groups
+                .keys()
+                .map(|n| aws_name(stack, n))
+                .collect(),
+            launch_template_names: stack.groups.keys().map(|n| aws_name(stack, n)).collect(),
+            cloudformation_names: stack
+                .cloudformation
+                .keys()
+                .map(|n| aws_name(stack, n))
+                .collect(),
+            name_prefix: prefix,
+            images: stack
+                .groups
+                .iter()
+                .map(|(name, g)| (name.clone(), g.image.clone()))
+                .collect(),
+            artifacts,
+        }
+    }
+
+    /// The distinct image references to resolve.
+    pub fn distinct_images(&self) -> BTreeSet<&ImageRef> {
+        self.images.values().collect()
+    }
+}
+
+/// The AWS name of resource `name` of `stack`: `{stack}-{env}-{name}`.
+pub fn aws_name(stack: &Stack, name: &str) -> String {
+    format!("{}-{}-{name}", stack.name, stack.environment.name)
+}
+
+/// A release artifact: `s3://{bucket}/{app}/{version}.tar.gz`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    /// App name.
+    pub app: String,
+    /// App version.
+    pub version: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+}
+
+impl ArtifactRef {
+    /// The artifact of `app` at `version` in `bucket`.
+    pub fn new(bucket: &str, app: &str, version: &str) -> ArtifactRef {
+        ArtifactRef {
+            app: app.to_owned(),
+            version: version.to_owned(),
+            bucket: bucket.to_owned(),
+            key: format!("{app}/{version}.tar.gz"),
+        }
+    }
+
+    /// `s3://bucket/key`.
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// Everything observed for one stack + environment.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// Owned live instances (pending, running, stopping, stopped).
+    pub instances: Vec<LiveInstance>,
+    /// Owned security groups, with their rules.
+    pub security_groups: Vec<LiveSecurityGroup>,
+    /// Owned launch templates, with their latest version.
+    pub launch_templates: Vec<LiveLaunchTemplate>,
+    /// Owned CloudFormation stacks, with template and parameters.
+    pub cloudformation: Vec<LiveCloudFormation>,
+    /// Resolved images by reference.
+    pub images: BTreeMap<ImageRef, ResolvedImage>,
+    /// Release artifacts that do not exist.
+    pub missing_artifacts: Vec<ArtifactRef>,
+    /// Resources with a name the file wants but without this environment's ownership
+    /// tags: never touched, reported as conflicts.
+    pub foreign: Vec<ForeignResource>,
+}
+
+/// A live instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveInstance {
+    /// Instance id.
+    pub id: String,
+    /// EC2 state name (`running`).
+    pub state: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// AMI id.
+    pub image_id: String,
+    /// Subnet, when in a VPC.
+    pub subnet_id: Option<String>,
+    /// Private IPv4 address.
+    pub private_ip: Option<String>,
+    /// Launch time, RFC 3339.
+    pub launch_time: String,
+    /// Security group ids.
+    pub security_group_ids: Vec<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl LiveInstance {
+    /// The value of tag `key`.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+}
+
+/// A live security group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveSecurityGroup {
+    /// Group id.
+    pub id: String,
+    /// Group name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Its rules, both directions.
+    pub rules: Vec<LiveRule>,
+}
+
+/// Direction of a rule.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Inbound.
+    Ingress,
+    /// Outbound.
+    Egress,
+}
+
+/// A live security group rule, as AWS reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveRule {
+    /// Rule id (`sgr-...`).
+    pub id: String,
+    /// Direction.
+    pub direction: Direction,
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    pub protocol: String,
+    /// First port (-1 for all).
+    pub from_port: i32,
+    /// Last port (-1 for all).
+    pub to_port: i32,
+    /// CIDR peer.
+    pub cidr: Option<String>,
+    /// Security group peer (id).
+    pub group_id: Option<String>,
+    /// Whether the rule carries this environment's ownership tags (rollstack made it).
+    pub owned: bool,
+}
+
+/// A live launch template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveLaunchTemplate {
+    /// Template id.
+    pub id: String,
+    /// Template name.
+    pub name: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Latest version number.
+    pub latest_version: i64,
+    /// Default version number: the spec the group last rolled out completely.
+    pub default_version: i64,
+    /// The latest and default versions' contents.
+    pub versions: Vec<LaunchTemplateVersion>,
+}
+
+impl LiveLaunchTemplate {
+    /// Version `number`, if observed.
+    pub fn version(&self, number: i64) -> Option<&LaunchTemplateVersion> {
+        self.versions.iter().find(|v| v.number == number)
+    }
+
+    /// The observed version whose description carries spec `hash`.
+    pub fn version_with_spec(&self, hash: &str) -> Option<&LaunchTemplateVersion> {
+        self.versions.iter().find(|v| v.spec() == Some(hash))
+    }
+}
+
+/// The parts of a launch template version a plan compares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchTemplateVersion {
+    /// Version number.
+    pub number: i64,
+    /// Version description (carries the spec hash).
+    pub description: String,
+    /// Decoded user data.
+    pub user_data: Option<String>,
+}
+
+impl LaunchTemplateVersion {
+    /// The spec hash in the description (`spec=HASH ...`).
+    pub fn spec(&self) -> Option<&str> {
+        self.description
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("spec="))
+    }
+}
+
+/// A live CloudFormation stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveCloudFormation {
+    /// Stack name.
+    pub name: String,
+    /// Stack id.
+    pub id: String,
+    /// Status (`CREATE_COMPLETE`).
+    pub status: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Parameter values (`****` for `NoEcho` ones, as AWS reports them).
+    pub parameters: BTreeMap<String, String>,
+    /// Outputs.
+    pub outputs: BTreeMap<String, String>,
+    /// Template body.
+    pub template: String,
+}
+
+/// A resolved machine image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ResolvedImage {
+    /// AMI id.
+    pub id: String,
+    /// Image name, when looked up.
+    pub name: Option<String>,
+    /// Creation date, when looked up.
+    pub created: Option<String>,
+}
+
+/// A resource with a name the file wants, owned by someone else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignResource {
+    /// `security group`, `launch template`, `CloudFormation stack`.
+    pub kind: &'static str,
+    /// Its AWS name.
+    pub name: String,
+    /// Its id.
+    pub id: String,
+}
+
+/// Whether `tags` carry the ownership tags of `stack`/`env`.
+pub fn owned_by(tags: &BTreeMap<String, String>, stack: &str, env: &str) -> bool {
+    tags.get(tags::STACK).map(String::as_str) == Some(stack)
+        && tags.get(tags::ENV).map(String::as_str) == Some(env)
+}

@@ -1,0 +1,296 @@
+//! CloudFormation nodes: template and parameter differences; outputs of stacks that do
+//! not change are known to the rest of the plan.
+
+use std::collections::BTreeMap;
+
+use super::{Diffed, fingerprint, short_hash, unified_diff};
+use crate::model::{Address, CloudFormation, ParameterValue, Stack};
+use crate::observe::{LiveCloudFormation, Observed, aws_name};
+use crate::plan::redact::{Redactor, SENSITIVE};
+use crate::plan::{Action, BeforeAfter, Change, CloudFormationChange, Detail};
+use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+use crate::validate::interpolations;
+
+/// Values of `from_env` parameters, read from the environment before any AWS call.
+pub type EnvironmentValues = BTreeMap<String, String>;
+
+/// Diffs every CloudFormation node (in dependency order, so outputs flow), and every
+/// owned stack the file no longer has. Returns the outputs known after the diff.
+pub fn diff(
+    stack: &Stack,
+    observed: &Observed,
+    env: &EnvironmentValues,
+    redactor: &Redactor,
+    order: &[Address],
+) -> (Vec<Diffed>, Outputs) {
+    let mut outputs = Outputs::new();
+    let mut out = Vec::new();
+    for address in order {
+        let Address::CloudFormation(name) = address else {
+            continue;
+        };
+        let desired = &stack.cloudformation[name];
+        let aws = aws_name(stack, name);
+        let live = observed.cloudformation.iter().find(|s| s.name == aws);
+        let values = parameter_values(stack, desired, observed, &outputs, env);
+        let diffed = diff_one(stack, name, desired, live, &values, redactor);
+        let known = diffed.change.action == Action::NoOp;
+        let node_outputs = desired
+            .outputs
+            .iter()
+            .map(|o| {
+                let value = live
+                    .filter(|_| known)
+                    .and_then(|l| l.outputs.get(o).cloned())
+                    .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned());
+                (o.clone(), value)
+            })
+            .collect();
+        outputs.insert(name.clone(), node_outputs);
+        out.push(diffed);
+    }
+    let prefix = aws_name(stack, "");
+    for live in &observed.cloudformation {
+        let Some(name) = live.name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if stack.cloudformation.contains_key(name) {
+            continue;
+        }
+        out.push(Diffed {
+            change: Change {
+                address: Address::CloudFormation(name.to_owned()).to_string(),
+                action: Action::Delete,
+                reason: "no longer in the stack file".to_owned(),
+                detail: Detail::CloudFormation(CloudFormationChange {
+                    name: live.name.clone(),
+                    status: Some(live.status.clone()),
+                    ..CloudFormationChange::default()
+                }),
+            },
+            drift: Vec::new(),
+            fingerprint: stack_fingerprint(live),
+        });
+    }
+    (out, outputs)
+}
+
+/// A parameter's planned value and whether it is sensitive.
+struct Value {
+    text: String,
+    sensitive: bool,
+}
+
+fn parameter_values(
+    stack: &Stack,
+    desired: &CloudFormation,
+    observed: &Observed,
+    outputs: &Outputs,
+    env: &EnvironmentValues,
+) -> BTreeMap<String, Value> {
+    desired
+        .parameters
+        .iter()
+        .map(|(name, value)| {
+            let no_echo = desired
+                .declared
+                .iter()
+                .any(|d| &d.name == name && d.no_echo);
+            let (text, sensitive) = match value {
+                ParameterValue::Text(text) => {
+                    (interpolate(stack, text, observed, outputs), no_echo)
+                }
+                ParameterValue::FromEnv {
+                    from_env,
+                    sensitive,
+                } => (
+                    env.get(from_env).cloned().unwrap_or_default(),
+                    *sensitive || no_echo,
+                ),
+            };
+            (name.clone(), Value { text, sensitive })
+        })
+        .collect()
+}
+
+/// `text` with every `${...}` replaced by its value, or `(known after apply)`.
+pub fn interpolate(stack: &Stack, text: &str, observed: &Observed, outputs: &Outputs) -> String {
+    let Ok(found) = interpolations(text) else {
+        return text.to_owned();
+    };
+    let mut result = String::new();
+    let mut rest = 0;
+    for (offset, expression) in found {
+        result.push_str(&text[rest..offset]);
+        let parts: Vec<&str> = expression.trim().split('.').collect();
+        let value = match parts.as_slice() {
+            ["stack"] => Some(stack.name.clone()),
+            ["env"] => Some(stack.environment.name.clone()),
+            ["region"] => Some(stack.region.clone()),
+            ["apps", app, "version"] => stack.apps.get(*app).map(|a| a.version.clone()),
+            ["outputs", node, output] => outputs.get(*node).and_then(|o| o.get(*output)).cloned(),
+            ["security_groups", name, "id"] => observed
+                .security_groups
+                .iter()
+                .find(|g| g.name == aws_name(stack, name))
+                .map(|g| g.id.clone()),
+            _ => None,
+        };
+        result.push_str(&value.unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned()));
+        rest = offset + expression.len() + 3;
+    }
+    result.push_str(&text[rest..]);
+    result
+}
+
+fn diff_one(
+    stack: &Stack,
+    name: &str,
+    desired: &CloudFormation,
+    live: Option<&LiveCloudFormation>,
+    values: &BTreeMap<String, Value>,
+    redactor: &Redactor,
+) -> Diffed {
+    let address = Address::CloudFormation(name.to_owned());
+    let new_template = normalise(&desired.template.source);
+    let mut detail = CloudFormationChange {
+        name: aws_name(stack, name),
+        status: live.map(|l| l.status.clone()),
+        ..CloudFormationChange::default()
+    };
+    for (param, value) in values {
+        let after = if value.sensitive {
+            SENSITIVE.to_owned()
+        } else {
+            redactor.redact(&value.text)
+        };
+        let before = live.and_then(|l| l.parameters.get(param)).map(|b| {
+            if value.sensitive {
+                SENSITIVE.to_owned()
+            } else {
+                redactor.redact(b)
+            }
+        });
+        let change = BeforeAfter {
+            before,
+            after: Some(after),
+        };
+        let unknown = value.text.contains(KNOWN_AFTER_APPLY);
+        if change.changes() || unknown {
+            detail.parameters.insert(param.clone(), change);
+        }
+    }
+    let Some(live) = live else {
+        detail.template_diff = Some(unified_diff(
+            "",
+            &redactor.redact(&new_template),
+            "template (live)",
+            "template (planned)",
+        ));
+        return Diffed {
+            change: Change {
+                address: address.to_string(),
+                action: Action::Create,
+                reason: "new CloudFormation stack".to_owned(),
+                detail: Detail::CloudFormation(detail),
+            },
+            drift: Vec::new(),
+            fingerprint: super::ABSENT.to_owned(),
+        };
+    };
+    let old_template = normalise(&live.template);
+    if old_template != new_template {
+        detail.template_diff = Some(unified_diff(
+            &redactor.redact(&old_template),
+            &redactor.redact(&new_template),
+            "template (live)",
+            "template (planned)",
+        ));
+    }
+    let (action, reason) = if live.status == "ROLLBACK_COMPLETE" {
+        (
+            Action::Replace,
+            "left in ROLLBACK_COMPLETE by a failed create: delete and re-create".to_owned(),
+        )
+    } else if detail.template_diff.is_some() || !detail.parameters.is_empty() {
+        let mut parts = Vec::new();
+        if detail.template_diff.is_some() {
+            parts.push("template changed".to_owned());
+        }
+        if !detail.parameters.is_empty() {
+            let names: Vec<&String> = detail.parameters.keys().collect();
+            parts.push(format!("parameters {}", crate::diagnostic::list(names)));
+        }
+        (Action::Update, parts.join("; "))
+    } else {
+        (Action::NoOp, "in sync".to_owned())
+    };
+    Diffed {
+        change: Change {
+            address: address.to_string(),
+            action,
+            reason,
+            detail: Detail::CloudFormation(detail),
+        },
+        drift: Vec::new(),
+        fingerprint: stack_fingerprint(live),
+    }
+}
+
+/// A template as sorted YAML, so key order and formatting are not changes. JSON
+/// templates are YAML too. A template that does not parse is compared as text.
+pub fn normalise(template: &str) -> String {
+    match serde_yaml::from_str::<serde_yaml::Value>(template) {
+        Ok(value) => serde_yaml::to_string(&sorted(value)).unwrap_or_else(|_| template.to_owned()),
+        Err(_) => template.to_owned(),
+    }
+}
+
+fn sorted(value: serde_yaml::Value) -> serde_yaml::Value {
+    use serde_yaml::Value as V;
+    match value {
+        V::Mapping(map) => {
+            let mut entries: Vec<(V, V)> = map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            entries.sort_by_key(|(k, _)| serde_yaml::to_string(k).unwrap_or_default());
+            V::Mapping(entries.into_iter().collect())
+        }
+        V::Sequence(items) => V::Sequence(items.into_iter().map(sorted).collect()),
+        V::Tagged(tagged) => {
+            let tagged = *tagged;
+            V::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                tag: tagged.tag,
+                value: sorted(tagged.value),
+            }))
+        }
+        other => other,
+    }
+}
+
+fn stack_fingerprint(live: &LiveCloudFormation) -> String {
+    fingerprint(&[
+        &live.id,
+        &live.status,
+        &short_hash(&live.template),
+        &format!("{:?}", live.parameters),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_and_json_are_not_changes() {
+        let yaml =
+            "Resources:\n  B: {Type: X}\n  A:\n    Type: Y\n    Properties: {Name: !Ref P}\n";
+        let reordered =
+            "Resources:\n  A: {Properties: {Name: !Ref P}, Type: Y}\n  B:\n    Type: X\n";
+        assert_eq!(normalise(yaml), normalise(reordered));
+        let json = r#"{"Resources": {"B": {"Type": "X"}}}"#;
+        assert_eq!(
+            normalise(json),
+            normalise("Resources:\n  B:\n    Type: X\n")
+        );
+        assert_ne!(normalise(yaml), normalise("Resources: {}\n"));
+    }
+}

@@ -1,0 +1,440 @@
+//! Instance groups: instances whose spec hash differs are replaced under the rollout
+//! policy; count changes scale out or in; instances changed by hand are drift.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::security_groups::plural;
+use super::{Diffed, fingerprint, unified_diff};
+use crate::model::{Address, Group, Stack};
+use crate::observe::{LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags};
+use crate::plan::redact::Redactor;
+use crate::plan::spec::{LaunchSpec, REQUIRED_INSTANCE_TAGS};
+use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
+use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+
+/// What a group diff needs besides the model and observation.
+pub struct GroupInputs<'a> {
+    /// Resolved image id by group.
+    pub images: &'a BTreeMap<String, String>,
+    /// CloudFormation outputs as far as known.
+    pub outputs: &'a Outputs,
+    /// Sensitive values to hide.
+    pub redactor: &'a Redactor,
+}
+
+/// Diffs every group of `stack` and every owned one it no longer has.
+pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec<Diffed> {
+    let mut by_group: BTreeMap<String, Vec<&LiveInstance>> = BTreeMap::new();
+    for instance in &observed.instances {
+        if let Some(group) = group_of(stack, instance) {
+            by_group.entry(group).or_default().push(instance);
+        }
+    }
+    let templates: BTreeMap<&str, &LiveLaunchTemplate> = observed
+        .launch_templates
+        .iter()
+        .map(|t| (t.name.as_str(), t))
+        .collect();
+    let mut out = Vec::new();
+    for (name, group) in &stack.groups {
+        let live = by_group.remove(name).unwrap_or_default();
+        let template = templates.get(aws_name(stack, name).as_str()).copied();
+        let image = inputs
+            .images
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default();
+        let spec = LaunchSpec::new(stack, name, image, inputs.outputs);
+        out.push(diff_one(
+            stack,
+            name,
+            group,
+            &spec,
+            &live,
+            template,
+            inputs.redactor,
+        ));
+    }
+    let prefix = aws_name(stack, "");
+    let mut removed: BTreeSet<String> = by_group.keys().cloned().collect();
+    removed.extend(
+        templates
+            .keys()
+            .filter_map(|n| n.strip_prefix(&prefix))
+            .filter(|n| !stack.groups.contains_key(*n))
+            .map(str::to_owned),
+    );
+    for name in removed {
+        let live = by_group.remove(&name).unwrap_or_default();
+        let template = templates.get(aws_name(stack, &name).as_str()).copied();
+        out.push(gone(stack, &name, &live, template));
+    }
+    out
+}
+
+/// The group an owned instance belongs to: its `rollstack:resource` tag, or its `Name`
+/// when that tag went missing.
+fn group_of(stack: &Stack, instance: &LiveInstance) -> Option<String> {
+    if let Some(group) = instance
+        .tag(tags::RESOURCE)
+        .and_then(|r| r.strip_prefix("group."))
+    {
+        return Some(group.to_owned());
+    }
+    instance
+        .tag(tags::NAME)
+        .and_then(|n| n.strip_prefix(&aws_name(stack, "")))
+        .map(str::to_owned)
+}
+
+/// Whether a live instance must be replaced to match the planned spec; what was
+/// changed by hand goes to `drift`.
+fn outdated(
+    instance: &LiveInstance,
+    spec: &LaunchSpec,
+    hash: &str,
+    drift: &mut Vec<String>,
+) -> bool {
+    let id = &instance.id;
+    let missing: Vec<&str> = REQUIRED_INSTANCE_TAGS
+        .iter()
+        .copied()
+        .filter(|t| instance.tag(t).is_none())
+        .collect();
+    if !missing.is_empty() {
+        let s = if missing.len() == 1 { "" } else { "s" };
+        let missing = crate::diagnostic::list(missing.iter());
+        drift.push(format!("instance `{id}` is missing tag{s} {missing}"));
+    }
+    if matches!(instance.state.as_str(), "stopping" | "stopped") {
+        drift.push(format!("instance `{id}` was stopped outside rollstack"));
+    }
+    let same_spec = instance.tag(tags::SPEC) == Some(hash);
+    if same_spec && instance.instance_type != spec.instance_type {
+        drift.push(format!(
+            "instance `{id}` was retyped outside rollstack ({} -> {})",
+            spec.instance_type, instance.instance_type
+        ));
+    }
+    if same_spec && instance.image_id != spec.image_id {
+        drift.push(format!(
+            "instance `{id}` runs image `{}`, not `{}`",
+            instance.image_id, spec.image_id
+        ));
+    }
+    let by_hand = !missing.is_empty()
+        || matches!(instance.state.as_str(), "stopping" | "stopped")
+        || instance.instance_type != spec.instance_type
+        || instance.image_id != spec.image_id;
+    by_hand || !same_spec
+}
+
+/// One line on what changed between an old instance and the new spec.
+fn spec_reason(old: &LiveInstance, spec: &LaunchSpec, user_data_changed: bool) -> String {
+    let mut parts = Vec::new();
+    let old_release = old.tag(tags::RELEASE).unwrap_or_default();
+    if old_release != spec.release_tag() {
+        parts.push(format!("release {old_release} -> {}", spec.release_tag()));
+    }
+    if old.instance_type != spec.instance_type {
+        parts.push(format!(
+            "instance type {} -> {}",
+            old.instance_type, spec.instance_type
+        ));
+    }
+    if old.image_id != spec.image_id {
+        parts.push(format!("image {} -> {}", old.image_id, spec.image_id));
+    }
+    let old_roles = old.tag(tags::ROLES).unwrap_or_default();
+    if old_roles != spec.roles.join(" ") {
+        parts.push(format!("roles `{old_roles}` -> `{}`", spec.roles.join(" ")));
+    }
+    if user_data_changed {
+        parts.push("user data changed".to_owned());
+    }
+    if parts.is_empty() {
+        parts.push("launch spec changed".to_owned());
+    }
+    parts.join("; ")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn diff_one(
+    stack: &Stack,
+    name: &str,
+    group: &Group,
+    spec: &LaunchSpec,
+    live: &[&LiveInstance],
+    template: Option<&LiveLaunchTemplate>,
+    redactor: &Redactor,
+) -> Diffed {
+    let address = Address::Group(name.to_owned());
+    let known = spec.is_known();
+    let hash = if known {
+        spec.hash()
+    } else {
+        KNOWN_AFTER_APPLY.to_owned()
+    };
+    let mut drift = Vec::new();
+    let mut current = Vec::new();
+    let mut stale = Vec::new();
+    for instance in live {
+        if outdated(instance, spec, &hash, &mut drift) {
+            stale.push(*instance);
+        } else {
+            current.push(*instance);
+        }
+    }
+    if let Some(last) = template
+        .and_then(|t| t.tags.get(tags::COUNT))
+        .and_then(|c| c.parse::<usize>().ok())
+        && live.len() < last
+    {
+        drift.push(format!(
+            "{} missing: {} of the {last} applied are live (terminated outside rollstack)",
+            plural(last - live.len(), "instance"),
+            live.len()
+        ));
+    }
+    let count = group.count as usize;
+    let keep = current.len().min(count);
+    let launch_total = count - keep;
+    // Scale-in terminates the most crowded subnet's oldest instances first.
+    let surplus = pick_surplus(&current, current.len() - keep);
+    let replace_n = stale.len().min(launch_total);
+    let replace: Vec<String> = stale[..replace_n].iter().map(|i| i.id.clone()).collect();
+    let mut terminate: Vec<String> = stale[replace_n..].iter().map(|i| i.id.clone()).collect();
+    terminate.extend(surplus);
+    let launch = (launch_total - replace_n) as u32;
+
+    // The user data the outdated instances run: the version carrying their spec, else
+    // the default version (the last complete rollout).
+    let base = template.and_then(|t| {
+        stale
+            .iter()
+            .find_map(|i| t.version_with_spec(i.tag(tags::SPEC)?))
+            .or_else(|| t.version(t.default_version))
+    });
+    let old_user_data = base.and_then(|v| v.user_data.clone());
+    let new_user_data = spec.user_data.clone();
+    let user_data_diff = (old_user_data != new_user_data).then(|| {
+        unified_diff(
+            &redactor.redact(old_user_data.as_deref().unwrap_or_default()),
+            &redactor.redact(new_user_data.as_deref().unwrap_or_default()),
+            "user data (live)",
+            "user data (planned)",
+        )
+    });
+    let template_has_spec = template
+        .and_then(|t| t.version(t.latest_version))
+        .is_some_and(|v| v.spec() == Some(hash.as_str()));
+    let mut redacted_spec = spec.clone();
+    redacted_spec.user_data = spec.user_data.as_deref().map(|u| redactor.redact(u));
+    let before: BTreeSet<String> = live
+        .iter()
+        .filter_map(|i| i.tag(tags::SPEC).map(str::to_owned))
+        .collect();
+    let mut detail = GroupChange {
+        name: aws_name(stack, name),
+        count: CountChange {
+            before: live.len() as u32,
+            after: group.count,
+        },
+        replace,
+        terminate,
+        launch,
+        spec: SpecChange {
+            before: before.into_iter().collect(),
+            after: Some(hash.clone()),
+        },
+        launch_spec: Some(redacted_spec),
+        user_data_diff,
+        rollout: None,
+        new_launch_template_version: !template_has_spec,
+    };
+    let (action, reason) = if live.is_empty() && template.is_none() {
+        (
+            Action::Create,
+            format!("new group of {}", plural(count, "instance")),
+        )
+    } else if !detail.replace.is_empty() || (!known && !live.is_empty()) {
+        if !known {
+            detail.replace = live.iter().map(|i| i.id.clone()).collect();
+            detail.terminate.clear();
+            detail.launch = group.count.saturating_sub(live.len() as u32);
+        }
+        detail.rollout = Some(rollout_text(group));
+        let mut reason = match (stale.first(), known) {
+            (_, false) => "user data depends on values known after apply".to_owned(),
+            (Some(old), true) => spec_reason(old, spec, detail.user_data_diff.is_some()),
+            (None, true) => "launch spec changed".to_owned(),
+        };
+        if let Some(scale) = scale_text(live.len(), count) {
+            reason.push_str("; ");
+            reason.push_str(&scale);
+        }
+        (Action::Replace, reason)
+    } else if live.len() != count || !detail.terminate.is_empty() || detail.launch > 0 {
+        let reason = scale_text(live.len(), count)
+            .unwrap_or_else(|| "replace stopped or untagged instances".to_owned());
+        (Action::Update, reason)
+    } else if detail.new_launch_template_version {
+        (
+            Action::Update,
+            "launch template has no version with this spec".to_owned(),
+        )
+    } else {
+        (Action::NoOp, "in sync".to_owned())
+    };
+    if action == Action::NoOp {
+        detail.user_data_diff = None;
+    }
+    Diffed {
+        change: Change {
+            address: address.to_string(),
+            action,
+            reason,
+            detail: Detail::Group(detail),
+        },
+        drift,
+        fingerprint: instances_fingerprint(live, template),
+    }
+}
+
+fn scale_text(live: usize, count: usize) -> Option<String> {
+    match live.cmp(&count) {
+        std::cmp::Ordering::Less => Some(format!("scale out {live} -> {count}")),
+        std::cmp::Ordering::Greater => Some(format!("scale in {live} -> {count}")),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// `1 at a time (max_surge 1, max_unavailable 0)`.
+fn rollout_text(group: &Group) -> String {
+    let surge = group.rollout.max_surge.resolve(group.count, true);
+    let unavailable = group.rollout.max_unavailable.resolve(group.count, false);
+    let batch = (surge + unavailable).max(1);
+    format!(
+        "{batch} at a time (max_surge {}, max_unavailable {}), never below {} healthy",
+        group.rollout.max_surge,
+        group.rollout.max_unavailable,
+        group.count.saturating_sub(unavailable)
+    )
+}
+
+/// The `n` instances scale-in removes: repeatedly the oldest of the most crowded subnet.
+pub fn pick_surplus(instances: &[&LiveInstance], n: usize) -> Vec<String> {
+    let mut by_subnet: BTreeMap<Option<&str>, Vec<&LiveInstance>> = BTreeMap::new();
+    for instance in instances {
+        by_subnet
+            .entry(instance.subnet_id.as_deref())
+            .or_default()
+            .push(instance);
+    }
+    for members in by_subnet.values_mut() {
+        members.sort_by(|a, b| (&a.launch_time, &a.id).cmp(&(&b.launch_time, &b.id)));
+    }
+    let mut picked = Vec::new();
+    for _ in 0..n {
+        let Some(members) = by_subnet
+            .values_mut()
+            .filter(|m| !m.is_empty())
+            .max_by(|a, b| {
+                a.len()
+                    .cmp(&b.len())
+                    .then_with(|| b[0].launch_time.cmp(&a[0].launch_time))
+            })
+        else {
+            break;
+        };
+        picked.push(members.remove(0).id.clone());
+    }
+    picked
+}
+
+fn gone(
+    stack: &Stack,
+    name: &str,
+    live: &[&LiveInstance],
+    template: Option<&LiveLaunchTemplate>,
+) -> Diffed {
+    let detail = GroupChange {
+        name: aws_name(stack, name),
+        count: CountChange {
+            before: live.len() as u32,
+            after: 0,
+        },
+        terminate: live.iter().map(|i| i.id.clone()).collect(),
+        ..GroupChange::default()
+    };
+    Diffed {
+        change: Change {
+            address: Address::Group(name.to_owned()).to_string(),
+            action: Action::Delete,
+            reason: format!(
+                "no longer in the stack file: terminate {}",
+                plural(live.len(), "instance")
+            ),
+            detail: Detail::Group(detail),
+        },
+        drift: Vec::new(),
+        fingerprint: instances_fingerprint(live, template),
+    }
+}
+
+fn instances_fingerprint(live: &[&LiveInstance], template: Option<&LiveLaunchTemplate>) -> String {
+    if live.is_empty() && template.is_none() {
+        return super::ABSENT.to_owned();
+    }
+    let mut parts: Vec<String> = live
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} {} {} {}",
+                i.id,
+                i.state,
+                i.instance_type,
+                i.image_id,
+                i.tag(tags::SPEC).unwrap_or_default()
+            )
+        })
+        .collect();
+    parts.sort();
+    let template = template
+        .map(|t| format!("{} {}", t.id, t.latest_version))
+        .unwrap_or_default();
+    fingerprint(&[&parts.join(";"), &template])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, subnet: &str, launched: &str) -> LiveInstance {
+        LiveInstance {
+            id: id.to_owned(),
+            state: "running".to_owned(),
+            instance_type: "t3.micro".to_owned(),
+            image_id: "ami-1".to_owned(),
+            subnet_id: Some(subnet.to_owned()),
+            private_ip: None,
+            launch_time: launched.to_owned(),
+            security_group_ids: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn scale_in_takes_the_oldest_of_the_most_crowded_subnet() {
+        let a1 = instance("i-a1", "a", "2026-01-01");
+        let a2 = instance("i-a2", "a", "2026-01-02");
+        let a3 = instance("i-a3", "a", "2026-01-03");
+        let b1 = instance("i-b1", "b", "2025-12-01");
+        let b2 = instance("i-b2", "b", "2026-01-04");
+        let all = [&a1, &a2, &a3, &b1, &b2];
+        assert_eq!(pick_surplus(&all, 1), ["i-a1"]);
+        // a and b are then level (2 each): the subnet with the older oldest goes first.
+        assert_eq!(pick_surplus(&all, 2), ["i-a1", "i-b1"]);
+        assert_eq!(pick_surplus(&all, 9).len(), 5);
+    }
+}

@@ -1,0 +1,217 @@
+//! Diff: model + observation -> plan. A pure function: no AWS call, no clock.
+
+pub mod cloudformation;
+pub mod groups;
+pub mod security_groups;
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use super::{Change, Drift, FORMAT_VERSION, Plan, Redactor, Summary};
+use crate::graph::StackGraph;
+use crate::model::{Address, Stack};
+use crate::observe::{ArtifactRef, Observed, aws_name};
+pub use cloudformation::EnvironmentValues;
+
+/// Fingerprint of an address where nothing was found.
+pub const ABSENT: &str = "absent";
+
+/// The diff of one address.
+pub struct Diffed {
+    /// The planned change.
+    pub change: Change,
+    /// Drift found there.
+    pub drift: Vec<String>,
+    /// What was observed there.
+    pub fingerprint: String,
+}
+
+/// Why there is no plan: each is reported, and the plan fails with exit 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A release artifact does not exist.
+    #[error("release artifact of app `{}` version `{}` not found: `{}`", .0.app, .0.version, .0.url())]
+    MissingArtifact(ArtifactRef),
+    /// No image matches a lookup.
+    #[error("no image matches `{image}` for `{address}`")]
+    NoImage {
+        /// The group.
+        address: String,
+        /// The lookup.
+        image: String,
+    },
+    /// A create would collide with a resource rollstack does not own.
+    #[error(
+        "`{address}` would be created as {kind} `{name}`, but `{id}` already has that name and is not owned by this stack and environment"
+    )]
+    Conflict {
+        /// The address that would be created.
+        address: String,
+        /// Kind of the foreign resource.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// Its id.
+        id: String,
+    },
+}
+
+impl PlanError {
+    /// How to fix it.
+    pub fn hint(&self) -> String {
+        match self {
+            PlanError::MissingArtifact(a) => format!(
+                "upload the release first (`aws s3 cp {}.tar.gz {}`), or set `apps.{}.version` to a released version",
+                a.app,
+                a.url(),
+                a.app
+            ),
+            PlanError::NoImage { .. } => {
+                "check the name pattern and owner with `aws ec2 describe-images --owners OWNER --filters Name=name,Values=PATTERN`".to_owned()
+            }
+            PlanError::Conflict { .. } => {
+                "rollstack never adopts or touches resources without its ownership tags: rename the resource in the stack file, or remove the other one".to_owned()
+            }
+        }
+    }
+}
+
+/// Plans `stack` against `observed`.
+pub fn diff(
+    stack: &Stack,
+    observed: &Observed,
+    env: &EnvironmentValues,
+    redactor: &Redactor,
+) -> Result<Plan, Vec<PlanError>> {
+    let mut errors: Vec<PlanError> = observed
+        .missing_artifacts
+        .iter()
+        .cloned()
+        .map(PlanError::MissingArtifact)
+        .collect();
+    let mut images = BTreeMap::new();
+    for (name, group) in &stack.groups {
+        match observed.images.get(&group.image) {
+            Some(image) => {
+                images.insert(name.clone(), image.clone());
+            }
+            None => errors.push(PlanError::NoImage {
+                address: Address::Group(name.clone()).to_string(),
+                image: group.image.to_string(),
+            }),
+        }
+    }
+    errors.extend(conflicts(stack, observed));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let graph = StackGraph::new(stack);
+    // Validation refused cycles, so an order exists.
+    let order = graph.apply_order().unwrap_or_default();
+    let (cfn, outputs) = cloudformation::diff(stack, observed, env, redactor, &order);
+    let image_ids: BTreeMap<String, String> = images
+        .iter()
+        .map(|(g, i)| (g.clone(), i.id.clone()))
+        .collect();
+    let inputs = groups::GroupInputs {
+        images: &image_ids,
+        outputs: &outputs,
+        redactor,
+    };
+    let mut diffed: BTreeMap<String, Diffed> = security_groups::diff(stack, observed)
+        .into_iter()
+        .chain(cfn)
+        .chain(groups::diff(stack, observed, &inputs))
+        .map(|d| (d.change.address.clone(), d))
+        .collect();
+
+    let mut changes = Vec::new();
+    let mut drift = Vec::new();
+    let mut fingerprints = BTreeMap::new();
+    let mut take = |d: Diffed| {
+        drift.extend(d.drift.into_iter().map(|message| Drift {
+            address: d.change.address.clone(),
+            message,
+        }));
+        fingerprints.insert(d.change.address.clone(), d.fingerprint);
+        changes.push(d.change);
+    };
+    for address in &order {
+        if let Some(d) = diffed.remove(&address.to_string()) {
+            take(d);
+        }
+    }
+    // What is left was removed from the file: dependents first (groups, then
+    // CloudFormation, then security groups).
+    let mut removed: Vec<Diffed> = diffed.into_values().collect();
+    removed.sort_by_key(|d| std::cmp::Reverse(kind_rank(&d.change.address)));
+    removed.into_iter().for_each(&mut take);
+
+    let summary = Summary::of(&changes);
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        rollstack_version: env!("CARGO_PKG_VERSION").to_owned(),
+        stack: stack.name.clone(),
+        environment: stack.environment.name.clone(),
+        region: stack.region.clone(),
+        images,
+        drift,
+        changes,
+        summary,
+        fingerprints,
+        model: serde_json::to_value(stack).unwrap_or_default(),
+    })
+}
+
+fn kind_rank(address: &str) -> u8 {
+    match address.split_once('.').map(|(k, _)| k) {
+        Some("security_group") => 1,
+        Some("cloudformation") => 2,
+        Some("group") => 3,
+        _ => 0,
+    }
+}
+
+/// Creates that would collide with a same-named resource rollstack does not own.
+fn conflicts(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
+    observed
+        .foreign
+        .iter()
+        .filter_map(|foreign| {
+            let name = foreign.name.strip_prefix(&aws_name(stack, ""))?;
+            let address = match foreign.kind {
+                "security group" => Address::SecurityGroup(name.to_owned()),
+                "CloudFormation stack" => Address::CloudFormation(name.to_owned()),
+                _ => Address::Group(name.to_owned()),
+            };
+            Some(PlanError::Conflict {
+                address: address.to_string(),
+                kind: foreign.kind,
+                name: foreign.name.clone(),
+                id: foreign.id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// 16 hex digits of the SHA-256 of `text`.
+pub fn short_hash(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
+}
+
+/// A fingerprint of observed parts.
+pub fn fingerprint(parts: &[&str]) -> String {
+    short_hash(&parts.join("\u{1f}"))
+}
+
+/// A unified diff of `old` and `new`, three lines of context.
+pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .missing_newline_hint(false)
+        .to_string()
+}

@@ -1,0 +1,324 @@
+//! Security groups: rule changes are updates (authorize/revoke the difference); rules
+//! in our groups that rollstack did not make are drift.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Diffed, fingerprint};
+use crate::model::{Address, Peer, Protocol, Rule, SecurityGroup, Stack};
+use crate::observe::{Direction, LiveRule, LiveSecurityGroup, Observed, aws_name, tags};
+use crate::plan::spec::ownership_tags;
+use crate::plan::{Action, BeforeAfter, Change, Detail, RuleChange, SecurityGroupChange};
+
+/// Diffs every security group of `stack` and every owned one it no longer has.
+pub fn diff(stack: &Stack, observed: &Observed) -> Vec<Diffed> {
+    let ids = live_ids(stack, observed);
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (name, desired) in &stack.security_groups {
+        let aws = aws_name(stack, name);
+        let live = observed.security_groups.iter().find(|g| g.name == aws);
+        if let Some(live) = live {
+            seen.insert(live.id.clone());
+        }
+        out.push(diff_one(stack, name, desired, live, &ids));
+    }
+    for live in &observed.security_groups {
+        if seen.contains(&live.id) {
+            continue;
+        }
+        let Some(name) = live.name.strip_prefix(&aws_name(stack, "")) else {
+            continue;
+        };
+        out.push(removed(name, live, &ids));
+    }
+    out
+}
+
+/// Security group name -> live id, for rules that refer to groups.
+fn live_ids(stack: &Stack, observed: &Observed) -> BTreeMap<String, String> {
+    let prefix = aws_name(stack, "");
+    observed
+        .security_groups
+        .iter()
+        .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
+        .collect()
+}
+
+/// The text of a rule, as reviewers read it: `tcp 80 from 0.0.0.0/0`.
+pub fn rule_text(
+    direction: Direction,
+    protocol: &str,
+    ports: Option<String>,
+    peer: &str,
+) -> String {
+    let preposition = match direction {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    };
+    match ports {
+        Some(ports) => format!("{protocol} {ports} {preposition} {peer}"),
+        None => format!("{protocol} {preposition} {peer}"),
+    }
+}
+
+fn desired_text(direction: Direction, rule: &Rule) -> String {
+    let (protocol, ports) = match rule.protocol {
+        Protocol::Tcp => ("tcp", Some(rule.ports.to_string())),
+        Protocol::Udp => ("udp", Some(rule.ports.to_string())),
+        Protocol::Icmp => ("icmp", None),
+        Protocol::All => ("all", None),
+    };
+    let peer = match &rule.peer {
+        Peer::Cidr(cidr) => cidr.clone(),
+        Peer::SecurityGroup(name) => Address::SecurityGroup(name.clone()).to_string(),
+    };
+    rule_text(direction, protocol, ports, &peer)
+}
+
+fn live_text(rule: &LiveRule, ids: &BTreeMap<String, String>) -> String {
+    let (protocol, ports) = match rule.protocol.as_str() {
+        "-1" | "all" => ("all".to_owned(), None),
+        "icmp" => ("icmp".to_owned(), None),
+        other => {
+            let ports = if rule.from_port == rule.to_port {
+                rule.from_port.to_string()
+            } else if (rule.from_port, rule.to_port) == (0, 65535) {
+                "all".to_owned()
+            } else {
+                format!("{}-{}", rule.from_port, rule.to_port)
+            };
+            (other.to_owned(), Some(ports))
+        }
+    };
+    let peer = match (&rule.cidr, &rule.group_id) {
+        (Some(cidr), _) => cidr.clone(),
+        (None, Some(id)) => ids
+            .iter()
+            .find(|(_, live)| *live == id)
+            .map(|(name, _)| Address::SecurityGroup(name.clone()).to_string())
+            .unwrap_or_else(|| id.clone()),
+        (None, None) => "(unknown peer)".to_owned(),
+    };
+    rule_text(rule.direction, &protocol, ports, &peer)
+}
+
+/// The rules a group should have, by direction; `None` egress leaves AWS's default alone.
+fn desired_rules(desired: &SecurityGroup) -> BTreeSet<(Direction, String)> {
+    let ingress = desired
+        .ingress
+        .iter()
+        .map(|r| (Direction::Ingress, desired_text(Direction::Ingress, r)));
+    let egress = desired
+        .egress
+        .iter()
+        .flatten()
+        .map(|r| (Direction::Egress, desired_text(Direction::Egress, r)));
+    ingress.chain(egress).collect()
+}
+
+/// Hash of a group's desired description and rules: its `rollstack:spec` tag, so a rule
+/// removed by hand is told apart from a rule added to the file.
+pub fn rules_hash(desired: &SecurityGroup) -> String {
+    let text: Vec<String> = desired_rules(desired)
+        .into_iter()
+        .map(|(d, r)| format!("{d:?} {r}"))
+        .collect();
+    super::short_hash(&format!("{}\n{}", desired.description, text.join("\n")))
+}
+
+fn diff_one(
+    stack: &Stack,
+    name: &str,
+    desired: &SecurityGroup,
+    live: Option<&LiveSecurityGroup>,
+    ids: &BTreeMap<String, String>,
+) -> Diffed {
+    let address = Address::SecurityGroup(name.to_owned());
+    let wanted = desired_rules(desired);
+    let mut detail = SecurityGroupChange {
+        name: aws_name(stack, name),
+        description: BeforeAfter {
+            before: live.map(|l| l.description.clone()),
+            after: Some(desired.description.clone()),
+        },
+        ..SecurityGroupChange::default()
+    };
+    let Some(live) = live else {
+        detail.add_rules = wanted
+            .into_iter()
+            .map(|(direction, rule)| RuleChange {
+                direction,
+                rule,
+                id: None,
+            })
+            .collect();
+        return Diffed {
+            change: Change {
+                address: address.to_string(),
+                action: Action::Create,
+                reason: "new security group".to_owned(),
+                detail: Detail::SecurityGroup(detail),
+            },
+            drift: Vec::new(),
+            fingerprint: super::ABSENT.to_owned(),
+        };
+    };
+    detail.id = Some(live.id.clone());
+    let mut drift = Vec::new();
+    let considered = live
+        .rules
+        .iter()
+        .filter(|r| r.direction == Direction::Ingress || desired.egress.is_some());
+    let mut have = BTreeSet::new();
+    for rule in considered {
+        let text = live_text(rule, ids);
+        let key = (rule.direction, text.clone());
+        if wanted.contains(&key) {
+            have.insert(key);
+            continue;
+        }
+        if !rule.owned {
+            drift.push(format!(
+                "{} rule `{text}` was added outside rollstack",
+                direction_word(rule.direction)
+            ));
+        }
+        detail.remove_rules.push(RuleChange {
+            direction: rule.direction,
+            rule: text,
+            id: Some(rule.id.clone()),
+        });
+    }
+    let unchanged_file = live.tags.get(tags::SPEC) == Some(&rules_hash(desired));
+    for (direction, rule) in wanted.difference(&have) {
+        if unchanged_file {
+            drift.push(format!(
+                "{} rule `{rule}` was removed outside rollstack",
+                direction_word(*direction)
+            ));
+        }
+        detail.add_rules.push(RuleChange {
+            direction: *direction,
+            rule: rule.clone(),
+            id: None,
+        });
+    }
+    for (key, value) in ownership_tags(stack, &address) {
+        if live.tags.get(&key) != Some(&value) {
+            drift.push(format!("tag `{key}` is missing or changed"));
+            detail.set_tags.insert(key, value);
+        }
+    }
+    detail.remove_rules.sort();
+    detail.add_rules.sort();
+    let (action, reason) = if detail.description.changes() {
+        (
+            Action::Replace,
+            "description changed (AWS cannot change it in place)".to_owned(),
+        )
+    } else if detail.add_rules.is_empty()
+        && detail.remove_rules.is_empty()
+        && detail.set_tags.is_empty()
+    {
+        (Action::NoOp, "in sync".to_owned())
+    } else {
+        (Action::Update, update_reason(&detail))
+    };
+    Diffed {
+        change: Change {
+            address: address.to_string(),
+            action,
+            reason,
+            detail: Detail::SecurityGroup(detail),
+        },
+        drift,
+        fingerprint: group_fingerprint(live),
+    }
+}
+
+fn update_reason(detail: &SecurityGroupChange) -> String {
+    let mut parts = Vec::new();
+    if !detail.add_rules.is_empty() {
+        parts.push(format!(
+            "{} to authorize",
+            plural(detail.add_rules.len(), "rule")
+        ));
+    }
+    if !detail.remove_rules.is_empty() {
+        parts.push(format!(
+            "{} to revoke",
+            plural(detail.remove_rules.len(), "rule")
+        ));
+    }
+    if !detail.set_tags.is_empty() {
+        parts.push("ownership tags to restore".to_owned());
+    }
+    parts.join(", ")
+}
+
+fn removed(name: &str, live: &LiveSecurityGroup, ids: &BTreeMap<String, String>) -> Diffed {
+    let detail = SecurityGroupChange {
+        name: live.name.clone(),
+        id: Some(live.id.clone()),
+        description: BeforeAfter {
+            before: Some(live.description.clone()),
+            after: None,
+        },
+        remove_rules: live
+            .rules
+            .iter()
+            .map(|r| RuleChange {
+                direction: r.direction,
+                rule: live_text(r, ids),
+                id: Some(r.id.clone()),
+            })
+            .collect(),
+        ..SecurityGroupChange::default()
+    };
+    Diffed {
+        change: Change {
+            address: Address::SecurityGroup(name.to_owned()).to_string(),
+            action: Action::Delete,
+            reason: "no longer in the stack file".to_owned(),
+            detail: Detail::SecurityGroup(detail),
+        },
+        drift: Vec::new(),
+        fingerprint: group_fingerprint(live),
+    }
+}
+
+fn group_fingerprint(live: &LiveSecurityGroup) -> String {
+    let mut rules: Vec<String> = live
+        .rules
+        .iter()
+        .map(|r| {
+            format!(
+                "{:?} {} {} {} {:?} {:?} {}",
+                r.direction, r.protocol, r.from_port, r.to_port, r.cidr, r.group_id, r.owned
+            )
+        })
+        .collect();
+    rules.sort();
+    fingerprint(&[
+        &live.id,
+        &live.description,
+        &format!("{:?}", live.tags),
+        &rules.join(";"),
+    ])
+}
+
+fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// `1 rule`, `2 rules`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

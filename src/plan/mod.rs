@@ -1,0 +1,284 @@
+//! Plan: the difference between one environment's model and what AWS holds, as changes
+//! keyed by address. A plan is also the artifact `apply` executes (`plan --out`), so it
+//! carries everything apply needs: the effective model, resolved images and a
+//! fingerprint of what was observed at every address.
+
+pub mod diff;
+pub mod redact;
+pub mod render;
+pub mod spec;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::observe::{Direction, ResolvedImage};
+
+pub use diff::{PlanError, diff};
+pub use redact::{Redactor, SENSITIVE};
+
+/// Version of the plan JSON; bumped when a field changes meaning or goes away.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A plan for one stack + environment.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// Version of this format.
+    pub format_version: u32,
+    /// The rollstack version that made the plan.
+    pub rollstack_version: String,
+    /// Stack name.
+    pub stack: String,
+    /// Environment name.
+    pub environment: String,
+    /// AWS region.
+    pub region: String,
+    /// The image each group launches, resolved once for the whole plan.
+    pub images: BTreeMap<String, ResolvedImage>,
+    /// Live differences the stack file does not explain; `changes` set them right.
+    pub drift: Vec<Drift>,
+    /// One entry per address, in apply order (deletes last, in reverse order).
+    pub changes: Vec<Change>,
+    /// Counts of `changes` by action.
+    pub summary: Summary,
+    /// What was observed at each address when the plan was made; `apply` of a saved plan
+    /// refuses to run when one no longer matches.
+    pub fingerprints: BTreeMap<String, String>,
+    /// The effective model the plan was made from (sensitive values are never in it:
+    /// `from_env` parameters are read again by `apply`).
+    #[schemars(with = "serde_json::Value")]
+    pub model: serde_json::Value,
+}
+
+impl Plan {
+    /// Whether applying the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+}
+
+/// What happens at an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The resource does not exist and will be made.
+    Create,
+    /// The resource changes in place (rules, scale out/in, a new launch template version).
+    Update,
+    /// The resource is replaced: instances roll, a CloudFormation stack is re-created.
+    Replace,
+    /// The resource goes away.
+    Delete,
+    /// Nothing to do.
+    NoOp,
+}
+
+impl Action {
+    /// The marker reviewers know from Terraform: `+`, `~`, `-/+`, `-`, ` `.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+        }
+    }
+
+    /// Lower-case words for summaries.
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoOp => "no-op",
+        }
+    }
+}
+
+/// The change at one address.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Change {
+    /// `group.www`, `security_group.web`, `cloudformation.db`.
+    pub address: String,
+    /// What happens.
+    pub action: Action,
+    /// Why, in one line (`release web@1.0.0 -> web@1.1.0`).
+    pub reason: String,
+    /// What changes, by kind of resource.
+    pub detail: Detail,
+}
+
+/// What changes, by kind of resource.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Detail {
+    /// A security group.
+    SecurityGroup(SecurityGroupChange),
+    /// An instance group.
+    Group(GroupChange),
+    /// A CloudFormation stack.
+    #[serde(rename = "cloudformation")]
+    CloudFormation(CloudFormationChange),
+}
+
+/// Changes to a security group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SecurityGroupChange {
+    /// AWS name.
+    pub name: String,
+    /// Group id, when it exists.
+    pub id: Option<String>,
+    /// Description (before, when it differs, and after).
+    pub description: BeforeAfter,
+    /// Rules to authorize.
+    pub add_rules: Vec<RuleChange>,
+    /// Rules to revoke.
+    pub remove_rules: Vec<RuleChange>,
+    /// Tags to set on the group (ownership tags that went missing).
+    pub set_tags: BTreeMap<String, String>,
+}
+
+/// A value before and after; `before` is absent for creates, `after` for deletes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BeforeAfter {
+    /// Live value.
+    pub before: Option<String>,
+    /// Planned value.
+    pub after: Option<String>,
+}
+
+impl BeforeAfter {
+    /// Whether the value changes.
+    pub fn changes(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// One security group rule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct RuleChange {
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// `tcp 80 from 0.0.0.0/0`.
+    pub rule: String,
+    /// Rule id, for rules that exist.
+    pub id: Option<String>,
+}
+
+/// Changes to an instance group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct GroupChange {
+    /// AWS name of its instances and launch template.
+    pub name: String,
+    /// Instance count: live, planned.
+    pub count: CountChange,
+    /// Live instances to replace with the new spec (rolling).
+    pub replace: Vec<String>,
+    /// Live instances to terminate without replacement (scale-in, removed group).
+    pub terminate: Vec<String>,
+    /// New instances to launch beyond replacements (scale-out).
+    pub launch: u32,
+    /// Launch-spec hashes: live (distinct) and planned.
+    pub spec: SpecChange,
+    /// The planned launch spec.
+    pub launch_spec: Option<spec::LaunchSpec>,
+    /// Unified diff of the rendered user data, sensitive values redacted.
+    pub user_data_diff: Option<String>,
+    /// How the replacement rolls (`1 at a time, never below 4 healthy`).
+    pub rollout: Option<String>,
+    /// Whether the launch template gets a new version.
+    pub new_launch_template_version: bool,
+}
+
+/// Instance counts of a group.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CountChange {
+    /// Live instances.
+    pub before: u32,
+    /// Planned instances.
+    pub after: u32,
+}
+
+/// Launch-spec hashes of a group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SpecChange {
+    /// Distinct hashes of the live instances.
+    pub before: Vec<String>,
+    /// The planned hash (`(known after apply)` when it depends on unknown outputs).
+    pub after: Option<String>,
+}
+
+/// Changes to a CloudFormation stack.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CloudFormationChange {
+    /// AWS stack name.
+    pub name: String,
+    /// Stack status, when it exists.
+    pub status: Option<String>,
+    /// Unified diff of the normalised template.
+    pub template_diff: Option<String>,
+    /// Parameters that change (sensitive ones redacted).
+    pub parameters: BTreeMap<String, BeforeAfter>,
+}
+
+/// A live difference the stack file does not explain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Drift {
+    /// The address it belongs to.
+    pub address: String,
+    /// What was found (`ingress rule tcp 3306 from 10.0.0.0/8 was added outside rollstack`).
+    pub message: String,
+}
+
+/// Counts of changes by action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Resources to create.
+    pub create: u32,
+    /// Resources to replace.
+    pub replace: u32,
+    /// Instances those replacements roll.
+    pub replace_instances: u32,
+    /// Resources to update in place.
+    pub update: u32,
+    /// Resources to delete.
+    pub delete: u32,
+}
+
+impl Summary {
+    /// Counts `changes`.
+    pub fn of(changes: &[Change]) -> Summary {
+        let mut summary = Summary::default();
+        for change in changes {
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Replace => {
+                    summary.replace += 1;
+                    if let Detail::Group(g) = &change.detail {
+                        summary.replace_instances += g.replace.len() as u32;
+                    }
+                }
+                Action::Delete => summary.delete += 1,
+                Action::NoOp => {}
+            }
+        }
+        summary
+    }
+
+    /// `Plan: 1 to create, 1 to replace (4 instances), 0 to update, 1 to delete.`
+    pub fn line(&self) -> String {
+        let instances = match self.replace_instances {
+            0 => String::new(),
+            1 => " (1 instance)".to_owned(),
+            n => format!(" ({n} instances)"),
+        };
+        format!(
+            "Plan: {} to create, {} to replace{instances}, {} to update, {} to delete.",
+            self.create, self.replace, self.update, self.delete
+        )
+    }
+}

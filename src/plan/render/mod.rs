@@ -1,0 +1,143 @@
+//! Plan output for reviewers: text for terminals, markdown for pull-request comments.
+//! (JSON is the `Plan` type itself.)
+
+mod markdown;
+mod text;
+
+pub use markdown::markdown;
+pub use text::text;
+
+use super::{Action, Change, Detail, Plan};
+use crate::observe::Direction;
+
+/// Lines describing one change, each starting with a diff marker (`+`, `-`, `~`, ` `,
+/// `@`), so they read the same in a terminal and in a markdown `diff` block.
+pub fn detail_lines(change: &Change) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &change.detail {
+        Detail::SecurityGroup(sg) => {
+            if let Some(id) = &sg.id {
+                lines.push(format!("  id: {id}"));
+            }
+            if sg.description.changes() {
+                match (&sg.description.before, &sg.description.after) {
+                    (Some(before), Some(after)) => {
+                        lines.push(format!("~ description: {before:?} -> {after:?}"))
+                    }
+                    (None, Some(after)) => lines.push(format!("+ description: {after:?}")),
+                    _ => {}
+                }
+            }
+            for rule in &sg.add_rules {
+                lines.push(format!("+ {} {}", direction(rule.direction), rule.rule));
+            }
+            for rule in &sg.remove_rules {
+                let id = rule
+                    .id
+                    .as_deref()
+                    .map(|i| format!("  ({i})"))
+                    .unwrap_or_default();
+                lines.push(format!("- {} {}{id}", direction(rule.direction), rule.rule));
+            }
+            for (key, value) in &sg.set_tags {
+                lines.push(format!("~ tag {key} = {value:?}"));
+            }
+        }
+        Detail::Group(g) => {
+            if g.count.before != g.count.after || change.action == Action::Create {
+                lines.push(format!("~ count: {} -> {}", g.count.before, g.count.after));
+            }
+            if let Some(spec) = &g.launch_spec
+                && change.action != Action::NoOp
+            {
+                lines.push(format!(
+                    "  launch: {} {} (roles {}; releases {})",
+                    spec.instance_type,
+                    spec.image_id,
+                    spec.roles.join(" "),
+                    if spec.releases.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        spec.releases.join(" ")
+                    }
+                ));
+            }
+            if let Some(after) = &g.spec.after
+                && !g.replace.is_empty()
+            {
+                lines.push(format!("~ spec: {} -> {after}", g.spec.before.join(", ")));
+            }
+            if let Some(rollout) = &g.rollout {
+                lines.push(format!("  rollout: {rollout}"));
+            }
+            if !g.replace.is_empty() {
+                lines.push(format!(
+                    "-/+ replace {}: {}",
+                    count_word(g.replace.len()),
+                    g.replace.join(" ")
+                ));
+            }
+            if g.launch > 0 {
+                lines.push(format!("+ launch {}", count_word(g.launch as usize)));
+            }
+            if !g.terminate.is_empty() {
+                lines.push(format!(
+                    "- terminate {}: {}",
+                    count_word(g.terminate.len()),
+                    g.terminate.join(" ")
+                ));
+            }
+            if g.new_launch_template_version && change.action != Action::Delete {
+                lines.push(format!("+ launch template `{}`: new version", g.name));
+            }
+            if let Some(diff) = &g.user_data_diff {
+                lines.extend(diff.lines().map(str::to_owned));
+            }
+        }
+        Detail::CloudFormation(cfn) => {
+            if let Some(status) = &cfn.status {
+                lines.push(format!("  status: {status}"));
+            }
+            for (name, value) in &cfn.parameters {
+                match (&value.before, &value.after) {
+                    (Some(b), Some(a)) => lines.push(format!("~ parameter {name}: {b} -> {a}")),
+                    (None, Some(a)) => lines.push(format!("+ parameter {name}: {a}")),
+                    (Some(b), None) => lines.push(format!("- parameter {name}: {b}")),
+                    (None, None) => {}
+                }
+            }
+            if let Some(diff) = &cfn.template_diff {
+                lines.extend(diff.lines().map(str::to_owned));
+            }
+        }
+    }
+    lines
+}
+
+fn direction(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+fn count_word(n: usize) -> String {
+    if n == 1 {
+        "1 instance".to_owned()
+    } else {
+        format!("{n} instances")
+    }
+}
+
+/// Changes that do something (no-ops are only in JSON).
+pub fn effective(plan: &Plan) -> impl Iterator<Item = &Change> {
+    plan.changes.iter().filter(|c| c.action != Action::NoOp)
+}
+
+/// `replace 4 instances`, `create`, `update`.
+pub fn headline(change: &Change) -> String {
+    match (&change.detail, change.action) {
+        (Detail::Group(g), Action::Replace) => format!("replace {}", count_word(g.replace.len())),
+        (_, action) => action.word().to_owned(),
+    }
+}

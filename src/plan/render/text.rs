@@ -1,0 +1,139 @@
+//! The terminal plan: `+ ~ -/+ -` lines, unified diffs, the summary line.
+
+use std::fmt::Write;
+
+use super::{detail_lines, effective, headline};
+use crate::plan::{Action, Plan};
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const MAGENTA: &str = "\x1b[35m";
+const CYAN: &str = "\x1b[36m";
+
+struct Paint(bool);
+
+impl Paint {
+    fn paint(&self, color: &str, text: &str) -> String {
+        if self.0 {
+            format!("{color}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn action(&self, action: Action, text: &str) -> String {
+        let color = match action {
+            Action::Create => GREEN,
+            Action::Update => YELLOW,
+            Action::Replace => MAGENTA,
+            Action::Delete => RED,
+            Action::NoOp => "",
+        };
+        self.paint(color, text)
+    }
+
+    fn line(&self, line: &str) -> String {
+        let color = if line.starts_with("-/+") {
+            MAGENTA
+        } else if line.starts_with("+++") || line.starts_with("---") {
+            BOLD
+        } else if line.starts_with('+') {
+            GREEN
+        } else if line.starts_with('-') {
+            RED
+        } else if line.starts_with('~') {
+            YELLOW
+        } else if line.starts_with("@@") {
+            CYAN
+        } else {
+            return line.to_owned();
+        };
+        self.paint(color, line)
+    }
+}
+
+/// The plan for a terminal; `color` adds ANSI colours.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let paint = Paint(color);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.paint(
+            BOLD,
+            &format!(
+                "rollstack plan: stack `{}`, environment `{}` ({})",
+                plan.stack, plan.environment, plan.region
+            )
+        )
+    );
+    let looked_up: Vec<_> = plan
+        .images
+        .iter()
+        .filter(|(_, i)| i.name.is_some())
+        .collect();
+    if !looked_up.is_empty() {
+        let _ = writeln!(out, "\nImages:");
+        for (group, image) in looked_up {
+            let _ = writeln!(
+                out,
+                "  group.{group}: {} ({})",
+                image.id,
+                image.name.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    if !plan.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.paint(
+                BOLD,
+                "Drift (changed outside rollstack; the changes below set it right):"
+            )
+        );
+        for drift in &plan.drift {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                paint.paint(YELLOW, "!"),
+                drift.address,
+                drift.message
+            );
+        }
+    }
+    let changes: Vec<_> = effective(plan).collect();
+    if changes.is_empty() {
+        let _ = writeln!(out, "\nNo changes: AWS matches the stack file.");
+    } else {
+        let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Changes:"));
+        for change in changes {
+            let _ = writeln!(
+                out,
+                "  {} {}: {} ({})",
+                paint.action(change.action, change.action.symbol()),
+                paint.paint(BOLD, &change.address),
+                headline(change),
+                change.reason
+            );
+            for line in detail_lines(change) {
+                let _ = writeln!(out, "      {}", paint.line(&line));
+            }
+        }
+    }
+    let unchanged = plan.changes.len() - effective(plan).count();
+    let _ = writeln!(
+        out,
+        "\n{}{}",
+        paint.paint(BOLD, &plan.summary.line()),
+        if unchanged > 0 {
+            format!(" {unchanged} unchanged.")
+        } else {
+            String::new()
+        }
+    );
+    out
+}
