@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
-# The local demo: check the demo stack and show what it would create, in order.
-# (plan/apply against the local endpoint join this demo as those commands land.)
+# The local demo: start the local AWS endpoint (moto), publish the demo app's release,
+# and plan the demo stack against it: from an empty account, and after a version bump.
+# (`apply` and the rolling replacement join this demo with the apply work.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ -z "${CARGO_TARGET_DIR:-}" ]]; then
-  export CARGO_TARGET_DIR="$HOME/.cache/rollstack-target"
-  mkdir -p "$CARGO_TARGET_DIR"
-fi
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rollstack-target}"
+mkdir -p "$CARGO_TARGET_DIR"
+scripts/setup-moto.sh >/dev/null
 cargo build --locked --quiet
 bin="$CARGO_TARGET_DIR/debug/rollstack"
+
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/python scripts/moto_harness.py "$port" >/dev/null 2>&1 &
+moto=$!
+work=$(mktemp -d)
+trap 'kill $moto 2>/dev/null || true; rm -rf "$work"' EXIT
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1
+until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.2; done
+.venv/bin/python - <<'PY'
+import boto3
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="demo-releases")
+for version in ("1.0.0", "1.1.0"):
+    s3.put_object(Bucket="demo-releases", Key=f"web/{version}.tar.gz", Body=b"release")
+PY
+
 set -x
 "$bin" validate stacks/demo.yaml stacks/shop.yaml
 "$bin" graph stacks/demo.yaml
-"$bin" graph stacks/shop.yaml --env prod --format mermaid
+"$bin" plan stacks/demo.yaml --stats
+sed 's/version: "1.0.0"/version: "1.1.0"/' stacks/demo.yaml > stacks/.demo-bump.yaml
+trap 'kill $moto 2>/dev/null || true; rm -rf "$work" stacks/.demo-bump.yaml' EXIT
+"$bin" plan stacks/.demo-bump.yaml --format markdown

@@ -2,8 +2,8 @@
 //!
 //! The modules follow the flow of a command:
 //! `load` (file -> YAML tree -> wire types) -> `validate` (-> `model` per environment)
-//! -> `graph` (dependency order) -> observe/diff/plan/apply (to come). Only `aws` talks
-//! to AWS.
+//! -> `graph` (dependency order) -> `aws::observe` (-> `observe` types) -> `plan` (diff,
+//! render) -> apply (to come). Only `aws` talks to AWS.
 
 pub mod aws;
 pub mod cli;

@@ -158,7 +158,6 @@ fn spec_reason(old: &LiveInstance, spec: &LaunchSpec, user_data_changed: bool) -
     parts.join("; ")
 }
 
-#[allow(clippy::too_many_arguments)]
 fn diff_one(
     stack: &Stack,
     name: &str,
