@@ -478,3 +478,70 @@ async fn a_thousand_instances_take_one_listing() {
         assert!(n <= 2, "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn images_are_looked_up_once_and_recorded_in_the_plan() {
+    let aws = clients().await;
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let lookup = r#"  xenial:
+    roles: [web]
+    count: 1
+    image: { name: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04*", owner: "099720109477" }
+    instance_type: t3.micro
+  xenial2:
+    roles: [web]
+    count: 1
+    image: { name: "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04*", owner: "099720109477" }
+    instance_type: t3.micro
+"#;
+    write(
+        dir.path(),
+        &stack_file("plan-images", "1.0.0", 1, "", lookup),
+    );
+    seed::releases(&aws.s3, &seed::model(&dir.path().join("stack.yaml"), None)).await;
+
+    let output = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--format", "json", "--stats"],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // moto's built-in Ubuntu 16.04 image.
+    assert_eq!(plan["images"]["xenial"]["id"], "ami-785db401");
+    assert_eq!(plan["images"]["xenial2"]["id"], "ami-785db401");
+    assert!(
+        plan["images"]["xenial"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("xenial-16.04")
+    );
+    assert_eq!(
+        change(&plan, "group.xenial")["detail"]["launch_spec"]["image_id"],
+        "ami-785db401"
+    );
+    let stats = stderr(&output);
+    let lookups = stats
+        .lines()
+        .find(|l| l.trim_start().starts_with("ec2:DescribeImages"))
+        .and_then(|l| l.split_whitespace().nth(1));
+    assert_eq!(lookups, Some("1"), "one lookup for both groups:\n{stats}");
+
+    write(
+        dir.path(),
+        &stack_file(
+            "plan-images",
+            "1.0.0",
+            1,
+            "",
+            &lookup.replace("xenial-16.04*", "no-such-image*"),
+        ),
+    );
+    let output = rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no image matches `ubuntu/images/hvm-ssd/ubuntu-no-such-image*` owned by `099720109477` for `group.xenial`"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Change, Drift, FORMAT_VERSION, Plan, Redactor, Summary};
 use crate::graph::StackGraph;
-use crate::model::{Address, Stack};
+use crate::model::{Address, ImageRef, Stack};
 use crate::observe::{ArtifactRef, Observed, aws_name};
 pub use cloudformation::EnvironmentValues;
 
@@ -34,11 +34,11 @@ pub enum PlanError {
     #[error("release artifact of app `{}` version `{}` not found: `{}`", .0.app, .0.version, .0.url())]
     MissingArtifact(ArtifactRef),
     /// No image matches a lookup.
-    #[error("no image matches `{image}` for `{address}`")]
+    #[error("no image matches {image} for `{address}`")]
     NoImage {
         /// The group.
         address: String,
-        /// The lookup.
+        /// The lookup: `` `NAME` owned by `OWNER` ``.
         image: String,
     },
     /// A create would collide with a resource rollstack does not own.
@@ -98,7 +98,10 @@ pub fn diff(
             }
             None => errors.push(PlanError::NoImage {
                 address: Address::Group(name.clone()).to_string(),
-                image: group.image.to_string(),
+                image: match &group.image {
+                    ImageRef::Lookup { name, owner } => format!("`{name}` owned by `{owner}`"),
+                    ImageRef::Id(id) => format!("`{id}`"),
+                },
             }),
         }
     }
