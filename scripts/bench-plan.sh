@@ -52,7 +52,7 @@ for change in plan["changes"]:
 PY
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_of() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+time_of() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN { print e - s }'; }
 
 listed=$("$BIN/examples/bare_listing" bench default)
 echo "seeded: $listed owned instances in 20 groups"
@@ -62,4 +62,4 @@ bare=$(for _ in $(seq "$RUNS"); do time_of "$BIN/examples/bare_listing" bench de
 plan=$(for _ in $(seq "$RUNS"); do time_of "$BIN/rollstack" plan "$WORK/bench.yaml"; done | median)
 printf 'bare DescribeInstances listing: %.2f s (median of %s)\n' "$bare" "$RUNS"
 printf 'rollstack plan:                 %.2f s (median of %s)\n' "$plan" "$RUNS"
-printf 'ratio plan / listing:           %.2f\n' "$(echo "$plan / $bare" | bc -l)"
+printf 'ratio plan / listing:           %.2f\n' "$(awk -v p="$plan" -v b="$bare" 'BEGIN { print p / b }')"

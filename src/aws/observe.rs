@@ -127,7 +127,7 @@ async fn security_groups(
         let names = query.security_group_names.iter().map(String::as_str);
         describe_security_groups(aws, vec![filter("group-name", names)]).await
     };
-    let (owned, named) = tokio::try_join!(owned, named)?;
+    let (mut owned, named) = tokio::try_join!(owned, named)?;
     let foreign = named
         .into_iter()
         .filter(|g| !owned_by(&g.tags, &query.stack, &query.env))
@@ -137,7 +137,6 @@ async fn security_groups(
             id: g.id,
         })
         .collect();
-    let mut owned = owned;
     let ids: Vec<&str> = owned.iter().map(|g| g.id.as_str()).collect();
     if !ids.is_empty() {
         let mut rules = security_group_rules(aws, &ids, query).await?;

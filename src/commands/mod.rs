@@ -65,21 +65,16 @@ pub fn run(cli: Cli) -> ExitCode {
             for e in &errors {
                 error(&e.to_string(), Some(&e.hint()));
             }
-            eprintln!("error: no plan: {} to fix", plural(errors.len()));
+            eprintln!(
+                "error: no plan: {} to fix",
+                diagnostic::plural(errors.len(), "problem")
+            );
             ExitCode::FAILURE
         }
         Err(other) => {
             error(&other.to_string(), None);
             ExitCode::FAILURE
         }
-    }
-}
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 problem".to_owned()
-    } else {
-        format!("{n} problems")
     }
 }
 
@@ -93,7 +88,12 @@ fn error(message: &str, hint: Option<&str>) {
 
 /// Whether stderr gets colour: a terminal, and `NO_COLOR` unset.
 pub fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_on(&std::io::stderr())
+}
+
+/// Whether `stream` gets colour: a terminal, and `NO_COLOR` unset.
+pub fn color_on(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Prints diagnostics to stderr.

@@ -2,7 +2,7 @@
 //! [--detailed-exitcode] [--stats]`.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -46,7 +46,7 @@ pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fail
         })?;
     }
     let output = match args.format {
-        PlanFormat::Text => render::text(&plan, stdout_color()),
+        PlanFormat::Text => render::text(&plan, super::color_on(&std::io::stdout())),
         PlanFormat::Json => to_json(&plan)?,
         PlanFormat::Markdown => render::markdown(&plan),
     };
@@ -108,8 +108,4 @@ fn read_environment(path: &Path, stack: &Stack) -> Result<(EnvironmentValues, Re
         return Err(Failure::Invalid(problems));
     }
     Ok((values, Redactor::new(secrets)))
-}
-
-fn stdout_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::security_groups::plural;
 use super::{Diffed, fingerprint, unified_diff};
+use crate::diagnostic::plural;
 use crate::model::{Address, Group, Stack};
 use crate::observe::{LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags};
 use crate::plan::redact::Redactor;

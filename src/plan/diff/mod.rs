@@ -187,7 +187,9 @@ fn conflicts(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
             let address = match foreign.kind {
                 "security group" => Address::SecurityGroup(name.to_owned()),
                 "CloudFormation stack" => Address::CloudFormation(name.to_owned()),
-                _ => Address::Group(name.to_owned()),
+                // A group's launch template carries the group's name.
+                "launch template" => Address::Group(name.to_owned()),
+                _ => return None,
             };
             Some(PlanError::Conflict {
                 address: address.to_string(),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Diffed, fingerprint};
+use crate::diagnostic::plural;
 use crate::model::{Address, Peer, Protocol, Rule, SecurityGroup, Stack};
 use crate::observe::{Direction, LiveRule, LiveSecurityGroup, Observed, aws_name, tags};
 use crate::plan::spec::ownership_tags;
@@ -311,14 +312,5 @@ fn direction_word(direction: Direction) -> &'static str {
     match direction {
         Direction::Ingress => "ingress",
         Direction::Egress => "egress",
-    }
-}
-
-/// `1 rule`, `2 rules`.
-pub fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

@@ -8,6 +8,7 @@ pub use markdown::markdown;
 pub use text::text;
 
 use super::{Action, Change, Detail, Plan};
+use crate::diagnostic::plural;
 use crate::observe::Direction;
 
 /// Lines describing one change, each starting with a diff marker (`+`, `-`, `~`, ` `,
@@ -73,17 +74,20 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
             if !g.replace.is_empty() {
                 lines.push(format!(
                     "-/+ replace {}: {}",
-                    count_word(g.replace.len()),
+                    plural(g.replace.len(), "instance"),
                     g.replace.join(" ")
                 ));
             }
             if g.launch > 0 {
-                lines.push(format!("+ launch {}", count_word(g.launch as usize)));
+                lines.push(format!(
+                    "+ launch {}",
+                    plural(g.launch as usize, "instance")
+                ));
             }
             if !g.terminate.is_empty() {
                 lines.push(format!(
                     "- terminate {}: {}",
-                    count_word(g.terminate.len()),
+                    plural(g.terminate.len(), "instance"),
                     g.terminate.join(" ")
                 ));
             }
@@ -121,14 +125,6 @@ fn direction(direction: Direction) -> &'static str {
     }
 }
 
-fn count_word(n: usize) -> String {
-    if n == 1 {
-        "1 instance".to_owned()
-    } else {
-        format!("{n} instances")
-    }
-}
-
 /// Changes that do something (no-ops are only in JSON).
 pub fn effective(plan: &Plan) -> impl Iterator<Item = &Change> {
     plan.changes.iter().filter(|c| c.action != Action::NoOp)
@@ -137,7 +133,9 @@ pub fn effective(plan: &Plan) -> impl Iterator<Item = &Change> {
 /// `replace 4 instances`, `create`, `update`.
 pub fn headline(change: &Change) -> String {
     match (&change.detail, change.action) {
-        (Detail::Group(g), Action::Replace) => format!("replace {}", count_word(g.replace.len())),
+        (Detail::Group(g), Action::Replace) => {
+            format!("replace {}", plural(g.replace.len(), "instance"))
+        }
         (_, action) => action.word().to_owned(),
     }
 }
