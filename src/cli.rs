@@ -30,6 +30,18 @@ pub enum Command {
     Graph(GraphArgs),
     /// Compare a stack with live AWS state and show what `apply` would change.
     Plan(PlanArgs),
+    /// Plan, confirm and carry out the changes: rolling replacements with health gates.
+    Apply(ApplyArgs),
+    /// Delete everything of one environment that rollstack owns.
+    Destroy(DestroyArgs),
+    /// Show groups, versions, health, rollouts in progress and the lock holder.
+    Status(StatusArgs),
+    /// List the applies recorded for an environment.
+    History(HistoryArgs),
+    /// Plan and apply the model recorded by an earlier apply.
+    Rollback(RollbackArgs),
+    /// Remove a lock left by an apply that is gone.
+    Unlock(UnlockArgs),
     /// Print the JSON Schema of the stack file (or of the plan JSON).
     Schema(SchemaArgs),
     /// Print a shell completion script.
@@ -102,6 +114,124 @@ pub enum PlanFormat {
     Json,
     /// For pull-request comments: a summary table and a collapsible diff per change.
     Markdown,
+}
+
+/// How a command that changes AWS runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Apply without asking for `yes` (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Resources applied at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub parallelism: usize,
+    /// Wait this long for another apply's lock before giving up (`0s`: fail at once).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub lock_timeout: std::time::Duration,
+    /// Time between health polls of a rolling group.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub poll_interval: std::time::Duration,
+    /// Print the AWS calls made, per operation, to stderr.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Arguments of `rollstack apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The stack file, or a plan saved with `plan --out` (applied exactly, or refused
+    /// when AWS changed since).
+    #[arg(value_name = "STACK|PLANFILE")]
+    pub target: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// How to run.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `rollstack destroy`.
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// How to run.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `rollstack rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// History entry to restore (default: the last successful apply before the current
+    /// state).
+    #[arg(long, value_name = "N")]
+    pub to: Option<u32>,
+    /// How to run.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `rollstack status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// Arguments of `rollstack history`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// Formats of `status` and `history`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    /// For people.
+    Text,
+    /// For machines.
+    Json,
+}
+
+/// Arguments of `rollstack unlock`.
+#[derive(Debug, clap::Args)]
+pub struct UnlockArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// The id of the lock to remove, as the lock error printed it.
+    #[arg(long, value_name = "LOCK_ID")]
+    pub force: String,
 }
 
 /// Arguments of `rollstack schema`.

@@ -5,6 +5,7 @@
 //! -> `graph` (dependency order) -> `aws::observe` (-> `observe` types) -> `plan` (diff,
 //! render) -> apply (to come). Only `aws` talks to AWS.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod load;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod rollout;
 pub mod schema;
 pub mod template;
 pub mod validate;

@@ -1,12 +1,16 @@
 //! The only module that talks to AWS: clients, call statistics, and the batched reads
 //! that observe a stack.
 
+mod ec2;
 mod observe;
+mod state;
 mod stats;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub use ec2::{Batch, LaunchVersion};
 pub use observe::observe;
+pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
 
 /// How to reach AWS, from the command line and the standard environment variables.
@@ -79,6 +83,12 @@ pub enum AwsError {
         /// The SDK's error, with its context.
         message: String,
     },
+    /// The state bucket does not exist.
+    #[error("state bucket `{bucket}` does not exist")]
+    NoStateBucket {
+        /// The bucket.
+        bucket: String,
+    },
 }
 
 impl AwsError {
@@ -91,8 +101,16 @@ impl AwsError {
     }
 
     /// What to check next.
-    pub fn hint(&self) -> &'static str {
-        "check credentials (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`), the region, and \
+    pub fn hint(&self) -> String {
+        match self {
+            AwsError::NoStateBucket { bucket } => format!(
+                "create it once per account (`aws s3 mb s3://{bucket}`), or set `state_bucket` to an existing bucket"
+            ),
+            AwsError::Call { .. } => {
+                "check credentials (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`), the region, and \
          `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint"
+                    .to_owned()
+            }
+        }
     }
 }

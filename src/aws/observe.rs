@@ -44,7 +44,7 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
     })
 }
 
-fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
     Filter::builder()
         .name(name)
         .set_values(Some(values.into_iter().map(Into::into).collect()))
@@ -58,7 +58,7 @@ fn ownership_filters(query: &Query) -> Vec<Filter> {
     ]
 }
 
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+pub(super) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| {
             Some((
@@ -70,7 +70,14 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 }
 
 async fn instances(aws: &Aws, query: &Query) -> Result<Vec<LiveInstance>, AwsError> {
-    let mut filters = ownership_filters(query);
+    describe_instances(aws, ownership_filters(query)).await
+}
+
+/// Live instances (pending to stopped) matching `filters`, oldest first.
+pub(super) async fn describe_instances(
+    aws: &Aws,
+    mut filters: Vec<Filter>,
+) -> Result<Vec<LiveInstance>, AwsError> {
     filters.push(filter("instance-state-name", LIVE_STATES.iter().copied()));
     let mut pages = aws
         .ec2

@@ -1,9 +1,15 @@
 //! One file per command. Each returns the exit code or a [`Failure`].
 
+pub mod apply;
 pub mod completions;
+pub mod destroy;
 pub mod graph;
+pub mod history;
 pub mod plan;
+pub mod rollback;
 pub mod schema;
+pub mod status;
+pub mod unlock;
 pub mod validate;
 
 use std::io::IsTerminal;
@@ -35,6 +41,17 @@ pub enum Failure {
         /// Why.
         error: std::io::Error,
     },
+    /// The command refuses to go on.
+    #[error("{message}")]
+    Refused {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+    /// The environment's lock is held, or could not be handled.
+    #[error(transparent)]
+    Lock(crate::apply::lock::LockError),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -47,6 +64,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args, endpoint_url),
+        Command::Apply(args) => apply::run(args, endpoint_url),
+        Command::Destroy(args) => destroy::run(args, endpoint_url),
+        Command::Status(args) => status::run(args, endpoint_url),
+        Command::History(args) => history::run(args, endpoint_url),
+        Command::Rollback(args) => rollback::run(args, endpoint_url),
+        Command::Unlock(args) => unlock::run(args, endpoint_url),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
     };
@@ -58,7 +81,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Aws(e)) => {
-            error(&e.to_string(), Some(e.hint()));
+            error(&e.to_string(), Some(&e.hint()));
             ExitCode::FAILURE
         }
         Err(Failure::Plan(errors)) => {
@@ -69,6 +92,14 @@ pub fn run(cli: Cli) -> ExitCode {
                 "error: no plan: {} to fix",
                 diagnostic::plural(errors.len(), "problem")
             );
+            ExitCode::FAILURE
+        }
+        Err(Failure::Refused { message, hint }) => {
+            error(&message, Some(&hint));
+            ExitCode::FAILURE
+        }
+        Err(Failure::Lock(e)) => {
+            error(&e.to_string(), e.hint().as_deref());
             ExitCode::FAILURE
         }
         Err(other) => {
@@ -102,14 +133,14 @@ pub fn report(diagnostics: Vec<Diagnostic>) {
 }
 
 /// The async runtime commands that call AWS run on.
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }
 
 /// Prints the AWS calls made, per operation, to stderr.
-fn print_stats(stats: &CallStats) {
+pub fn print_stats(stats: &CallStats) {
     let snapshot = stats.snapshot();
     let total: u32 = snapshot.values().map(|s| s.calls).sum();
     eprintln!("AWS calls: {total}");
@@ -120,4 +151,35 @@ fn print_stats(stats: &CallStats) {
             s.time.as_secs_f64() * 1000.0
         );
     }
+}
+
+/// The model of `env` of the stack file at `path`.
+fn load(path: &std::path::Path, env: Option<&str>) -> Result<crate::model::Stack, Failure> {
+    crate::validate::validate_file(path)
+        .and_then(|v| v.select(path, env))
+        .map_err(Failure::Invalid)
+}
+
+/// The stack's state bucket, which `command` needs.
+fn state_bucket(stack: &crate::model::Stack, command: &str) -> Result<String, Failure> {
+    stack.state_bucket.clone().ok_or_else(|| Failure::Refused {
+        message: format!("`{command}` needs the stack's state bucket, and the file sets none"),
+        hint: "add `state_bucket: NAME` to the stack file".to_owned(),
+    })
+}
+
+/// Clients for the stack's region.
+async fn connect(stack: &crate::model::Stack, endpoint_url: Option<&str>) -> crate::aws::Aws {
+    crate::aws::Aws::connect(&crate::aws::Connection {
+        endpoint_url: endpoint_url.map(str::to_owned),
+        region: stack.region.clone(),
+    })
+    .await
+}
+
+/// Writes `text` to stdout.
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
 }

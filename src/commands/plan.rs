@@ -69,7 +69,10 @@ fn to_json(plan: &Plan) -> Result<String, Failure> {
 
 /// Reads every `from_env` parameter; a missing variable is an error before any AWS
 /// call. Sensitive values (and `NoEcho` ones) go into the redactor.
-fn read_environment(path: &Path, stack: &Stack) -> Result<(EnvironmentValues, Redactor), Failure> {
+pub(super) fn read_environment(
+    path: &Path,
+    stack: &Stack,
+) -> Result<(EnvironmentValues, Redactor), Failure> {
     let mut values = BTreeMap::new();
     let mut secrets = Vec::new();
     let mut problems = Diagnostics::default();

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
 
 /// The effective model of one environment of a stack.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Stack {
     /// Stack name.
     pub name: String,
@@ -60,7 +60,7 @@ impl Stack {
 }
 
 /// The environment a model is for.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Environment {
     /// `default` for a file without environments.
     pub name: String,
@@ -72,7 +72,7 @@ pub struct Environment {
 pub const DEFAULT_ENVIRONMENT: &str = "default";
 
 /// Settings of an ephemeral environment.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ephemeral {
     /// Lifetime before `env gc` removes it.
     pub ttl: Duration,
@@ -82,14 +82,14 @@ pub struct Ephemeral {
 pub const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// An application at a version.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct App {
     /// The version to run.
     pub version: String,
 }
 
 /// A security group and its rules.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SecurityGroup {
     /// Description shown in AWS.
     pub description: String,
@@ -100,7 +100,7 @@ pub struct SecurityGroup {
 }
 
 /// One rule of a security group.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Rule {
     /// IP protocol.
     pub protocol: Protocol,
@@ -111,7 +111,7 @@ pub struct Rule {
 }
 
 /// IP protocol of a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP.
@@ -125,7 +125,7 @@ pub enum Protocol {
 }
 
 /// The other side of a rule.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Peer {
     /// An IPv4 CIDR block.
@@ -135,7 +135,7 @@ pub enum Peer {
 }
 
 /// What runs on an instance.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Role {
     /// The app the role runs.
     pub app: Option<String>,
@@ -144,7 +144,7 @@ pub struct Role {
 }
 
 /// A health check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// EC2 reports the instance running.
@@ -161,7 +161,7 @@ pub enum Health {
 }
 
 /// An instance group.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Group {
     /// Roles every instance carries.
     pub roles: Vec<String>,
@@ -182,19 +182,19 @@ pub struct Group {
 }
 
 /// A template file read from disk, relative to the stack file.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Template {
     /// Path as written in the stack file.
     pub path: String,
     /// Resolved path on disk (not saved in plans: it is this machine's).
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub file: PathBuf,
     /// Template text.
     pub source: String,
 }
 
 /// A rolling replacement policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollout {
     /// Instances allowed above the count.
     pub max_surge: Quantity,
@@ -221,7 +221,7 @@ impl Default for Rollout {
 }
 
 /// What a failed rollout does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnFailure {
     /// Terminate the failed instances and restore the previous spec.
@@ -231,7 +231,7 @@ pub enum OnFailure {
 }
 
 /// A CloudFormation stack driven by rollstack.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CloudFormation {
     /// The template.
     pub template: Template,
@@ -244,7 +244,7 @@ pub struct CloudFormation {
 }
 
 /// A parameter a CloudFormation template declares.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateParameter {
     /// Logical name.
     pub name: String,
@@ -256,8 +256,8 @@ pub struct TemplateParameter {
 
 /// The address of a resource: `group.www`, `security_group.web`, `cloudformation.db`,
 /// `app.web`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Address {
     /// An app version.
     App(String),
@@ -297,6 +297,23 @@ impl fmt::Display for Address {
     }
 }
 
+impl TryFrom<String> for Address {
+    type Error = String;
+    fn try_from(text: String) -> Result<Address, String> {
+        let (kind, name) = text
+            .split_once('.')
+            .ok_or_else(|| format!("expected an address like `group.www`, found `{text}`"))?;
+        let name = name.to_owned();
+        match kind {
+            "app" => Ok(Address::App(name)),
+            "security_group" => Ok(Address::SecurityGroup(name)),
+            "cloudformation" => Ok(Address::CloudFormation(name)),
+            "group" => Ok(Address::Group(name)),
+            _ => Err(format!("unknown resource kind `{kind}` in `{text}`")),
+        }
+    }
+}
+
 impl From<Address> for String {
     fn from(address: Address) -> String {
         address.to_string()
@@ -304,7 +321,7 @@ impl From<Address> for String {
 }
 
 /// One resource referring to another: an edge of the dependency graph.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {
     /// The resource that refers (and so depends).
     pub from: Address,

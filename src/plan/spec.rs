@@ -31,8 +31,41 @@ pub struct LaunchSpec {
 
 impl LaunchSpec {
     /// The spec of group `group` of `stack`, launching `image_id`, with user data rendered
-    /// against `outputs`.
+    /// against `outputs`. For plans: validation rendered every template already, so an
+    /// error here can only come from an output value, and shows up in the rendered text.
     pub fn new(stack: &Stack, group: &str, image_id: &str, outputs: &Outputs) -> LaunchSpec {
+        let user_data = Self::user_data(stack, group, outputs).unwrap_or_else(Some);
+        Self::with_user_data(stack, group, image_id, user_data)
+    }
+
+    /// As [`LaunchSpec::new`], but a user-data render error is an error: what `apply`
+    /// launches with.
+    pub fn render(
+        stack: &Stack,
+        group: &str,
+        image_id: &str,
+        outputs: &Outputs,
+    ) -> Result<LaunchSpec, String> {
+        let user_data = Self::user_data(stack, group, outputs)?;
+        Ok(Self::with_user_data(stack, group, image_id, user_data))
+    }
+
+    fn user_data(stack: &Stack, group: &str, outputs: &Outputs) -> Result<Option<String>, String> {
+        let Some(t) = &stack.groups[group].user_data else {
+            return Ok(None);
+        };
+        let context = template::context(stack, group, outputs);
+        template::render(&t.path, &t.source, &context)
+            .map(Some)
+            .map_err(|e| format!("user data `{}` does not render: {}", t.path, e.message))
+    }
+
+    fn with_user_data(
+        stack: &Stack,
+        group: &str,
+        image_id: &str,
+        user_data: Option<String>,
+    ) -> LaunchSpec {
         let g = &stack.groups[group];
         let releases: BTreeSet<String> = g
             .roles
@@ -40,12 +73,6 @@ impl LaunchSpec {
             .filter_map(|r| stack.roles.get(r)?.app.as_ref())
             .filter_map(|app| Some(format!("{app}@{}", stack.apps.get(app)?.version)))
             .collect();
-        // Validation rendered every template already; an error here can only come from
-        // an output value, and shows up in the rendered text.
-        let user_data = g.user_data.as_ref().map(|t| {
-            let context = template::context(stack, group, outputs);
-            template::render(&t.path, &t.source, &context).unwrap_or_else(|e| e.message)
-        });
         LaunchSpec {
             image_id: image_id.to_owned(),
             instance_type: g.instance_type.clone(),

@@ -168,3 +168,52 @@ pub struct Clients {
     /// CloudFormation.
     pub cloudformation: aws_sdk_cloudformation::Client,
 }
+
+/// The rollstack binary as a command against the local endpoint, for tests that need
+/// the process itself (to kill it).
+pub fn rollstack_aws_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rollstack"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The test-side instance agent (`scripts/instance-agent.py`): writes the readiness
+/// signal of every running instance of `stack`, `fail` for the releases in `fail`.
+/// Stopped when dropped.
+pub struct Agent(Child);
+
+impl Agent {
+    /// Starts the agent for `stack` with state bucket `bucket`.
+    pub fn start(stack: &str, bucket: &str, fail: &[&str]) -> Agent {
+        let mut command = Command::new(root().join(".venv/bin/python"));
+        command
+            .arg(root().join("scripts/instance-agent.py"))
+            .arg(stack)
+            .arg(bucket)
+            .env("AWS_ENDPOINT_URL", &moto().endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for release in fail {
+            command.arg("--fail").arg(release);
+        }
+        Agent(command.spawn().expect("the instance agent starts"))
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -220,3 +220,15 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Str
         .missing_newline_hint(false)
         .to_string()
 }
+
+/// The CloudFormation outputs as far as `observed` knows them: those of stacks the plan
+/// leaves unchanged (the rest are `(known after apply)`).
+pub fn known_outputs(
+    stack: &Stack,
+    observed: &Observed,
+    env: &EnvironmentValues,
+    redactor: &Redactor,
+) -> crate::template::Outputs {
+    let order = StackGraph::new(stack).apply_order().unwrap_or_default();
+    cloudformation::diff(stack, observed, env, redactor, &order).1
+}

@@ -62,7 +62,8 @@ pub fn rule_text(
     }
 }
 
-fn desired_text(direction: Direction, rule: &Rule) -> String {
+/// The text of a rule of the stack file, as [`rule_text`] writes it.
+pub fn desired_text(direction: Direction, rule: &Rule) -> String {
     let (protocol, ports) = match rule.protocol {
         Protocol::Tcp => ("tcp", Some(rule.ports.to_string())),
         Protocol::Udp => ("udp", Some(rule.ports.to_string())),

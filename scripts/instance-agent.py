@@ -1,0 +1,50 @@
+"""Plays the instances' part on the local endpoint, where nothing boots: every running
+instance of a stack writes its readiness signal, as the user data of a real instance
+would (`s3://{state_bucket}/rollstack/{stack}/{env}/signals/{instance-id}`, body
+`{"status": "ok"|"fail", "spec": "<its rollstack:spec tag>"}`).
+
+usage: instance-agent.py STACK STATE_BUCKET [--fail RELEASE]... [--once]
+Instances whose `rollstack:release` tag is a RELEASE given with --fail signal `fail`.
+Runs until its parent exits (or once, with --once).
+"""
+import argparse
+import json
+import os
+import time
+
+import boto3
+
+parser = argparse.ArgumentParser()
+parser.add_argument("stack")
+parser.add_argument("bucket")
+parser.add_argument("--fail", action="append", default=[])
+parser.add_argument("--once", action="store_true")
+args = parser.parse_args()
+
+ec2 = boto3.client("ec2", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+s3 = boto3.client("s3", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+parent = os.getppid()
+signalled = set()
+
+while True:
+    pages = ec2.get_paginator("describe_instances").paginate(
+        Filters=[
+            {"Name": "tag:rollstack:stack", "Values": [args.stack]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
+    )
+    for page in pages:
+        for reservation in page["Reservations"]:
+            for instance in reservation["Instances"]:
+                instance_id = instance["InstanceId"]
+                if instance_id in signalled:
+                    continue
+                tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+                status = "fail" if tags.get("rollstack:release") in args.fail else "ok"
+                key = f"rollstack/{args.stack}/{tags['rollstack:env']}/signals/{instance_id}"
+                body = json.dumps({"status": status, "spec": tags.get("rollstack:spec", "")})
+                s3.put_object(Bucket=args.bucket, Key=key, Body=body.encode())
+                signalled.add(instance_id)
+    if args.once or os.getppid() != parent:
+        break
+    time.sleep(0.2)

@@ -1,0 +1,183 @@
+//! Apply history: `s3://{state_bucket}/rollstack/{stack}/{env}/history/{seq}.json`, one
+//! entry per apply, numbered by creating the next key with `If-None-Match: *` so two
+//! writers never share a number.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{Aws, AwsError, Condition, Written};
+use crate::plan::Summary;
+
+/// One apply, as recorded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// Sequence number (1, 2, ...).
+    pub seq: u32,
+    /// `apply`, `rollback`, `destroy`.
+    pub command: String,
+    /// `user@host`.
+    pub who: String,
+    /// Start (RFC 3339).
+    pub started: String,
+    /// Git commit of the stack file (`dirty` suffix when it has uncommitted changes).
+    pub commit: String,
+    /// `app@version` per group, for reading the list at a glance.
+    pub releases: Vec<String>,
+    /// The plan's counts.
+    pub summary: Summary,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What went wrong, when something did.
+    pub message: Option<String>,
+    /// Seconds from start to end.
+    pub duration_secs: u64,
+    /// The effective model applied, sensitive values redacted.
+    pub model: serde_json::Value,
+}
+
+/// How an apply ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Still running (or killed before it could say).
+    InProgress,
+    /// Everything converged.
+    Succeeded,
+    /// A rollout failed and was rolled back to the previous spec.
+    RolledBack,
+    /// Something failed; what converged stays.
+    Failed,
+    /// Stopped by SIGINT after a safe step.
+    Interrupted,
+}
+
+impl Outcome {
+    /// Lower-case words for listings.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::InProgress => "in progress",
+            Outcome::Succeeded => "succeeded",
+            Outcome::RolledBack => "rolled back",
+            Outcome::Failed => "failed",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+fn prefix(stack: &str, env: &str) -> String {
+    format!("rollstack/{stack}/{env}/history/")
+}
+
+fn key(stack: &str, env: &str, seq: u32) -> String {
+    format!("{}{seq:06}.json", prefix(stack, env))
+}
+
+/// Sequence numbers recorded for `stack`/`env`, ascending.
+async fn numbers(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Vec<u32>, AwsError> {
+    let prefix = prefix(stack, env);
+    let mut seqs: Vec<u32> = aws
+        .list_objects(bucket, &prefix)
+        .await?
+        .iter()
+        .filter_map(|o| {
+            o.key
+                .strip_prefix(&prefix)?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    seqs.sort_unstable();
+    Ok(seqs)
+}
+
+/// Records `entry` under the next free number, which it returns.
+pub async fn create(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+    entry: &mut Entry,
+) -> Result<u32, AwsError> {
+    let mut seq = numbers(aws, bucket, stack, env)
+        .await?
+        .last()
+        .copied()
+        .unwrap_or(0)
+        + 1;
+    loop {
+        entry.seq = seq;
+        let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
+        match aws
+            .put_object_if(bucket, &key(stack, env, seq), body, Condition::Absent)
+            .await?
+        {
+            Written::Yes(_) => return Ok(seq),
+            Written::ConditionFailed => seq += 1,
+        }
+    }
+}
+
+/// Rewrites entry `entry.seq` (its final outcome).
+pub async fn update(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+    entry: &Entry,
+) -> Result<(), AwsError> {
+    let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
+    aws.put_object(bucket, &key(stack, env, entry.seq), body)
+        .await
+}
+
+/// Every entry of `stack`/`env`, oldest first.
+pub async fn list(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Vec<Entry>, AwsError> {
+    let seqs = numbers(aws, bucket, stack, env).await?;
+    let keys: Vec<String> = seqs.iter().map(|seq| key(stack, env, *seq)).collect();
+    let reads = keys.iter().map(|key| aws.get_object(bucket, key));
+    let objects = futures_util::future::try_join_all(reads).await?;
+    Ok(objects
+        .into_iter()
+        .flatten()
+        .filter_map(|o| serde_json::from_slice(&o.body).ok())
+        .collect())
+}
+
+/// The entry `rollback` restores by default: the last successful apply before the one
+/// that made the current state.
+pub fn rollback_target(entries: &[Entry]) -> Option<&Entry> {
+    let mut succeeded = entries
+        .iter()
+        .rev()
+        .filter(|e| e.outcome == Outcome::Succeeded && e.summary != Summary::default());
+    succeeded.next()?;
+    succeeded.next()
+}
+
+/// The git commit of the checkout holding `file`, with `-dirty` when the file's directory
+/// has uncommitted changes; `none` outside git.
+pub fn git_commit(file: &Path) -> String {
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "HEAD"]) {
+        Some(head) => match git(&["status", "--porcelain", "--", "."]) {
+            Some(changes) if changes.is_empty() => head,
+            _ => format!("{head}-dirty"),
+        },
+        None => "none".to_owned(),
+    }
+}

@@ -1,0 +1,286 @@
+//! The per-environment lock: `s3://{state_bucket}/rollstack/{stack}/{env}/lock.json`,
+//! created with `If-None-Match: *`, renewed with `If-Match` while its holder runs, and
+//! deleted (with `If-Match`) when it is done.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{Aws, AwsError, Condition, Written};
+
+/// How long a lock holds without renewal; a holder killed with `kill -9` blocks others at
+/// most this long.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// What the lock object says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    /// Lock id (for `unlock --force`).
+    pub id: String,
+    /// `user@host`.
+    pub holder: String,
+    /// The command holding it (`apply`, `destroy`, `rollback`).
+    pub command: String,
+    /// When it was taken (RFC 3339).
+    pub started: String,
+    /// When the lease runs out unless renewed (RFC 3339).
+    pub expires: String,
+}
+
+impl LockRecord {
+    /// Whether the lease ran out by `now`.
+    pub fn expired(&self, now: SystemTime) -> bool {
+        humantime::parse_rfc3339_weak(self.expires.trim_end_matches('Z'))
+            .is_ok_and(|expires| expires < now)
+    }
+}
+
+/// Why the lock was not taken or released.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Someone else holds it.
+    #[error("locked by {} since {} running {} (lock {})", .record.holder, .record.started, .record.command, .record.id)]
+    Held {
+        /// The lock as read.
+        record: LockRecord,
+        /// `rollstack unlock ...`, to paste.
+        unlock: String,
+    },
+    /// `unlock --force ID` named another lock.
+    #[error("the lock is `{held}`, not `{given}`")]
+    OtherId {
+        /// The lock's id.
+        held: String,
+        /// The id given.
+        given: String,
+    },
+    /// Nothing to unlock.
+    #[error("`{0}` is not locked")]
+    NotLocked(String),
+    /// The state bucket could not be read or written.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl LockError {
+    /// How to go on.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LockError::Held { unlock, .. } => Some(format!(
+                "wait for it to finish (`--lock-timeout 10m` waits), or, if that run is gone, `{unlock}`"
+            )),
+            LockError::OtherId { .. } => Some("pass the id the lock error printed".to_owned()),
+            LockError::NotLocked(_) | LockError::Aws(_) => None,
+        }
+    }
+}
+
+/// Where the lock of `stack`/`env` lives.
+pub fn key(stack: &str, env: &str) -> String {
+    format!("rollstack/{stack}/{env}/lock.json")
+}
+
+/// `user@host` of this process.
+pub fn identity() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".to_owned());
+    format!("{user}@{host}")
+}
+
+/// RFC 3339, seconds.
+pub fn timestamp(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// A held lock; renewed in the background until [`Lock::release`].
+pub struct Lock {
+    aws: Aws,
+    bucket: String,
+    key: String,
+    record: LockRecord,
+    etag: Arc<Mutex<String>>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+/// What a lock is for.
+pub struct LockRequest<'a> {
+    /// State bucket.
+    pub bucket: &'a str,
+    /// Stack name.
+    pub stack: &'a str,
+    /// Environment.
+    pub env: &'a str,
+    /// Command taking it.
+    pub command: &'a str,
+    /// How long to wait for another holder.
+    pub timeout: Duration,
+    /// The stack file argument, for the unlock command printed on contention.
+    pub stack_arg: &'a str,
+}
+
+impl Lock {
+    /// Takes the lock, waiting up to `request.timeout` for another holder; an expired
+    /// lease is taken over.
+    pub async fn acquire(aws: &Aws, request: &LockRequest<'_>) -> Result<Lock, LockError> {
+        let key = key(request.stack, request.env);
+        let started = SystemTime::now();
+        let record = LockRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            holder: identity(),
+            command: request.command.to_owned(),
+            started: timestamp(started),
+            expires: timestamp(started + LEASE),
+        };
+        let body = serde_json::to_vec_pretty(&record).unwrap_or_default();
+        loop {
+            let written = aws
+                .put_object_if(request.bucket, &key, body.clone(), Condition::Absent)
+                .await?;
+            let etag = match written {
+                Written::Yes(etag) => Some(etag),
+                Written::ConditionFailed => match aws.get_object(request.bucket, &key).await? {
+                    // Released between the two calls: try again at once.
+                    None => continue,
+                    Some(held) => {
+                        let other: Option<LockRecord> = serde_json::from_slice(&held.body).ok();
+                        match other {
+                            Some(other) if !other.expired(SystemTime::now()) => {
+                                if started.elapsed().unwrap_or_default() >= request.timeout {
+                                    return Err(LockError::Held {
+                                        unlock: format!(
+                                            "rollstack unlock {} --env {} --force {}",
+                                            request.stack_arg, request.env, other.id
+                                        ),
+                                        record: other,
+                                    });
+                                }
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                None
+                            }
+                            // Expired or unreadable: take it over if it is still that one.
+                            _ => match aws
+                                .put_object_if(
+                                    request.bucket,
+                                    &key,
+                                    body.clone(),
+                                    Condition::Matches(&held.etag),
+                                )
+                                .await?
+                            {
+                                Written::Yes(etag) => Some(etag),
+                                Written::ConditionFailed => None,
+                            },
+                        }
+                    }
+                },
+            };
+            if let Some(etag) = etag {
+                let etag = Arc::new(Mutex::new(etag));
+                let renewal = tokio::spawn(renew(
+                    aws.clone(),
+                    request.bucket.to_owned(),
+                    key.clone(),
+                    record.clone(),
+                    etag.clone(),
+                ));
+                return Ok(Lock {
+                    aws: aws.clone(),
+                    bucket: request.bucket.to_owned(),
+                    key,
+                    record,
+                    etag,
+                    renewal,
+                });
+            }
+        }
+    }
+
+    /// The lock as written.
+    pub fn record(&self) -> &LockRecord {
+        &self.record
+    }
+
+    /// Stops renewing and deletes the lock, if it is still ours.
+    pub async fn release(self) -> Result<(), AwsError> {
+        self.renewal.abort();
+        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        self.aws
+            .delete_object(&self.bucket, &self.key, Some(&etag))
+            .await
+            .map(drop)
+    }
+}
+
+/// Extends the lease every third of it, as long as the lock is still ours.
+async fn renew(
+    aws: Aws,
+    bucket: String,
+    key: String,
+    mut record: LockRecord,
+    etag: Arc<Mutex<String>>,
+) {
+    loop {
+        tokio::time::sleep(LEASE / 3).await;
+        record.expires = timestamp(SystemTime::now() + LEASE);
+        let body = serde_json::to_vec_pretty(&record).unwrap_or_default();
+        let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
+        match aws
+            .put_object_if(&bucket, &key, body, Condition::Matches(&current))
+            .await
+        {
+            Ok(Written::Yes(new)) => {
+                if let Ok(mut e) = etag.lock() {
+                    *e = new;
+                }
+            }
+            // Forced open by someone else: nothing more to renew.
+            Ok(Written::ConditionFailed) => return,
+            Err(e) => tracing::warn!("lock renewal failed: {e}"),
+        }
+    }
+}
+
+/// The lock of `stack`/`env`, if any.
+pub async fn read(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+) -> Result<Option<LockRecord>, AwsError> {
+    Ok(aws
+        .get_object(bucket, &key(stack, env))
+        .await?
+        .and_then(|o| serde_json::from_slice(&o.body).ok()))
+}
+
+/// Deletes the lock of `stack`/`env` if its id is `id`.
+pub async fn force_unlock(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+    id: &str,
+) -> Result<LockRecord, LockError> {
+    let key = key(stack, env);
+    let Some(held) = aws.get_object(bucket, &key).await? else {
+        return Err(LockError::NotLocked(format!("{stack}/{env}")));
+    };
+    let record: LockRecord = serde_json::from_slice(&held.body).map_err(|e| AwsError::Call {
+        operation: "GetObject",
+        message: format!("unreadable lock: {e}"),
+    })?;
+    if record.id != id {
+        return Err(LockError::OtherId {
+            held: record.id,
+            given: id.to_owned(),
+        });
+    }
+    aws.delete_object(bucket, &key, Some(&held.etag)).await?;
+    Ok(record)
+}

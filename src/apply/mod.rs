@@ -1,0 +1,305 @@
+//! Apply: carries a plan out. Nodes run in dependency order, independent ones
+//! concurrently (up to `--parallelism`); removed resources go last, dependents first.
+//!
+//! Every node re-derives what to do from what AWS reports (tags, launch template
+//! versions), so an interrupted apply is finished by running it again.
+
+mod group;
+pub mod health;
+pub mod history;
+pub mod lock;
+pub mod progress;
+mod security_group;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use crate::aws::Aws;
+use crate::model::{Address, Stack};
+use crate::observe::{Observed, aws_name};
+use crate::plan::{Action, Change, Detail, Plan};
+use crate::template::Outputs;
+pub use progress::Progress;
+
+/// How apply runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Nodes applied at once.
+    pub parallelism: usize,
+    /// Time between health polls of a rolling group.
+    pub poll_interval: Duration,
+}
+
+/// Everything the nodes of one apply share.
+pub struct Executor {
+    /// AWS clients.
+    pub aws: Aws,
+    /// The model applied.
+    pub stack: Stack,
+    /// What AWS held when the plan was checked.
+    pub observed: Observed,
+    /// Image id per group, as planned.
+    pub images: BTreeMap<String, String>,
+    /// CloudFormation outputs as known.
+    pub outputs: Outputs,
+    /// `spec=... commit=...` goes into launch template versions.
+    pub commit: String,
+    /// How to run.
+    pub options: Options,
+    /// Where progress goes.
+    pub progress: Progress,
+    /// Set by SIGINT: finish the current step, start nothing new.
+    pub cancel: Arc<AtomicBool>,
+    /// Security group ids by name, as they are created.
+    security_group_ids: Mutex<BTreeMap<String, String>>,
+}
+
+impl Executor {
+    /// An executor for `stack` over `observed`.
+    pub fn new(
+        aws: Aws,
+        stack: Stack,
+        observed: Observed,
+        plan: &Plan,
+        outputs: Outputs,
+        commit: String,
+        options: Options,
+        progress: Progress,
+    ) -> Executor {
+        let prefix = aws_name(&stack, "");
+        let ids = observed
+            .security_groups
+            .iter()
+            .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
+            .collect();
+        Executor {
+            images: plan
+                .images
+                .iter()
+                .map(|(g, i)| (g.clone(), i.id.clone()))
+                .collect(),
+            aws,
+            stack,
+            observed,
+            outputs,
+            commit,
+            options,
+            progress,
+            cancel: Arc::new(AtomicBool::new(false)),
+            security_group_ids: Mutex::new(ids),
+        }
+    }
+
+    /// Whether SIGINT asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `duration`, waking early when cancelled.
+    async fn nap(&self, duration: Duration) {
+        let step = Duration::from_millis(100);
+        let mut left = duration;
+        while !left.is_zero() && !self.cancelled() {
+            let now = left.min(step);
+            tokio::time::sleep(now).await;
+            left -= now;
+        }
+    }
+
+    fn security_group_ids(&self) -> BTreeMap<String, String> {
+        self.security_group_ids
+            .lock()
+            .map(|ids| ids.clone())
+            .unwrap_or_default()
+    }
+
+    fn set_security_group_id(&self, name: &str, id: &str) {
+        if let Ok(mut ids) = self.security_group_ids.lock() {
+            ids.insert(name.to_owned(), id.to_owned());
+        }
+    }
+}
+
+/// How one node ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeOutcome {
+    /// Converged.
+    Done(String),
+    /// A rollout failed its health gate and the previous spec was restored: (instance,
+    /// why) per failed instance.
+    RolledBack(Vec<(String, String)>),
+    /// Failed; what converged stays.
+    Failed(String),
+    /// Stopped by SIGINT after a safe step.
+    Interrupted,
+    /// Not started: a dependency failed or apply was interrupted.
+    Skipped(String),
+}
+
+/// The outcome of every node applied.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// By address, in the order they ended.
+    pub nodes: Vec<(String, NodeOutcome)>,
+}
+
+impl Report {
+    /// The apply's outcome as history records it.
+    pub fn outcome(&self) -> history::Outcome {
+        let any = |f: fn(&NodeOutcome) -> bool| self.nodes.iter().any(|(_, o)| f(o));
+        if any(|o| matches!(o, NodeOutcome::Interrupted)) {
+            history::Outcome::Interrupted
+        } else if any(|o| matches!(o, NodeOutcome::Failed(_))) {
+            history::Outcome::Failed
+        } else if any(|o| matches!(o, NodeOutcome::RolledBack(_))) {
+            history::Outcome::RolledBack
+        } else if any(|o| matches!(o, NodeOutcome::Skipped(_))) {
+            history::Outcome::Interrupted
+        } else {
+            history::Outcome::Succeeded
+        }
+    }
+
+    /// One line per node that did not converge, for history and the final message.
+    pub fn problems(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (address, outcome) in &self.nodes {
+            match outcome {
+                NodeOutcome::Done(_) => {}
+                NodeOutcome::RolledBack(failed) => {
+                    lines.push(format!(
+                        "{address}: rolled back to the previous spec; failed instances:"
+                    ));
+                    lines.extend(failed.iter().map(|(id, why)| format!("  {id}: {why}")));
+                }
+                NodeOutcome::Failed(why) => lines.push(format!("{address}: {why}")),
+                NodeOutcome::Interrupted => lines.push(format!("{address}: interrupted")),
+                NodeOutcome::Skipped(why) => lines.push(format!("{address}: not applied ({why})")),
+            }
+        }
+        lines
+    }
+}
+
+/// Carries out `plan`'s changes.
+pub async fn execute(executor: Arc<Executor>, plan: &Plan) -> Report {
+    let in_model: BTreeSet<String> = executor
+        .stack
+        .addresses()
+        .iter()
+        .map(Address::to_string)
+        .collect();
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    let (kept, removed): (Vec<&Change>, Vec<&Change>) = changes
+        .into_iter()
+        .partition(|c| in_model.contains(&c.address));
+    let mut report = Report::default();
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for reference in &executor.stack.references {
+        deps.entry(reference.from.to_string())
+            .or_default()
+            .insert(reference.to.to_string());
+    }
+    run_in_order(&executor, kept, &deps, &mut report).await;
+    // Removed resources: groups, then CloudFormation, then security groups (the plan's
+    // order), each kind once everything of the kind before it is gone.
+    let mut by_kind: BTreeMap<usize, Vec<&Change>> = BTreeMap::new();
+    let mut kind_rank: BTreeMap<&str, usize> = BTreeMap::new();
+    for change in removed {
+        let kind = change.address.split('.').next().unwrap_or_default();
+        let next = kind_rank.len();
+        let rank = *kind_rank.entry(kind).or_insert(next);
+        by_kind.entry(rank).or_default().push(change);
+    }
+    for (_, changes) in by_kind {
+        run_in_order(&executor, changes, &BTreeMap::new(), &mut report).await;
+    }
+    report
+}
+
+/// Runs `changes`, each once its dependencies in `deps` that are part of this apply
+/// have converged.
+async fn run_in_order(
+    executor: &Arc<Executor>,
+    changes: Vec<&Change>,
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    report: &mut Report,
+) {
+    let applying: BTreeSet<String> = changes.iter().map(|c| c.address.clone()).collect();
+    let mut waiting: Vec<&Change> = changes;
+    let mut converged: BTreeSet<String> = BTreeSet::new();
+    let mut not_converged: BTreeSet<String> = BTreeSet::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        let mut still = Vec::new();
+        for change in waiting {
+            let needs: Vec<&String> = deps
+                .get(&change.address)
+                .into_iter()
+                .flatten()
+                .filter(|d| applying.contains(*d))
+                .collect();
+            if let Some(failed) = needs.iter().find(|d| not_converged.contains(**d)) {
+                not_converged.insert(change.address.clone());
+                report.nodes.push((
+                    change.address.clone(),
+                    NodeOutcome::Skipped(format!("`{failed}` did not converge")),
+                ));
+            } else if executor.cancelled() {
+                not_converged.insert(change.address.clone());
+                report.nodes.push((
+                    change.address.clone(),
+                    NodeOutcome::Skipped("interrupted before it started".to_owned()),
+                ));
+            } else if needs.iter().all(|d| converged.contains(*d))
+                && running.len() < executor.options.parallelism.max(1)
+            {
+                let executor = executor.clone();
+                let change = change.clone();
+                running.push(async move {
+                    let outcome = apply_node(&executor, &change).await;
+                    (change.address, outcome)
+                });
+            } else {
+                still.push(change);
+            }
+        }
+        waiting = still;
+        let Some((address, outcome)) = running.next().await else {
+            break;
+        };
+        if matches!(outcome, NodeOutcome::Done(_)) {
+            converged.insert(address.clone());
+        } else {
+            not_converged.insert(address.clone());
+        }
+        report.nodes.push((address, outcome));
+    }
+}
+
+async fn apply_node(executor: &Executor, change: &Change) -> NodeOutcome {
+    let name = change
+        .address
+        .split_once('.')
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    match &change.detail {
+        Detail::SecurityGroup(detail) => {
+            security_group::apply(executor, name, change.action, detail).await
+        }
+        Detail::Group(detail) => group::apply(executor, name, change.action, detail).await,
+        Detail::CloudFormation(_) => NodeOutcome::Failed(
+            "applying CloudFormation stacks is not supported by this version of rollstack"
+                .to_owned(),
+        ),
+    }
+}

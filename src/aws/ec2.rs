@@ -1,0 +1,389 @@
+//! EC2 writes: security groups and rules, launch templates, instances. Every resource is
+//! tagged when it is created (TagSpecifications), never afterwards.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, LaunchTemplateInstanceMetadataOptionsRequest,
+    LaunchTemplateInstanceMetadataTagsState, LaunchTemplateSpecification,
+    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
+    TagSpecification, UserIdGroupPair,
+};
+
+use super::observe::{describe_instances, filter};
+use super::{Aws, AwsError};
+use crate::model::{Peer, Protocol, Rule};
+use crate::observe::{Direction, LiveInstance, tags};
+
+/// Tags as EC2 takes them.
+fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(ec2_tags(tags)))
+        .build()
+}
+
+/// The EC2 form of `rule`; a group peer is resolved through `group_ids` (name -> id).
+fn permission(rule: &Rule, group_ids: &BTreeMap<String, String>) -> Result<IpPermission, AwsError> {
+    let (protocol, from, to) = match rule.protocol {
+        Protocol::Tcp => ("tcp", rule.ports.from.into(), rule.ports.to.into()),
+        Protocol::Udp => ("udp", rule.ports.from.into(), rule.ports.to.into()),
+        Protocol::Icmp => ("icmp", -1, -1),
+        Protocol::All => ("-1", -1, -1),
+    };
+    let builder = IpPermission::builder()
+        .ip_protocol(protocol)
+        .from_port(from)
+        .to_port(to);
+    Ok(match &rule.peer {
+        Peer::Cidr(cidr) => builder.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
+        Peer::SecurityGroup(name) => {
+            let id = group_ids.get(name).ok_or_else(|| AwsError::Call {
+                operation: "AuthorizeSecurityGroupIngress",
+                message: format!("security group `{name}` has no id yet"),
+            })?;
+            builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build())
+        }
+    }
+    .build())
+}
+
+impl Aws {
+    /// Creates security group `name`, tagged; returns its id.
+    pub async fn create_security_group(
+        &self,
+        name: &str,
+        description: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let created = self
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description(description)
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("CreateSecurityGroup", e))?;
+        Ok(created.group_id().unwrap_or_default().to_owned())
+    }
+
+    /// Authorizes `rules` in group `group_id`, each rule tagged with `tags`.
+    pub async fn authorize_rules(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rules: &[&Rule],
+        group_ids: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let permissions = rules
+            .iter()
+            .map(|r| permission(r, group_ids))
+            .collect::<Result<Vec<_>, _>>()?;
+        let spec = tag_spec(ResourceType::SecurityGroupRule, tags);
+        match direction {
+            Direction::Ingress => self
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(permissions))
+                .tag_specifications(spec)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| AwsError::call("AuthorizeSecurityGroupIngress", e)),
+            Direction::Egress => self
+                .ec2
+                .authorize_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(permissions))
+                .tag_specifications(spec)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| AwsError::call("AuthorizeSecurityGroupEgress", e)),
+        }
+    }
+
+    /// Revokes the rules `rule_ids` of group `group_id`.
+    pub async fn revoke_rules(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: Vec<String>,
+    ) -> Result<(), AwsError> {
+        if rule_ids.is_empty() {
+            return Ok(());
+        }
+        match direction {
+            Direction::Ingress => self
+                .ec2
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_security_group_rule_ids(Some(rule_ids))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| AwsError::call("RevokeSecurityGroupIngress", e)),
+            Direction::Egress => self
+                .ec2
+                .revoke_security_group_egress()
+                .group_id(group_id)
+                .set_security_group_rule_ids(Some(rule_ids))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| AwsError::call("RevokeSecurityGroupEgress", e)),
+        }
+    }
+
+    /// Deletes security group `group_id`.
+    pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
+        self.ec2
+            .delete_security_group()
+            .group_id(group_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::call("DeleteSecurityGroup", e))
+    }
+
+    /// Sets `tags` on an existing resource of ours (a launch template's applied count, a
+    /// security group's rules hash). Instances are never tagged this way.
+    pub async fn set_tags(
+        &self,
+        resource_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.ec2
+            .create_tags()
+            .resources(resource_id)
+            .set_tags(Some(ec2_tags(tags)))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::call("CreateTags", e))
+    }
+
+    /// Adds a version to launch template `name` (creating the template, tagged with
+    /// `template_tags`, when `template_id` is `None`). Returns (template id, version).
+    pub async fn put_launch_template_version(
+        &self,
+        name: &str,
+        template_id: Option<&str>,
+        version: &LaunchVersion,
+        template_tags: &BTreeMap<String, String>,
+    ) -> Result<(String, i64), AwsError> {
+        let data = RequestLaunchTemplateData::builder()
+            .image_id(&version.image_id)
+            .instance_type(version.instance_type.as_str().into())
+            .set_security_group_ids(Some(version.security_group_ids.clone()))
+            .set_user_data(
+                version
+                    .user_data
+                    .as_ref()
+                    .map(aws_smithy_types::base64::encode),
+            )
+            // Instances read their own `rollstack:spec` tag for the readiness signal.
+            .metadata_options(
+                LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                    .instance_metadata_tags(LaunchTemplateInstanceMetadataTagsState::Enabled)
+                    .build(),
+            )
+            .tag_specifications(
+                LaunchTemplateTagSpecificationRequest::builder()
+                    .resource_type(ResourceType::Instance)
+                    .set_tags(Some(ec2_tags(&version.instance_tags)))
+                    .build(),
+            )
+            .build();
+        match template_id {
+            None => {
+                let created = self
+                    .ec2
+                    .create_launch_template()
+                    .launch_template_name(name)
+                    .version_description(&version.description)
+                    .launch_template_data(data)
+                    .tag_specifications(tag_spec(ResourceType::LaunchTemplate, template_tags))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("CreateLaunchTemplate", e))?;
+                let t = created.launch_template();
+                Ok((
+                    t.and_then(|t| t.launch_template_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    t.and_then(|t| t.latest_version_number()).unwrap_or(1),
+                ))
+            }
+            Some(id) => {
+                let created = self
+                    .ec2
+                    .create_launch_template_version()
+                    .launch_template_id(id)
+                    .version_description(&version.description)
+                    .launch_template_data(data)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("CreateLaunchTemplateVersion", e))?;
+                let number = created
+                    .launch_template_version()
+                    .and_then(|v| v.version_number())
+                    .unwrap_or_default();
+                Ok((id.to_owned(), number))
+            }
+        }
+    }
+
+    /// Makes `version` the default version of launch template `template_id`.
+    pub async fn set_default_version(
+        &self,
+        template_id: &str,
+        version: i64,
+    ) -> Result<(), AwsError> {
+        self.ec2
+            .modify_launch_template()
+            .launch_template_id(template_id)
+            .default_version(version.to_string())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::call("ModifyLaunchTemplate", e))
+    }
+
+    /// Deletes launch template `template_id`.
+    pub async fn delete_launch_template(&self, template_id: &str) -> Result<(), AwsError> {
+        self.ec2
+            .delete_launch_template()
+            .launch_template_id(template_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::call("DeleteLaunchTemplate", e))
+    }
+
+    /// Launches one batch: `count` instances from version `version` of launch template
+    /// `template_id`, in `subnet`, tagged at launch. Returns the new instance ids.
+    pub async fn run_instances(&self, batch: &Batch<'_>) -> Result<Vec<String>, AwsError> {
+        let launched = self
+            .ec2
+            .run_instances()
+            .launch_template(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_id(batch.template_id)
+                    .version(batch.version.to_string())
+                    .build(),
+            )
+            .min_count(batch.count as i32)
+            .max_count(batch.count as i32)
+            .set_subnet_id(batch.subnet.map(str::to_owned))
+            .client_token(batch.client_token)
+            .tag_specifications(tag_spec(ResourceType::Instance, batch.tags))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("RunInstances", e))?;
+        Ok(launched
+            .instances()
+            .iter()
+            .filter_map(|i| i.instance_id().map(str::to_owned))
+            .collect())
+    }
+
+    /// Terminates `ids`.
+    pub async fn terminate_instances(&self, ids: &[String]) -> Result<(), AwsError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.ec2
+            .terminate_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::call("TerminateInstances", e))
+    }
+
+    /// The live instances of resource `address` of stack `stack` / env `env`: one
+    /// `DescribeInstances` (paginated), whatever the number of instances.
+    pub async fn group_instances(
+        &self,
+        stack: &str,
+        env: &str,
+        address: &str,
+    ) -> Result<Vec<LiveInstance>, AwsError> {
+        describe_instances(
+            self,
+            vec![
+                filter(&format!("tag:{}", tags::STACK), [stack]),
+                filter(&format!("tag:{}", tags::ENV), [env]),
+                filter(&format!("tag:{}", tags::RESOURCE), [address]),
+            ],
+        )
+        .await
+    }
+}
+
+/// One launch template version.
+#[derive(Clone, Debug)]
+pub struct LaunchVersion {
+    /// `spec=HASH commit=SHA`.
+    pub description: String,
+    /// AMI id.
+    pub image_id: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Security group ids.
+    pub security_group_ids: Vec<String>,
+    /// Rendered user data.
+    pub user_data: Option<String>,
+    /// Tags instances launched from it carry.
+    pub instance_tags: BTreeMap<String, String>,
+}
+
+/// One `RunInstances` call.
+#[derive(Clone, Debug)]
+pub struct Batch<'a> {
+    /// Launch template id.
+    pub template_id: &'a str,
+    /// Its version to launch.
+    pub version: i64,
+    /// How many (MinCount = MaxCount).
+    pub count: u32,
+    /// Subnet, or the default VPC's.
+    pub subnet: Option<&'a str>,
+    /// Idempotency token derived from the rollout step.
+    pub client_token: &'a str,
+    /// Tags set at launch.
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+impl Aws {
+    /// Revokes the allow-all egress rule AWS gives every new group, for groups whose
+    /// egress the stack file spells out.
+    pub async fn revoke_default_egress(&self, group_id: &str) -> Result<(), AwsError> {
+        self.ec2
+            .revoke_security_group_egress()
+            .group_id(group_id)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("-1")
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::call("RevokeSecurityGroupEgress", e))
+    }
+}

@@ -1,0 +1,53 @@
+//! `rollstack history STACK [--env E] [--format json]`.
+
+use std::process::ExitCode;
+
+use super::Failure;
+use crate::apply::history;
+use crate::cli::{HistoryArgs, ListFormat};
+
+/// Lists the applies recorded for the environment, oldest first.
+pub fn run(args: &HistoryArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+    let stack = super::load(&args.stack, args.env.as_deref())?;
+    let bucket = super::state_bucket(&stack, "history")?;
+    let runtime = super::runtime()?;
+    let entries = runtime.block_on(async {
+        let aws = super::connect(&stack, endpoint_url).await;
+        history::list(&aws, &bucket, &stack.name, &stack.environment.name)
+            .await
+            .map_err(Failure::Aws)
+    })?;
+    let text = match args.format {
+        ListFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&entries)
+                .map_err(|e| Failure::Output(std::io::Error::other(e)))?;
+            json.push('\n');
+            json
+        }
+        ListFormat::Text if entries.is_empty() => format!(
+            "No applies recorded for {}/{}.\n",
+            stack.name, stack.environment.name
+        ),
+        ListFormat::Text => {
+            let mut text = format!(
+                "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<12}  {}\n",
+                "#", "started", "command", "outcome", "releases", "commit", "who"
+            );
+            for e in &entries {
+                text.push_str(&format!(
+                    "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<12}  {}\n",
+                    e.seq,
+                    e.started,
+                    e.command,
+                    e.outcome.word(),
+                    e.releases.join(" "),
+                    e.commit.get(..12).unwrap_or(&e.commit),
+                    e.who
+                ));
+            }
+            text
+        }
+    };
+    super::write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

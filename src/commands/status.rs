@@ -1,0 +1,199 @@
+//! `rollstack status STACK [--env E] [--format json]`: the live view of an environment.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::Failure;
+use crate::apply::health::{self, Signal, signal_prefix};
+use crate::apply::lock::{self, LockRecord};
+use crate::cli::{ListFormat, StatusArgs};
+use crate::model::{Address, Health as Check};
+use crate::observe::{Query, tags};
+use crate::plan::spec::LaunchSpec;
+
+/// The live view of one environment.
+#[derive(Debug, Serialize)]
+struct Status {
+    stack: String,
+    environment: String,
+    lock: Option<LockRecord>,
+    groups: Vec<GroupStatus>,
+}
+
+/// One group: desired against live.
+#[derive(Debug, Serialize)]
+struct GroupStatus {
+    address: String,
+    desired: u32,
+    live: u32,
+    /// The spec the stack file asks for.
+    desired_spec: String,
+    /// Live instances by spec.
+    specs: Vec<SpecStatus>,
+    /// More than one spec is live: a rollout is in progress (or was interrupted).
+    rolling: bool,
+}
+
+/// Live instances of one spec.
+#[derive(Debug, Serialize)]
+struct SpecStatus {
+    spec: String,
+    release: String,
+    instances: u32,
+    running: u32,
+    /// Instances whose readiness signal says `ok` for this spec (signal-gated roles).
+    signalled_ok: Option<u32>,
+}
+
+/// Prints the live view of the environment.
+pub fn run(args: &StatusArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+    let stack = super::load(&args.stack, args.env.as_deref())?;
+    let runtime = super::runtime()?;
+    let (observed, lock, signals) = runtime.block_on(async {
+        let aws = super::connect(&stack, endpoint_url).await;
+        let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
+            .await
+            .map_err(Failure::Aws)?;
+        let mut signals: BTreeMap<String, Signal> = BTreeMap::new();
+        let mut held = None;
+        if let Some(bucket) = &stack.state_bucket {
+            held = lock::read(&aws, bucket, &stack.name, &stack.environment.name)
+                .await
+                .map_err(Failure::Aws)?;
+            let prefix = signal_prefix(&stack.name, &stack.environment.name);
+            let live: Vec<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();
+            for object in aws
+                .list_objects(bucket, &prefix)
+                .await
+                .map_err(Failure::Aws)?
+            {
+                let Some(id) = object.key.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if !live.contains(&id) {
+                    continue;
+                }
+                if let Some(stored) = aws
+                    .get_object(bucket, &object.key)
+                    .await
+                    .map_err(Failure::Aws)?
+                    && let Ok(signal) = serde_json::from_slice(&stored.body)
+                {
+                    signals.insert(id.to_owned(), signal);
+                }
+            }
+        }
+        Ok::<_, Failure>((observed, held, signals))
+    })?;
+    let outputs = crate::template::placeholder_outputs(&stack);
+    let mut groups = Vec::new();
+    for (name, group) in &stack.groups {
+        let address = Address::Group(name.clone()).to_string();
+        let image = observed
+            .images
+            .get(&group.image)
+            .map(|i| i.id.clone())
+            .unwrap_or_default();
+        let desired_spec = LaunchSpec::new(&stack, name, &image, &outputs);
+        let signal_gated = health::checks(&stack, name).contains(&Check::Signal);
+        let mut specs: BTreeMap<String, SpecStatus> = BTreeMap::new();
+        let members = observed
+            .instances
+            .iter()
+            .filter(|i| i.tag(tags::RESOURCE) == Some(address.as_str()));
+        let mut live = 0;
+        for instance in members {
+            live += 1;
+            let spec = instance.tag(tags::SPEC).unwrap_or("(untagged)").to_owned();
+            let entry = specs.entry(spec.clone()).or_insert_with(|| SpecStatus {
+                spec: spec.clone(),
+                release: instance.tag(tags::RELEASE).unwrap_or_default().to_owned(),
+                instances: 0,
+                running: 0,
+                signalled_ok: signal_gated.then_some(0),
+            });
+            entry.instances += 1;
+            if instance.state == "running" {
+                entry.running += 1;
+            }
+            if let Some(ok) = entry.signalled_ok.as_mut()
+                && signals
+                    .get(&instance.id)
+                    .is_some_and(|s| s.status == "ok" && s.spec == spec)
+            {
+                *ok += 1;
+            }
+        }
+        groups.push(GroupStatus {
+            address,
+            desired: group.count,
+            live,
+            desired_spec: if desired_spec.is_known() {
+                desired_spec.hash()
+            } else {
+                crate::template::KNOWN_AFTER_APPLY.to_owned()
+            },
+            rolling: specs.len() > 1,
+            specs: specs.into_values().collect(),
+        });
+    }
+    let status = Status {
+        stack: stack.name.clone(),
+        environment: stack.environment.name.clone(),
+        lock,
+        groups,
+    };
+    let text = match args.format {
+        ListFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&status)
+                .map_err(|e| Failure::Output(std::io::Error::other(e)))?;
+            json.push('\n');
+            json
+        }
+        ListFormat::Text => text(&status),
+    };
+    super::write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text(status: &Status) -> String {
+    let mut out = format!("{}/{}\n", status.stack, status.environment);
+    match &status.lock {
+        Some(l) => out.push_str(&format!(
+            "lock: held by {} since {} running {} (lock {})\n",
+            l.holder, l.started, l.command, l.id
+        )),
+        None => out.push_str("lock: free\n"),
+    }
+    for g in &status.groups {
+        let state = if g.rolling {
+            "rollout in progress (mixed specs)"
+        } else if g.live == g.desired && g.specs.iter().all(|s| s.spec == g.desired_spec) {
+            "in sync"
+        } else {
+            "differs from the stack file (run `rollstack plan`)"
+        };
+        out.push_str(&format!(
+            "\n{}: {}/{} live, {state}\n",
+            g.address, g.live, g.desired
+        ));
+        for s in &g.specs {
+            let marker = if s.spec == g.desired_spec {
+                " (desired)"
+            } else {
+                ""
+            };
+            let signalled = s
+                .signalled_ok
+                .map(|ok| format!(", {ok} signalled ok"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  spec {}{marker}  {:<20} {} instances, {} running{signalled}\n",
+                s.spec, s.release, s.instances, s.running
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,36 @@
+//! `rollstack unlock STACK --env E --force LOCK_ID`.
+
+use std::process::ExitCode;
+
+use super::Failure;
+use crate::apply::lock;
+use crate::cli::UnlockArgs;
+
+/// Removes the environment's lock if its id is the one given.
+pub fn run(args: &UnlockArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+    let stack = super::load(&args.stack, args.env.as_deref())?;
+    let bucket = super::state_bucket(&stack, "unlock")?;
+    let runtime = super::runtime()?;
+    let record = runtime.block_on(async {
+        let aws = super::connect(&stack, endpoint_url).await;
+        lock::force_unlock(
+            &aws,
+            &bucket,
+            &stack.name,
+            &stack.environment.name,
+            &args.force,
+        )
+        .await
+        .map_err(Failure::Lock)
+    })?;
+    println!(
+        "Unlocked {}/{}: removed lock `{}` held by {} since {} running {}.",
+        stack.name,
+        stack.environment.name,
+        record.id,
+        record.holder,
+        record.started,
+        record.command
+    );
+    Ok(ExitCode::SUCCESS)
+}

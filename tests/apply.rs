@@ -1,0 +1,839 @@
+//! `apply`, `destroy`, `status`, `history`, `rollback` and `unlock` against the local
+//! endpoint: the real binary, the real SDK, moto. A test-side agent plays the instances
+//! and writes their readiness signals. Each test uses its own stack name.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aws_sdk_ec2::types::Filter;
+use support::{Agent, Clients, rollstack_aws, rollstack_aws_command, scratch, stderr, stdout};
+
+const USER_DATA: &str = "#!/bin/sh\n/opt/web/start {{ apps.web.version }}\n\
+     # signal: s3://{{ signal.bucket }}/{{ signal.key_prefix }}INSTANCE_ID\n";
+
+/// Group `web` of `count` instances running app `web` at `version` behind security group
+/// `web`, rolling under `rollout`.
+fn stack_file(name: &str, version: &str, count: u32, rollout: &str) -> String {
+    format!(
+        r#"rollstack: 1
+stack: {name}
+region: us-east-1
+state_bucket: {name}-state
+releases: {{ bucket: {name}-releases }}
+apps:
+  web: {{ version: "{version}" }}
+security_groups:
+  web:
+    description: web tier
+    ingress:
+      - {{ protocol: tcp, ports: 80, cidr: 0.0.0.0/0 }}
+roles:
+  web: {{ app: web, health: {{ signal: {{}} }} }}
+groups:
+  web:
+    roles: [web]
+    count: {count}
+    image: ami-0abc1234
+    instance_type: t3.micro
+    security_groups: [web]
+    user_data: web.sh.j2
+    rollout: {rollout}
+"#
+    )
+}
+
+const ROLLOUT: &str = "{ max_surge: 1, max_unavailable: 0, health_timeout: 1m }";
+
+async fn clients() -> Clients {
+    support::moto().clients().await
+}
+
+/// Creates the state and release buckets of stack `name` and uploads `versions` of `web`.
+async fn buckets(c: &Clients, name: &str, versions: &[&str]) {
+    c.s3.create_bucket()
+        .bucket(format!("{name}-state"))
+        .send()
+        .await
+        .unwrap();
+    c.s3.create_bucket()
+        .bucket(format!("{name}-releases"))
+        .send()
+        .await
+        .unwrap();
+    for version in versions {
+        c.s3.put_object()
+            .bucket(format!("{name}-releases"))
+            .key(format!("web/{version}.tar.gz"))
+            .body(b"release".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn write(dir: &Path, text: &str) {
+    std::fs::write(dir.join("stack.yaml"), text).unwrap();
+}
+
+fn apply(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "apply",
+        "stack.yaml",
+        "--auto-approve",
+        "--poll-interval",
+        "100ms",
+    ];
+    args.extend_from_slice(extra);
+    rollstack_aws(dir, &args, &[])
+}
+
+fn assert_ok(output: &std::process::Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Live instances of stack `name`: (id, state, tags).
+async fn instances(c: &Clients, name: &str) -> Vec<(String, String, BTreeMap<String, String>)> {
+    let out = c
+        .ec2
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name("instance-state-name")
+                .set_values(Some(
+                    ["pending", "running", "stopping", "stopped"]
+                        .map(String::from)
+                        .to_vec(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| {
+            let tags = i
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+                .collect();
+            (
+                i.instance_id().unwrap().to_owned(),
+                i.state().unwrap().name().unwrap().as_str().to_owned(),
+                tags,
+            )
+        })
+        .collect()
+}
+
+/// Releases of the live instances of stack `name`, counted.
+async fn releases(c: &Clients, name: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (_, _, tags) in instances(c, name).await {
+        *out.entry(tags["rollstack:release"].clone()).or_default() += 1;
+    }
+    out
+}
+
+/// Watches the instances of stack `name` from another thread until dropped, recording
+/// the most live and the fewest running instances seen.
+struct Poller {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(usize, usize, usize)>>,
+}
+
+impl Poller {
+    fn start(name: &str) -> Poller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let name = name.to_owned();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async {
+                let c = clients().await;
+                let (mut most, mut fewest, mut seen) = (0, usize::MAX, 0);
+                while !flag.load(Ordering::SeqCst) {
+                    let live = instances(&c, &name).await;
+                    let running = live.iter().filter(|(_, s, _)| s == "running").count();
+                    most = most.max(live.len());
+                    fewest = fewest.min(running);
+                    seen += 1;
+                }
+                (most, fewest, seen)
+            })
+        });
+        Poller {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// (most live, fewest running, observations).
+    fn finish(mut self) -> (usize, usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_from_empty_creates_everything_tagged_and_converges() {
+    let name = "apply-empty";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 3, ROLLOUT));
+
+    let output = apply(dir.path(), &[]);
+    assert_ok(&output, "apply");
+    assert!(
+        stdout(&output).contains("Apply complete"),
+        "{}",
+        stdout(&output)
+    );
+
+    let live = instances(&c, name).await;
+    assert_eq!(live.len(), 3);
+    for (_, state, tags) in &live {
+        assert_eq!(state, "running");
+        assert_eq!(tags["rollstack:stack"], name);
+        assert_eq!(tags["rollstack:env"], "default");
+        assert_eq!(tags["rollstack:resource"], "group.web");
+        assert_eq!(tags["rollstack:release"], "web@1.0.0");
+        assert_eq!(tags["rollstack:roles"], "web");
+        assert_eq!(tags["Name"], format!("{name}-default-web"));
+        assert_eq!(tags["rollstack:spec"].len(), 16);
+    }
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups().len(), 1);
+    let templates = c
+        .ec2
+        .describe_launch_templates()
+        .launch_template_names(format!("{name}-default-web"))
+        .send()
+        .await
+        .unwrap();
+    let template = &templates.launch_templates()[0];
+    let tag = |k: &str| {
+        template
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(tag("rollstack:stack").as_deref(), Some(name));
+    assert_eq!(tag("rollstack:count").as_deref(), Some("3"));
+
+    let replan = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(replan.status.code(), Some(0), "{}", stdout(&replan));
+
+    let status = rollstack_aws(dir.path(), &["status", "stack.yaml"], &[]);
+    assert_ok(&status, "status");
+    assert!(
+        stdout(&status).contains("group.web: 3/3 live, in sync"),
+        "{}",
+        stdout(&status)
+    );
+    assert!(
+        stdout(&status).contains("3 signalled ok"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_bump_replaces_every_instance_within_the_bounds() {
+    let name = "apply-bump";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 4, ROLLOUT));
+    assert_ok(&apply(dir.path(), &[]), "first apply");
+    let before: Vec<String> = instances(&c, name).await.into_iter().map(|i| i.0).collect();
+
+    write(dir.path(), &stack_file(name, "1.1.0", 4, ROLLOUT));
+    let poller = Poller::start(name);
+    let output = apply(dir.path(), &[]);
+    let (most, fewest, seen) = poller.finish();
+    assert_ok(&output, "the rolling apply");
+    assert!(seen >= 3, "the poller saw the rollout {seen} times");
+    assert!(
+        most <= 5,
+        "{most} live instances: more than count + max_surge"
+    );
+    assert!(
+        fewest >= 4,
+        "{fewest} running: fewer than count - max_unavailable"
+    );
+
+    let after = instances(&c, name).await;
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.1.0".to_owned(), 4)])
+    );
+    assert!(after.iter().all(|(id, _, _)| !before.contains(id)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_that_signals_fail_rolls_back() {
+    let name = "apply-fail";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "2.0.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &["web@2.0.0"]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 3, ROLLOUT));
+    assert_ok(&apply(dir.path(), &[]), "first apply");
+
+    write(dir.path(), &stack_file(name, "2.0.0", 3, ROLLOUT));
+    let output = apply(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("rolled back to the previous spec"), "{err}");
+    let failed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.trim_end().ends_with("signal `fail`") && l.starts_with("  i-"))
+        .collect();
+    assert!(
+        !failed.is_empty(),
+        "the report names the failed instances:\n{err}"
+    );
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.0.0".to_owned(), 3)])
+    );
+
+    let history = rollstack_aws(dir.path(), &["history", "stack.yaml"], &[]);
+    assert!(
+        stdout(&history).contains("rolled back"),
+        "{}",
+        stdout(&history)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_rollout_then_apply_again_converges() {
+    let name = "apply-kill";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 4, ROLLOUT));
+    assert_ok(&apply(dir.path(), &[]), "first apply");
+
+    // A pause between batches stretches the rollout so the kills land inside it.
+    let slow = "{ max_surge: 1, max_unavailable: 0, pause: 1s, health_timeout: 1m }";
+    write(dir.path(), &stack_file(name, "1.1.0", 4, slow));
+    let poller = Poller::start(name);
+    let mut mixed = 0;
+    for delay in [700, 1300, 2100] {
+        let mut child = rollstack_aws_command(
+            dir.path(),
+            &[
+                "apply",
+                "stack.yaml",
+                "--auto-approve",
+                "--poll-interval",
+                "100ms",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if releases(&c, name).await.len() > 1 {
+            mixed += 1;
+        }
+        // The killed run's lock stays; the next one is let in the documented way.
+        let lock =
+            c.s3.get_object()
+                .bucket(format!("{name}-state"))
+                .key(format!("rollstack/{name}/default/lock.json"))
+                .send()
+                .await;
+        if let Ok(lock) = lock {
+            let body = lock.body.collect().await.unwrap().into_bytes();
+            let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let id = record["id"].as_str().unwrap();
+            let unlock = rollstack_aws(dir.path(), &["unlock", "stack.yaml", "--force", id], &[]);
+            assert_ok(&unlock, "unlock");
+        }
+    }
+    assert!(
+        mixed >= 2,
+        "only {mixed} of the kills landed inside the rollout"
+    );
+    let output = apply(dir.path(), &[]);
+    let (most, fewest, _) = poller.finish();
+    assert_ok(&output, "the apply after the kills");
+    assert!(
+        most <= 5,
+        "{most} live instances: more than count + max_surge"
+    );
+    assert!(fewest >= 4, "{fewest} running: fewer than the minimum");
+    let live = instances(&c, name).await;
+    assert_eq!(live.len(), 4, "no orphan instance: {live:?}");
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.1.0".to_owned(), 4)])
+    );
+    let replan = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(replan.status.code(), Some(0), "{}", stdout(&replan));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_after_a_safe_step_and_releases_the_lock() {
+    let name = "apply-sigint";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 3, ROLLOUT));
+    assert_ok(&apply(dir.path(), &[]), "first apply");
+    let slow = "{ max_surge: 1, max_unavailable: 0, pause: 2s, health_timeout: 1m }";
+    write(dir.path(), &stack_file(name, "1.1.0", 3, slow));
+    let child = rollstack_aws_command(
+        dir.path(),
+        &[
+            "apply",
+            "stack.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "100ms",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    let lock =
+        c.s3.head_object()
+            .bucket(format!("{name}-state"))
+            .key(format!("rollstack/{name}/default/lock.json"))
+            .send()
+            .await;
+    assert!(lock.is_err(), "the lock is released");
+    let live = instances(&c, name).await;
+    let running = live.iter().filter(|(_, s, _)| s == "running").count();
+    assert!(running >= 3 && live.len() <= 4, "{live:?}");
+    assert_ok(&apply(dir.path(), &[]), "apply again");
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.1.0".to_owned(), 3)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_lock_refuses_and_a_stale_plan_is_refused() {
+    let name = "apply-lock";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 2, ROLLOUT));
+    let lock = serde_json::json!({
+        "id": "lock-123", "holder": "ci@runner-7", "command": "apply",
+        "started": "2026-11-23T10:00:00Z", "expires": "2999-01-01T00:00:00Z",
+    });
+    c.s3.put_object()
+        .bucket(format!("{name}-state"))
+        .key(format!("rollstack/{name}/default/lock.json"))
+        .body(lock.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+
+    let refused = apply(dir.path(), &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr(&refused);
+    assert!(
+        err.contains(
+            "locked by ci@runner-7 since 2026-11-23T10:00:00Z running apply (lock lock-123)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("rollstack unlock stack.yaml --env default --force lock-123"),
+        "{err}"
+    );
+    assert!(instances(&c, name).await.is_empty(), "nothing was applied");
+    let wrong = rollstack_aws(
+        dir.path(),
+        &["unlock", "stack.yaml", "--force", "other"],
+        &[],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let unlock = rollstack_aws(
+        dir.path(),
+        &["unlock", "stack.yaml", "--force", "lock-123"],
+        &[],
+    );
+    assert_ok(&unlock, "unlock");
+    assert_ok(&apply(dir.path(), &[]), "apply after unlock");
+
+    // A saved plan applies exactly, unless AWS changed since it was made.
+    write(dir.path(), &stack_file(name, "1.1.0", 2, ROLLOUT));
+    let plan = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--out", "bump.json"],
+        &[],
+    );
+    assert_ok(&plan, "plan --out");
+    let victim = instances(&c, name).await.remove(0).0;
+    c.ec2
+        .terminate_instances()
+        .instance_ids(&victim)
+        .send()
+        .await
+        .unwrap();
+    let stale = rollstack_aws(
+        dir.path(),
+        &[
+            "apply",
+            "bump.json",
+            "--auto-approve",
+            "--poll-interval",
+            "100ms",
+        ],
+        &[],
+    );
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        stderr(&stale).contains("plan is stale: group.web changed since the plan was made"),
+        "{}",
+        stderr(&stale)
+    );
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.0.0".to_owned(), 1)])
+    );
+
+    let fresh = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--out", "bump.json"],
+        &[],
+    );
+    assert_ok(&fresh, "plan --out");
+    let saved = rollstack_aws(
+        dir.path(),
+        &[
+            "apply",
+            "bump.json",
+            "--auto-approve",
+            "--poll-interval",
+            "100ms",
+        ],
+        &[],
+    );
+    assert_ok(&saved, "apply of a fresh saved plan");
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.1.0".to_owned(), 2)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn foreign_resources_survive_apply_and_destroy() {
+    let name = "apply-foreign";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    // Same names as ours, without the ownership tags.
+    let foreign_sg = c
+        .ec2
+        .create_security_group()
+        .group_name(format!("{name}-default-web"))
+        .description("someone else's")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let foreign_instance = c
+        .ec2
+        .run_instances()
+        .image_id("ami-0abc1234")
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(format!("{name}-default-web"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_owned();
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 2, ROLLOUT));
+
+    let conflict = apply(dir.path(), &[]);
+    assert_eq!(conflict.status.code(), Some(1));
+    assert!(
+        stderr(&conflict).contains(&foreign_sg),
+        "{}",
+        stderr(&conflict)
+    );
+
+    // Renamed, the stack applies beside the foreign group, and destroy removes only ours.
+    let renamed = stack_file(name, "1.0.0", 2, ROLLOUT)
+        .replace("  web:\n    description", "  front:\n    description")
+        .replace("security_groups: [web]", "security_groups: [front]");
+    write(dir.path(), &renamed);
+    assert_ok(&apply(dir.path(), &[]), "apply");
+    assert_eq!(instances(&c, name).await.len(), 2);
+    let destroy = rollstack_aws(
+        dir.path(),
+        &[
+            "destroy",
+            "stack.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "100ms",
+        ],
+        &[],
+    );
+    assert_ok(&destroy, "destroy");
+    assert!(
+        instances(&c, name).await.is_empty(),
+        "destroy leaves no owned instance"
+    );
+    let owned_groups = c
+        .ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(owned_groups.security_groups().is_empty());
+    let owned_templates = c
+        .ec2
+        .describe_launch_templates()
+        .filters(
+            Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(owned_templates.launch_templates().is_empty());
+    let sg = c
+        .ec2
+        .describe_security_groups()
+        .group_ids(&foreign_sg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sg.security_groups().len(), 1, "the foreign group survives");
+    let instance = c
+        .ec2
+        .describe_instances()
+        .instance_ids(&foreign_instance)
+        .send()
+        .await
+        .unwrap();
+    let state = instance.reservations()[0].instances()[0]
+        .state()
+        .unwrap()
+        .name()
+        .unwrap()
+        .as_str()
+        .to_owned();
+    assert_eq!(state, "running", "the foreign instance survives");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_every_apply_and_rollback_restores_the_previous_version() {
+    let name = "apply-history";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 2, ROLLOUT));
+    assert_ok(&apply(dir.path(), &[]), "apply 1.0.0");
+    write(dir.path(), &stack_file(name, "1.1.0", 2, ROLLOUT));
+    assert_ok(&apply(dir.path(), &[]), "apply 1.1.0");
+
+    let rollback = rollstack_aws(
+        dir.path(),
+        &[
+            "rollback",
+            "stack.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "100ms",
+        ],
+        &[],
+    );
+    assert_ok(&rollback, "rollback");
+    assert!(
+        stderr(&rollback).contains("to history #1"),
+        "{}",
+        stderr(&rollback)
+    );
+    assert!(
+        stdout(&rollback).contains("release web@1.1.0 -> web@1.0.0"),
+        "{}",
+        stdout(&rollback)
+    );
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.0.0".to_owned(), 2)])
+    );
+
+    let history = rollstack_aws(
+        dir.path(),
+        &["history", "stack.yaml", "--format", "json"],
+        &[],
+    );
+    assert_ok(&history, "history");
+    let entries: serde_json::Value = serde_json::from_str(&stdout(&history)).unwrap();
+    let rows: Vec<(u64, &str, &str, &str)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_u64().unwrap(),
+                e["command"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["releases"][0].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (1, "apply", "succeeded", "web@1.0.0"),
+            (2, "apply", "succeeded", "web@1.1.0"),
+            (3, "rollback", "succeeded", "web@1.0.0"),
+        ]
+    );
+    for entry in entries.as_array().unwrap() {
+        assert_eq!(entry["model"]["name"], name);
+        assert!(entry["who"].as_str().unwrap().contains('@'));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_of_a_rollout_of_20_in_batches_of_5() {
+    let name = "apply-stats";
+    let c = clients().await;
+    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
+    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
+    let rollout = "{ max_surge: 5, max_unavailable: 0, health_timeout: 1m }";
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file(name, "1.0.0", 20, rollout));
+    assert_ok(&apply(dir.path(), &[]), "apply 1.0.0");
+    write(dir.path(), &stack_file(name, "1.1.0", 20, rollout));
+    let output = apply(dir.path(), &["--stats"]);
+    assert_ok(&output, "the rollout");
+    let err = stderr(&output);
+    let calls = |operation: &str| -> u32 {
+        err.lines()
+            .find(|l| l.trim_start().starts_with(operation))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(|n| n.parse().unwrap())
+            .unwrap_or(0)
+    };
+    assert_eq!(calls("ec2:RunInstances"), 4, "{err}");
+    assert_eq!(calls("ec2:CreateTags"), 0, "{err}");
+    // One DescribeInstances and one ListObjectsV2 per poll, whatever the fleet size: a
+    // handful per batch, far fewer than the 20 instances rolled.
+    assert!(calls("ec2:DescribeInstances") <= 20, "{err}");
+    assert!(calls("s3:ListObjectsV2") <= 20, "{err}");
+    assert_eq!(
+        releases(&c, name).await,
+        BTreeMap::from([("web@1.1.0".to_owned(), 20)])
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    write(dir.path(), &stack_file("apply-tty", "1.0.0", 1, ROLLOUT));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let c = clients().await;
+        buckets(&c, "apply-tty", &["1.0.0"]).await;
+    });
+    let output = rollstack_aws(dir.path(), &["apply", "stack.yaml"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("stdin is not a terminal"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("--auto-approve"));
+}
