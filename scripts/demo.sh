@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The local demo: start the local AWS endpoint (moto), publish the demo app's release,
-# and plan the demo stack against it: from an empty account, and after a version bump.
-# (`apply` and the rolling replacement join this demo with the apply work.)
+# The local demo: start the local AWS endpoint (moto), publish two releases of the demo
+# app, `apply` stacks/demo.yaml from nothing, bump the app version, show the plan and
+# roll it through the fleet. Nothing boots on the local endpoint, so
+# scripts/instance-agent.py plays the instances and writes their readiness signals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rollstack-target}"
@@ -13,22 +14,28 @@ bin="$CARGO_TARGET_DIR/debug/rollstack"
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 .venv/bin/python scripts/moto_harness.py "$port" >/dev/null 2>&1 &
 moto=$!
-work=$(mktemp -d)
-trap 'kill $moto 2>/dev/null || true; rm -rf "$work"' EXIT
+bump=stacks/.demo-bump.yaml
+trap 'kill $moto ${agent:-} 2>/dev/null || true; rm -f "$bump"' EXIT
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1
 until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.2; done
 .venv/bin/python - <<'PY'
 import boto3
 s3 = boto3.client("s3")
 s3.create_bucket(Bucket="demo-releases")
+s3.create_bucket(Bucket="demo-rollstack")
 for version in ("1.0.0", "1.1.0"):
     s3.put_object(Bucket="demo-releases", Key=f"web/{version}.tar.gz", Body=b"release")
 PY
+.venv/bin/python scripts/instance-agent.py demo demo-rollstack &
+agent=$!
 
 set -x
 "$bin" validate stacks/demo.yaml stacks/shop.yaml
 "$bin" graph stacks/demo.yaml
-"$bin" plan stacks/demo.yaml --stats
-sed 's/version: "1.0.0"/version: "1.1.0"/' stacks/demo.yaml > stacks/.demo-bump.yaml
-trap 'kill $moto 2>/dev/null || true; rm -rf "$work" stacks/.demo-bump.yaml' EXIT
-"$bin" plan stacks/.demo-bump.yaml --format markdown
+"$bin" apply stacks/demo.yaml --auto-approve --poll-interval 1s
+"$bin" plan stacks/demo.yaml --detailed-exitcode
+sed 's/version: "1.0.0"/version: "1.1.0"/' stacks/demo.yaml > "$bump"
+"$bin" plan "$bump" --format markdown
+"$bin" apply "$bump" --auto-approve --poll-interval 1s --stats
+"$bin" status "$bump"
+"$bin" history "$bump"

@@ -3,7 +3,8 @@
 //! The modules follow the flow of a command:
 //! `load` (file -> YAML tree -> wire types) -> `validate` (-> `model` per environment)
 //! -> `graph` (dependency order) -> `aws::observe` (-> `observe` types) -> `plan` (diff,
-//! render) -> apply (to come). Only `aws` talks to AWS.
+//! render) -> `apply` (executor; `rollout` decides each step of a group). Only `aws` talks
+//! to AWS.
 
 pub mod apply;
 pub mod aws;

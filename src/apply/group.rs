@@ -99,7 +99,7 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
             let mut template_tags = ownership_tags(stack, &Address::Group(name.to_owned()));
             template_tags.insert(tags::COUNT.to_owned(), group.count.to_string());
             let version = LaunchVersion {
-                description: format!("spec={hash} commit={}", executor.commit),
+                description: format!("spec={hash} commit={}", executor.options.commit),
                 image_id: spec.image_id.clone(),
                 instance_type: spec.instance_type.clone(),
                 security_group_ids: group

@@ -181,3 +181,57 @@ pub fn git_commit(file: &Path) -> String {
         None => "none".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u32, outcome: Outcome, changed: bool) -> Entry {
+        Entry {
+            seq,
+            command: "apply".to_owned(),
+            who: "a@b".to_owned(),
+            started: String::new(),
+            commit: "none".to_owned(),
+            releases: Vec::new(),
+            summary: Summary {
+                update: u32::from(changed),
+                ..Summary::default()
+            },
+            outcome,
+            message: None,
+            duration_secs: 0,
+            model: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn rollback_goes_to_the_success_before_the_current_state() {
+        let ok = Outcome::Succeeded;
+        let cases: &[(&[Entry], Option<u32>)] = &[
+            (&[], None),
+            (&[entry(1, ok, true)], None),
+            (&[entry(1, ok, true), entry(2, ok, true)], Some(1)),
+            // A rolled-back apply left the state of #2 in place.
+            (
+                &[
+                    entry(1, ok, true),
+                    entry(2, ok, true),
+                    entry(3, Outcome::RolledBack, true),
+                ],
+                Some(1),
+            ),
+            (
+                &[
+                    entry(1, ok, true),
+                    entry(2, Outcome::Failed, true),
+                    entry(3, ok, true),
+                ],
+                Some(1),
+            ),
+        ];
+        for (entries, expected) in cases {
+            assert_eq!(rollback_target(entries).map(|e| e.seq), *expected);
+        }
+    }
+}

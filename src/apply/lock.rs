@@ -83,9 +83,15 @@ pub fn key(stack: &str, env: &str) -> String {
 
 /// `user@host` of this process.
 pub fn identity() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .or_else(|| {
+            let out = std::process::Command::new("id").arg("-un").output().ok()?;
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        })
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -283,4 +289,23 @@ pub async fn force_unlock(
     }
     aws.delete_object(bucket, &key, Some(&held.etag)).await?;
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_expires_at_its_time() {
+        let record = LockRecord {
+            id: "l".to_owned(),
+            holder: "a@b".to_owned(),
+            command: "apply".to_owned(),
+            started: "2026-11-23T10:00:00Z".to_owned(),
+            expires: "2026-11-23T10:02:00Z".to_owned(),
+        };
+        let at = |t: &str| humantime::parse_rfc3339(t).unwrap();
+        assert!(!record.expired(at("2026-11-23T10:01:59Z")));
+        assert!(record.expired(at("2026-11-23T10:02:01Z")));
+    }
 }

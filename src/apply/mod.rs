@@ -33,6 +33,8 @@ pub struct Options {
     pub parallelism: usize,
     /// Time between health polls of a rolling group.
     pub poll_interval: Duration,
+    /// Git commit of the stack file, for launch template version descriptions.
+    pub commit: String,
 }
 
 /// Everything the nodes of one apply share.
@@ -47,8 +49,6 @@ pub struct Executor {
     pub images: BTreeMap<String, String>,
     /// CloudFormation outputs as known.
     pub outputs: Outputs,
-    /// `spec=... commit=...` goes into launch template versions.
-    pub commit: String,
     /// How to run.
     pub options: Options,
     /// Where progress goes.
@@ -67,7 +67,6 @@ impl Executor {
         observed: Observed,
         plan: &Plan,
         outputs: Outputs,
-        commit: String,
         options: Options,
         progress: Progress,
     ) -> Executor {
@@ -87,7 +86,6 @@ impl Executor {
             stack,
             observed,
             outputs,
-            commit,
             options,
             progress,
             cancel: Arc::new(AtomicBool::new(false)),

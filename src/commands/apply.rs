@@ -117,7 +117,9 @@ impl Session {
                 timeout: self.run.lock_timeout,
                 stack_arg: &stack_arg,
             };
-            let lock = Lock::acquire(&aws, &request).await.map_err(Failure::Lock)?;
+            let lock = Lock::acquire(&aws, &request)
+                .await
+                .map_err(|e| Failure::Lock(Box::new(e)))?;
             let result = self
                 .locked(&aws, &bucket, &lock, &env_values, &redactor)
                 .await;
@@ -199,10 +201,10 @@ impl Session {
             observed.clone(),
             &plan,
             crate::plan::diff::known_outputs(stack, &observed, env_values, redactor),
-            commit,
             Options {
                 parallelism: self.run.parallelism,
                 poll_interval: self.run.poll_interval,
+                commit,
             },
             Progress::new(std::io::stderr().is_terminal()),
         ));

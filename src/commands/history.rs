@@ -30,18 +30,18 @@ pub fn run(args: &HistoryArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
         ),
         ListFormat::Text => {
             let mut text = format!(
-                "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<12}  {}\n",
+                "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<18}  {}\n",
                 "#", "started", "command", "outcome", "releases", "commit", "who"
             );
             for e in &entries {
                 text.push_str(&format!(
-                    "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<12}  {}\n",
+                    "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<18}  {}\n",
                     e.seq,
                     e.started,
                     e.command,
                     e.outcome.word(),
                     e.releases.join(" "),
-                    e.commit.get(..12).unwrap_or(&e.commit),
+                    short_commit(&e.commit),
                     e.who
                 ));
             }
@@ -50,4 +50,16 @@ pub fn run(args: &HistoryArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `4014ffb67087` or `4014ffb67087-dirty`.
+fn short_commit(commit: &str) -> String {
+    let dirty = commit.ends_with("-dirty");
+    let head = commit.trim_end_matches("-dirty");
+    let short = head.get(..12).unwrap_or(head);
+    if dirty {
+        format!("{short}-dirty")
+    } else {
+        short.to_owned()
+    }
 }

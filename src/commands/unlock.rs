@@ -21,7 +21,7 @@ pub fn run(args: &UnlockArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fa
             &args.force,
         )
         .await
-        .map_err(Failure::Lock)
+        .map_err(|e| Failure::Lock(Box::new(e)))
     })?;
     println!(
         "Unlocked {}/{}: removed lock `{}` held by {} since {} running {}.",
