@@ -76,6 +76,19 @@ async fn buckets(c: &Clients, name: &str, versions: &[&str]) {
     }
 }
 
+/// The buckets of stack `name` with releases `versions`, an instance agent failing
+/// `fail`, and a scratch directory with the user-data template.
+async fn setup(
+    name: &str,
+    versions: &[&str],
+    fail: &[&str],
+) -> (Clients, Agent, tempfile::TempDir) {
+    let c = clients().await;
+    buckets(&c, name, versions).await;
+    let agent = Agent::start(name, &format!("{name}-state"), fail);
+    (c, agent, scratch(&[("web.sh.j2", USER_DATA)]))
+}
+
 fn write(dir: &Path, text: &str) {
     std::fs::write(dir.join("stack.yaml"), text).unwrap();
 }
@@ -153,6 +166,15 @@ async fn releases(c: &Clients, name: &str) -> BTreeMap<String, usize> {
     out
 }
 
+/// Asserts that every live instance of stack `name` runs `release`, and that there are
+/// `count` of them.
+async fn assert_fleet(c: &Clients, name: &str, release: &str, count: usize) {
+    assert_eq!(
+        releases(c, name).await,
+        BTreeMap::from([(release.to_owned(), count)])
+    );
+}
+
 /// Watches the instances of stack `name` from another thread until dropped, recording
 /// the most live and the fewest running instances seen.
 struct Poller {
@@ -196,10 +218,7 @@ impl Poller {
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_from_empty_creates_everything_tagged_and_converges() {
     let name = "apply-empty";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 3, ROLLOUT));
 
     let output = apply(dir.path(), &[]);
@@ -278,10 +297,7 @@ async fn apply_from_empty_creates_everything_tagged_and_converges() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_version_bump_replaces_every_instance_within_the_bounds() {
     let name = "apply-bump";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 4, ROLLOUT));
     assert_ok(&apply(dir.path(), &[]), "first apply");
     let before: Vec<String> = instances(&c, name).await.into_iter().map(|i| i.0).collect();
@@ -302,20 +318,14 @@ async fn a_version_bump_replaces_every_instance_within_the_bounds() {
     );
 
     let after = instances(&c, name).await;
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.1.0".to_owned(), 4)])
-    );
+    assert_fleet(&c, name, "web@1.1.0", 4).await;
     assert!(after.iter().all(|(id, _, _)| !before.contains(id)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_version_that_signals_fail_rolls_back() {
     let name = "apply-fail";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0", "2.0.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &["web@2.0.0"]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0", "2.0.0"], &["web@2.0.0"]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 3, ROLLOUT));
     assert_ok(&apply(dir.path(), &[]), "first apply");
 
@@ -332,10 +342,7 @@ async fn a_version_that_signals_fail_rolls_back() {
         !failed.is_empty(),
         "the report names the failed instances:\n{err}"
     );
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.0.0".to_owned(), 3)])
-    );
+    assert_fleet(&c, name, "web@1.0.0", 3).await;
 
     let history = rollstack_aws(dir.path(), &["history", "stack.yaml"], &[]);
     assert!(
@@ -348,10 +355,7 @@ async fn a_version_that_signals_fail_rolls_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_a_rollout_then_apply_again_converges() {
     let name = "apply-kill";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 4, ROLLOUT));
     assert_ok(&apply(dir.path(), &[]), "first apply");
 
@@ -410,10 +414,7 @@ async fn kill_9_during_a_rollout_then_apply_again_converges() {
     assert!(fewest >= 4, "{fewest} running: fewer than the minimum");
     let live = instances(&c, name).await;
     assert_eq!(live.len(), 4, "no orphan instance: {live:?}");
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.1.0".to_owned(), 4)])
-    );
+    assert_fleet(&c, name, "web@1.1.0", 4).await;
     let replan = rollstack_aws(
         dir.path(),
         &["plan", "stack.yaml", "--detailed-exitcode"],
@@ -425,10 +426,7 @@ async fn kill_9_during_a_rollout_then_apply_again_converges() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_stops_after_a_safe_step_and_releases_the_lock() {
     let name = "apply-sigint";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 3, ROLLOUT));
     assert_ok(&apply(dir.path(), &[]), "first apply");
     let slow = "{ max_surge: 1, max_unavailable: 0, pause: 2s, health_timeout: 1m }";
@@ -471,19 +469,13 @@ async fn sigint_stops_after_a_safe_step_and_releases_the_lock() {
     let running = live.iter().filter(|(_, s, _)| s == "running").count();
     assert!(running >= 3 && live.len() <= 4, "{live:?}");
     assert_ok(&apply(dir.path(), &[]), "apply again");
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.1.0".to_owned(), 3)])
-    );
+    assert_fleet(&c, name, "web@1.1.0", 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_held_lock_refuses_and_a_stale_plan_is_refused() {
     let name = "apply-lock";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 2, ROLLOUT));
     let lock = serde_json::json!({
         "id": "lock-123", "holder": "ci@runner-7", "command": "apply",
@@ -557,10 +549,7 @@ async fn a_held_lock_refuses_and_a_stale_plan_is_refused() {
         "{}",
         stderr(&stale)
     );
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.0.0".to_owned(), 1)])
-    );
+    assert_fleet(&c, name, "web@1.0.0", 1).await;
 
     let fresh = rollstack_aws(
         dir.path(),
@@ -580,10 +569,7 @@ async fn a_held_lock_refuses_and_a_stale_plan_is_refused() {
         &[],
     );
     assert_ok(&saved, "apply of a fresh saved plan");
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.1.0".to_owned(), 2)])
-    );
+    assert_fleet(&c, name, "web@1.1.0", 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -716,10 +702,7 @@ async fn foreign_resources_survive_apply_and_destroy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn history_lists_every_apply_and_rollback_restores_the_previous_version() {
     let name = "apply-history";
-    let c = clients().await;
-    buckets(&c, name, &["1.0.0", "1.1.0"]).await;
-    let _agent = Agent::start(name, &format!("{name}-state"), &[]);
-    let dir = scratch(&[("web.sh.j2", USER_DATA)]);
+    let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 2, ROLLOUT));
     assert_ok(&apply(dir.path(), &[]), "apply 1.0.0");
     write(dir.path(), &stack_file(name, "1.1.0", 2, ROLLOUT));
@@ -747,10 +730,7 @@ async fn history_lists_every_apply_and_rollback_restores_the_previous_version() 
         "{}",
         stdout(&rollback)
     );
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.0.0".to_owned(), 2)])
-    );
+    assert_fleet(&c, name, "web@1.0.0", 2).await;
 
     let history = rollstack_aws(
         dir.path(),
@@ -813,10 +793,7 @@ async fn stats_of_a_rollout_of_20_in_batches_of_5() {
     // handful per batch, far fewer than the 20 instances rolled.
     assert!(calls("ec2:DescribeInstances") <= 20, "{err}");
     assert!(calls("s3:ListObjectsV2") <= 20, "{err}");
-    assert_eq!(
-        releases(&c, name).await,
-        BTreeMap::from([("web@1.1.0".to_owned(), 20)])
-    );
+    assert_fleet(&c, name, "web@1.1.0", 20).await;
 }
 
 #[test]

@@ -18,12 +18,7 @@ pub fn run(args: &HistoryArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
             .map_err(Failure::Aws)
     })?;
     let text = match args.format {
-        ListFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&entries)
-                .map_err(|e| Failure::Output(std::io::Error::other(e)))?;
-            json.push('\n');
-            json
-        }
+        ListFormat::Json => super::json(&entries)?,
         ListFormat::Text if entries.is_empty() => format!(
             "No applies recorded for {}/{}.\n",
             stack.name, stack.environment.name

@@ -183,3 +183,11 @@ fn write_stdout(text: &str) -> Result<(), Failure> {
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
 }
+
+/// `value` as pretty JSON, with a final newline.
+fn json(value: &impl serde::Serialize) -> Result<String, Failure> {
+    let mut json = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::Output(std::io::Error::other(e)))?;
+    json.push('\n');
+    Ok(json)
+}

@@ -13,7 +13,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::model::{ParameterValue, Stack};
 use crate::observe::Query;
 use crate::plan::diff::EnvironmentValues;
-use crate::plan::{self, Plan, Redactor, render};
+use crate::plan::{self, Redactor, render};
 use crate::validate::validate_file;
 
 /// Plans one environment against live AWS state and prints the plan.
@@ -39,7 +39,7 @@ pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fail
     }
     let plan = result.map_err(Failure::Plan)?;
     if let Some(out) = &args.out {
-        let json = redactor.redact(&to_json(&plan)?);
+        let json = redactor.redact(&super::json(&plan)?);
         std::fs::write(out, json).map_err(|error| Failure::Write {
             path: out.clone(),
             error,
@@ -47,7 +47,7 @@ pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fail
     }
     let output = match args.format {
         PlanFormat::Text => render::text(&plan, super::color_on(&std::io::stdout())),
-        PlanFormat::Json => to_json(&plan)?,
+        PlanFormat::Json => super::json(&plan)?,
         PlanFormat::Markdown => render::markdown(&plan),
     };
     std::io::stdout()
@@ -58,13 +58,6 @@ pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fail
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn to_json(plan: &Plan) -> Result<String, Failure> {
-    let mut json = serde_json::to_string_pretty(plan)
-        .map_err(|e| Failure::Output(std::io::Error::other(e)))?;
-    json.push('\n');
-    Ok(json)
 }
 
 /// Reads every `from_env` parameter; a missing variable is an error before any AWS

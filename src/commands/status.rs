@@ -146,12 +146,7 @@ pub fn run(args: &StatusArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fa
         groups,
     };
     let text = match args.format {
-        ListFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&status)
-                .map_err(|e| Failure::Output(std::io::Error::other(e)))?;
-            json.push('\n');
-            json
-        }
+        ListFormat::Json => super::json(&status)?,
         ListFormat::Text => text(&status),
     };
     super::write_stdout(&text)?;

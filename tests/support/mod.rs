@@ -34,16 +34,8 @@ pub fn rollstack(dir: &Path, args: &[&str]) -> Output {
 /// Runs the rollstack binary with `args` in `dir` against the local endpoint, with test
 /// credentials and the extra environment `vars`.
 pub fn rollstack_aws(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollstack"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
+    rollstack_aws_command(dir, args)
         .envs(vars.iter().copied())
-        .stdin(Stdio::null())
         .output()
         .expect("the rollstack binary runs")
 }

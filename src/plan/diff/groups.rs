@@ -10,6 +10,7 @@ use crate::observe::{LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags}
 use crate::plan::redact::Redactor;
 use crate::plan::spec::{LaunchSpec, REQUIRED_INSTANCE_TAGS};
 use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
+use crate::rollout::{Health, Member, oldest_first};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
 
 /// What a group diff needs besides the model and observation.
@@ -321,34 +322,20 @@ fn rollout_text(group: &Group) -> String {
     )
 }
 
-/// The `n` instances scale-in removes: repeatedly the oldest of the most crowded subnet.
-pub fn pick_surplus(instances: &[&LiveInstance], n: usize) -> Vec<String> {
-    let mut by_subnet: BTreeMap<Option<&str>, Vec<&LiveInstance>> = BTreeMap::new();
-    for instance in instances {
-        by_subnet
-            .entry(instance.subnet_id.as_deref())
-            .or_default()
-            .push(instance);
-    }
-    for members in by_subnet.values_mut() {
-        members.sort_by(|a, b| (&a.launch_time, &a.id).cmp(&(&b.launch_time, &b.id)));
-    }
-    let mut picked = Vec::new();
-    for _ in 0..n {
-        let Some(members) = by_subnet
-            .values_mut()
-            .filter(|m| !m.is_empty())
-            .max_by(|a, b| {
-                a.len()
-                    .cmp(&b.len())
-                    .then_with(|| b[0].launch_time.cmp(&a[0].launch_time))
-            })
-        else {
-            break;
-        };
-        picked.push(members.remove(0).id.clone());
-    }
-    picked
+/// The `n` instances scale-in removes: repeatedly the oldest of the most crowded subnet
+/// (the same choice apply's rollout makes).
+fn pick_surplus(instances: &[&LiveInstance], n: usize) -> Vec<String> {
+    let members: Vec<Member> = instances
+        .iter()
+        .map(|i| Member {
+            id: i.id.clone(),
+            current: true,
+            health: Health::Healthy,
+            subnet: i.subnet_id.clone(),
+            launched: i.launch_time.clone(),
+        })
+        .collect();
+    oldest_first(&members.iter().collect::<Vec<_>>(), n)
 }
 
 fn gone(
@@ -527,19 +514,5 @@ mod tests {
                 diffed.change.reason
             );
         }
-    }
-
-    #[test]
-    fn scale_in_takes_the_oldest_of_the_most_crowded_subnet() {
-        let a1 = instance("i-a1", "a", "2026-01-01");
-        let a2 = instance("i-a2", "a", "2026-01-02");
-        let a3 = instance("i-a3", "a", "2026-01-03");
-        let b1 = instance("i-b1", "b", "2025-12-01");
-        let b2 = instance("i-b2", "b", "2026-01-04");
-        let all = [&a1, &a2, &a3, &b1, &b2];
-        assert_eq!(pick_surplus(&all, 1), ["i-a1"]);
-        // a and b are then level (2 each): the subnet with the older oldest goes first.
-        assert_eq!(pick_surplus(&all, 2), ["i-a1", "i-b1"]);
-        assert_eq!(pick_surplus(&all, 9).len(), 5);
     }
 }
