@@ -3,13 +3,20 @@ instance of a stack writes its readiness signal, as the user data of a real inst
 would (`s3://{state_bucket}/rollstack/{stack}/{env}/signals/{instance-id}`, body
 `{"status": "ok"|"fail", "spec": "<its rollstack:spec tag>"}`).
 
-usage: instance-agent.py STACK STATE_BUCKET [--fail RELEASE]... [--once]
+With `--http PORT`, each running instance also answers HTTP health checks on
+`{private_ip}:PORT` (200, or 500 for a failing release). That needs the instances'
+subnets inside 127.0.0.0/8, where every address is this machine's loopback, and the
+right to bind PORT.
+
+usage: instance-agent.py STACK STATE_BUCKET [--fail RELEASE]... [--http PORT]... [--once]
 Instances whose `rollstack:release` tag is a RELEASE given with --fail signal `fail`.
 Runs until its parent exits (or once, with --once).
 """
 import argparse
+import http.server
 import json
 import os
+import threading
 import time
 
 import boto3
@@ -18,6 +25,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("stack")
 parser.add_argument("bucket")
 parser.add_argument("--fail", action="append", default=[])
+parser.add_argument("--http", action="append", default=[], type=int)
 parser.add_argument("--once", action="store_true")
 args = parser.parse_args()
 
@@ -25,6 +33,22 @@ ec2 = boto3.client("ec2", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-e
 s3 = boto3.client("s3", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 parent = os.getppid()
 signalled = set()
+served = set()
+
+
+def serve(address, port, healthy):
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if healthy else 500)
+            self.end_headers()
+            self.wfile.write(b"ok\n" if healthy else b"failing\n")
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer((address, port), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
 
 while True:
     pages = ec2.get_paginator("describe_instances").paginate(
@@ -37,10 +61,15 @@ while True:
         for reservation in page["Reservations"]:
             for instance in reservation["Instances"]:
                 instance_id = instance["InstanceId"]
-                if instance_id in signalled:
-                    continue
                 tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
                 status = "fail" if tags.get("rollstack:release") in args.fail else "ok"
+                address = instance.get("PrivateIpAddress")
+                for port in args.http:
+                    if address and (address, port) not in served:
+                        serve(address, port, status == "ok")
+                        served.add((address, port))
+                if instance_id in signalled:
+                    continue
                 key = f"rollstack/{args.stack}/{tags['rollstack:env']}/signals/{instance_id}"
                 body = json.dumps({"status": status, "spec": tags.get("rollstack:spec", "")})
                 s3.put_object(Bucket=args.bucket, Key=key, Body=body.encode())

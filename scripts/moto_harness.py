@@ -9,6 +9,8 @@ import time
 
 from moto.server import ThreadedMotoServer
 
+import moto_fixes  # noqa: F401  (AWS behaviours moto lacks; see the module)
+
 port = int(sys.argv[1])
 parent = os.getppid()
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -100,6 +100,10 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Create a CloudFormation change set per changed stack (this writes to AWS) and show
+    /// CloudFormation's own resource changes; `apply` of the saved plan executes them.
+    #[arg(long)]
+    pub changesets: bool,
     /// Print the AWS calls made, per operation, to stderr.
     #[arg(long)]
     pub stats: bool,

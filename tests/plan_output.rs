@@ -94,6 +94,10 @@ fn snapshot(name: &str, text: &str) {
         r"stack/plan-review-default-db/[0-9a-f-]+",
         "stack/plan-review-default-db/[uuid]",
     );
+    settings.add_filter(
+        r#""id": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}""#,
+        r#""id": "[plan id]""#,
+    );
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
 

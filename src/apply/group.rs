@@ -85,7 +85,7 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
     let group = &stack.groups[name];
     let address = Address::Group(name.to_owned()).to_string();
     let image = executor.images.get(name).cloned().unwrap_or_default();
-    let spec = match LaunchSpec::render(stack, name, &image, &executor.outputs) {
+    let spec = match LaunchSpec::render(stack, name, &image, &executor.outputs()) {
         Ok(spec) => spec,
         Err(message) => return Ok(NodeOutcome::Failed(message)),
     };

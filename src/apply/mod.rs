@@ -4,6 +4,7 @@
 //! Every node re-derives what to do from what AWS reports (tags, launch template
 //! versions), so an interrupted apply is finished by running it again.
 
+pub mod cloudformation;
 mod group;
 pub mod health;
 pub mod history;
@@ -20,8 +21,9 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use crate::aws::Aws;
-use crate::model::{Address, Stack};
+use crate::model::{Address, Reference, Stack};
 use crate::observe::{Observed, aws_name};
+use crate::plan::diff::EnvironmentValues;
 use crate::plan::{Action, Change, Detail, Plan};
 use crate::template::Outputs;
 pub use progress::Progress;
@@ -37,6 +39,15 @@ pub struct Options {
     pub commit: String,
 }
 
+/// Values known before apply starts.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    /// Outputs of the CloudFormation stacks the plan leaves as they are.
+    pub outputs: Outputs,
+    /// Values of `from_env` parameters.
+    pub environment: EnvironmentValues,
+}
+
 /// Everything the nodes of one apply share.
 pub struct Executor {
     /// AWS clients.
@@ -47,8 +58,8 @@ pub struct Executor {
     pub observed: Observed,
     /// Image id per group, as planned.
     pub images: BTreeMap<String, String>,
-    /// CloudFormation outputs as known.
-    pub outputs: Outputs,
+    /// Values of `from_env` parameters.
+    pub environment: EnvironmentValues,
     /// How to run.
     pub options: Options,
     /// Where progress goes.
@@ -57,6 +68,8 @@ pub struct Executor {
     pub cancel: Arc<AtomicBool>,
     /// Security group ids by name, as they are created.
     security_group_ids: Mutex<BTreeMap<String, String>>,
+    /// CloudFormation outputs as known: observed, then each stack's as it completes.
+    outputs: Mutex<Outputs>,
 }
 
 impl Executor {
@@ -66,7 +79,7 @@ impl Executor {
         stack: Stack,
         observed: Observed,
         plan: &Plan,
-        outputs: Outputs,
+        known: Known,
         options: Options,
         progress: Progress,
     ) -> Executor {
@@ -85,11 +98,12 @@ impl Executor {
             aws,
             stack,
             observed,
-            outputs,
+            environment: known.environment,
             options,
             progress,
             cancel: Arc::new(AtomicBool::new(false)),
             security_group_ids: Mutex::new(ids),
+            outputs: Mutex::new(known.outputs),
         }
     }
 
@@ -119,6 +133,17 @@ impl Executor {
     fn set_security_group_id(&self, name: &str, id: &str) {
         if let Ok(mut ids) = self.security_group_ids.lock() {
             ids.insert(name.to_owned(), id.to_owned());
+        }
+    }
+
+    /// The CloudFormation outputs known now.
+    fn outputs(&self) -> Outputs {
+        self.outputs.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    fn set_outputs(&self, node: &str, outputs: BTreeMap<String, String>) {
+        if let Ok(mut known) = self.outputs.lock() {
+            known.insert(node.to_owned(), outputs);
         }
     }
 }
@@ -184,8 +209,9 @@ impl Report {
     }
 }
 
-/// Carries out `plan`'s changes.
-pub async fn execute(executor: Arc<Executor>, plan: &Plan) -> Report {
+/// Carries out `plan`'s changes. Deletes run after everything else, dependents (by
+/// `teardown`, then by kind) first.
+pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Reference]) -> Report {
     let in_model: BTreeSet<String> = executor
         .stack
         .addresses()
@@ -218,8 +244,16 @@ pub async fn execute(executor: Arc<Executor>, plan: &Plan) -> Report {
         let rank = *kind_rank.entry(kind).or_insert(next);
         by_kind.entry(rank).or_default().push(change);
     }
+    // A resource is deleted once those that depended on it are gone.
+    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for reference in teardown {
+        dependents
+            .entry(reference.to.to_string())
+            .or_default()
+            .insert(reference.from.to_string());
+    }
     for (_, changes) in by_kind {
-        run_in_order(&executor, changes, &BTreeMap::new(), &mut report).await;
+        run_in_order(&executor, changes, &dependents, &mut report).await;
     }
     report
 }
@@ -295,9 +329,8 @@ async fn apply_node(executor: &Executor, change: &Change) -> NodeOutcome {
             security_group::apply(executor, name, change.action, detail).await
         }
         Detail::Group(detail) => group::apply(executor, name, change.action, detail).await,
-        Detail::CloudFormation(_) => NodeOutcome::Failed(
-            "applying CloudFormation stacks is not supported by this version of rollstack"
-                .to_owned(),
-        ),
+        Detail::CloudFormation(detail) => {
+            cloudformation::apply(executor, name, change.action, detail).await
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The only module that talks to AWS: clients, call statistics, and the batched reads
 //! that observe a stack.
 
+mod cloudformation;
 mod ec2;
 mod observe;
 mod state;
@@ -8,6 +9,9 @@ mod stats;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub use cloudformation::{
+    ChangeSetKind, ChangeSetRequest, ChangeSetState, CreatedChangeSet, StackEvent, StackState,
+};
 pub use ec2::{Batch, LaunchVersion};
 pub use observe::observe;
 pub use state::{Condition, Listed, Stored, Written};
@@ -83,6 +87,16 @@ pub enum AwsError {
         /// The SDK's error, with its context.
         message: String,
     },
+    /// AWS answered, refusing the request (a CloudFormation `ValidationError`, ...).
+    #[error("`{operation}` refused: {code}: {message}")]
+    Refused {
+        /// Operation name (`CreateChangeSet`).
+        operation: &'static str,
+        /// AWS error code (`ValidationError`).
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
     /// The state bucket does not exist.
     #[error("state bucket `{bucket}` does not exist")]
     NoStateBucket {
@@ -100,12 +114,31 @@ impl AwsError {
         }
     }
 
+    /// Wraps an SDK error from `operation`; a refusal AWS explains is kept to its code
+    /// and message, which is what a reader needs.
+    pub(crate) fn from_sdk<E>(operation: &'static str, error: E) -> AwsError
+    where
+        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata,
+    {
+        match (error.code(), error.message()) {
+            (Some(code), Some(message)) => AwsError::Refused {
+                operation,
+                code: code.to_owned(),
+                message: message.to_owned(),
+            },
+            _ => AwsError::call(operation, error),
+        }
+    }
+
     /// What to check next.
     pub fn hint(&self) -> String {
         match self {
             AwsError::NoStateBucket { bucket } => format!(
                 "create it once per account (`aws s3 mb s3://{bucket}`), or set `state_bucket` to an existing bucket"
             ),
+            AwsError::Refused { .. } => {
+                "AWS refused the request as made: the message above says why".to_owned()
+            }
             AwsError::Call { .. } => {
                 "check credentials (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`), the region, and \
          `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint"

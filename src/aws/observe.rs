@@ -13,7 +13,7 @@ use crate::model::ImageRef;
 use crate::observe::{
     ArtifactRef, Direction, ForeignResource, LIVE_STATES, LaunchTemplateVersion,
     LiveCloudFormation, LiveInstance, LiveLaunchTemplate, LiveRule, LiveSecurityGroup, Observed,
-    Query, ResolvedImage, owned_by, tags,
+    Query, REVIEW_IN_PROGRESS, ResolvedImage, owned_by, tags,
 };
 
 /// Reads what `query`'s stack + environment owns in AWS.
@@ -443,6 +443,10 @@ async fn cloudformation(
         }
     }
     let templates = owned.iter().map(|stack| async move {
+        // A stack no change set has run on has no template yet.
+        if stack.status == REVIEW_IN_PROGRESS {
+            return Ok(String::new());
+        }
         aws.cloudformation
             .get_template()
             .stack_name(&stack.id)

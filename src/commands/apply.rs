@@ -11,13 +11,13 @@ use std::time::{Instant, SystemTime};
 use super::Failure;
 use crate::apply::history::{self, Entry, Outcome};
 use crate::apply::lock::{self, Lock, LockRequest};
-use crate::apply::{self, Executor, Options, Progress};
+use crate::apply::{self, Executor, Known, Options, Progress};
 use crate::aws::{Aws, Connection};
 use crate::cli::{ApplyArgs, RunArgs};
-use crate::model::Stack;
+use crate::model::{Reference, Stack};
 use crate::observe::Query;
 use crate::plan::diff::EnvironmentValues;
-use crate::plan::{self, Plan, Redactor, render};
+use crate::plan::{self, Detail, Plan, Redactor, render};
 use crate::validate::validate_file;
 
 /// Exit code of a command stopped by SIGINT.
@@ -40,6 +40,7 @@ pub fn run(args: &ApplyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
             command: "apply",
             run: args.run.clone(),
             saved: Some(saved),
+            teardown: Vec::new(),
         };
         return session.run(endpoint_url);
     }
@@ -52,6 +53,7 @@ pub fn run(args: &ApplyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
         command: "apply",
         run: args.run.clone(),
         saved: None,
+        teardown: Vec::new(),
     }
     .run(endpoint_url)
 }
@@ -84,6 +86,9 @@ pub struct Session {
     pub run: RunArgs,
     /// A saved plan to apply exactly.
     pub saved: Option<Plan>,
+    /// Dependencies among resources the plan deletes, so dependents go first (`destroy`
+    /// passes the stack file's; otherwise deletes are ordered by kind only).
+    pub teardown: Vec<Reference>,
 }
 
 impl Session {
@@ -154,8 +159,10 @@ impl Session {
             }
         }
         let plan = plan::diff(stack, &observed, env_values, redactor).map_err(Failure::Plan)?;
+        let mut plan = plan;
         if let Some(saved) = &self.saved {
             check_fresh(saved, &plan)?;
+            adopt_change_sets(aws, saved, &mut plan).await?;
         }
         let stdout_color = super::color_on(&std::io::stdout());
         print(redactor, &render::text(&plan, stdout_color))?;
@@ -200,7 +207,10 @@ impl Session {
             stack.clone(),
             observed.clone(),
             &plan,
-            crate::plan::diff::known_outputs(stack, &observed, env_values, redactor),
+            Known {
+                outputs: crate::plan::diff::known_outputs(stack, &observed, env_values, redactor),
+                environment: env_values.clone(),
+            },
             Options {
                 parallelism: self.run.parallelism,
                 poll_interval: self.run.poll_interval,
@@ -217,7 +227,7 @@ impl Session {
                 cancel.store(true, Ordering::SeqCst);
             }
         });
-        let report = apply::execute(executor, &plan).await;
+        let report = apply::execute(executor, &plan, &self.teardown).await;
         interrupt.abort();
         let problems = report.problems();
         entry.outcome = report.outcome();
@@ -306,6 +316,48 @@ fn check_fresh(saved: &Plan, fresh: &Plan) -> Result<(), Failure> {
         }),
         None => Ok(()),
     }
+}
+
+/// Takes the saved plan's change sets into the fresh plan, so that apply executes
+/// exactly them; one that is gone or no longer executable makes the plan stale.
+async fn adopt_change_sets(aws: &Aws, saved: &Plan, fresh: &mut Plan) -> Result<(), Failure> {
+    for change in &saved.changes {
+        let Detail::CloudFormation(detail) = &change.detail else {
+            continue;
+        };
+        let Some(change_set) = &detail.change_set else {
+            continue;
+        };
+        let state = aws
+            .describe_change_set(&change_set.id)
+            .await
+            .map_err(Failure::Aws)?;
+        let problem = match &state {
+            None => Some("no longer exists".to_owned()),
+            Some(s) if s.status != "CREATE_COMPLETE" || s.execution_status != "AVAILABLE" => {
+                Some(format!("is {} / {}", s.status, s.execution_status))
+            }
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(Failure::Refused {
+                message: format!(
+                    "plan is stale: {} changed since the plan was made (its change set `{}` {problem})",
+                    change.address, change_set.name
+                ),
+                hint: "nothing was changed; make a new plan with `rollstack plan STACK --changesets --out FILE`".to_owned(),
+            });
+        }
+        let adopted = fresh.changes.iter_mut().find_map(|c| match &mut c.detail {
+            Detail::CloudFormation(d) if c.address == change.address => Some(d),
+            _ => None,
+        });
+        if let Some(fresh_detail) = adopted {
+            fresh_detail.change_set = Some(change_set.clone());
+            fresh_detail.resource_changes = detail.resource_changes.clone();
+        }
+    }
+    Ok(())
 }
 
 /// Asks for `yes` on the terminal; refuses when stdin is not one.

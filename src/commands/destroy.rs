@@ -16,13 +16,14 @@ pub fn run(args: &DestroyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
     stack.groups.clear();
     stack.security_groups.clear();
     stack.cloudformation.clear();
-    stack.references.clear();
+    let teardown = std::mem::take(&mut stack.references);
     Session {
         file: args.stack.clone(),
         stack,
         command: "destroy",
         run: args.run.clone(),
         saved: None,
+        teardown,
     }
     .run(endpoint_url)
 }

@@ -1,5 +1,5 @@
 //! `rollstack plan STACK [--env E] [--format text|json|markdown] [--out FILE]
-//! [--detailed-exitcode] [--stats]`.
+//! [--detailed-exitcode] [--changesets] [--stats]`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,13 +7,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
+use crate::apply::cloudformation::{Inputs, plan_change_sets};
 use crate::aws::{Aws, Connection};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::model::{ParameterValue, Stack};
-use crate::observe::Query;
+use crate::observe::{Observed, Query, aws_name};
 use crate::plan::diff::EnvironmentValues;
-use crate::plan::{self, Redactor, render};
+use crate::plan::{self, Plan, Redactor, render};
 use crate::validate::validate_file;
 
 /// Plans one environment against live AWS state and prints the plan.
@@ -27,17 +28,22 @@ pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fail
         region: stack.region.clone(),
     };
     let runtime = super::runtime()?;
-    let (plan, aws) = runtime.block_on(async {
-        let aws = Aws::connect(&connection).await;
-        let observed = crate::aws::observe(&aws, &Query::for_stack(&stack)).await;
-        (observed, aws)
+    let aws = runtime.block_on(Aws::connect(&connection));
+    let result = runtime.block_on(async {
+        let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
+            .await
+            .map_err(Failure::Aws)?;
+        let mut plan =
+            plan::diff(&stack, &observed, &env_values, &redactor).map_err(Failure::Plan)?;
+        if args.changesets {
+            change_sets(&aws, &stack, &observed, &env_values, &redactor, &mut plan).await?;
+        }
+        Ok::<Plan, Failure>(plan)
     });
-    let observed = plan.map_err(Failure::Aws)?;
-    let result = plan::diff(&stack, &observed, &env_values, &redactor);
     if args.stats {
         super::print_stats(aws.stats());
     }
-    let plan = result.map_err(Failure::Plan)?;
+    let plan = result?;
     if let Some(out) = &args.out {
         let json = redactor.redact(&super::json(&plan)?);
         std::fs::write(out, json).map_err(|error| Failure::Write {
@@ -58,6 +64,55 @@ pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fail
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Makes the plan's change sets (`--changesets`).
+async fn change_sets(
+    aws: &Aws,
+    stack: &Stack,
+    observed: &Observed,
+    env_values: &EnvironmentValues,
+    redactor: &Redactor,
+    plan: &mut Plan,
+) -> Result<(), Failure> {
+    let prefix = aws_name(stack, "");
+    let security_groups: BTreeMap<String, String> = observed
+        .security_groups
+        .iter()
+        .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
+        .collect();
+    let outputs = plan::diff::known_outputs(stack, observed, env_values, redactor);
+    let inputs = Inputs {
+        security_groups: &security_groups,
+        outputs: &outputs,
+        environment: env_values,
+    };
+    plan_change_sets(aws, stack, &inputs, plan)
+        .await
+        .map_err(|why| Failure::Refused {
+            message: format!("CloudFormation refused a change set: {}", redactor.redact(&why)),
+            hint: "fix the template or its parameters; change sets made before this one are left for `apply` of a later plan to replace".to_owned(),
+        })
+}
+
+/// A redactor of the sensitive values this process can know (`from_env` variables that
+/// are set, `NoEcho` literals), for commands that do not need all of them.
+pub(super) fn known_secrets(stack: &Stack) -> Redactor {
+    let mut secrets = Vec::new();
+    for cfn in stack.cloudformation.values() {
+        for (name, value) in &cfn.parameters {
+            let no_echo = cfn.declared.iter().any(|d| &d.name == name && d.no_echo);
+            match value {
+                ParameterValue::FromEnv {
+                    from_env,
+                    sensitive,
+                } if *sensitive || no_echo => secrets.extend(std::env::var(from_env).ok()),
+                ParameterValue::Text(text) if no_echo => secrets.push(text.clone()),
+                _ => {}
+            }
+        }
+    }
+    Redactor::new(secrets)
 }
 
 /// Reads every `from_env` parameter; a missing variable is an error before any AWS

@@ -61,6 +61,7 @@ pub fn run(args: &RollbackArgs, endpoint_url: Option<&str>) -> Result<ExitCode, 
         command: "rollback",
         run: args.run.clone(),
         saved: None,
+        teardown: Vec::new(),
     }
     .run(endpoint_url)
 }

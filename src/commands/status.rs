@@ -1,4 +1,5 @@
-//! `rollstack status STACK [--env E] [--format json]`: the live view of an environment.
+//! `rollstack status STACK [--env E] [--format json]`: the live view of an environment:
+//! lock, CloudFormation stacks with their outputs, and groups.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use crate::apply::health::{self, Signal, signal_prefix};
 use crate::apply::lock::{self, LockRecord};
 use crate::cli::{ListFormat, StatusArgs};
 use crate::model::{Address, Health as Check};
-use crate::observe::{Query, tags};
+use crate::observe::{Query, aws_name, tags};
 use crate::plan::spec::LaunchSpec;
 
 /// The live view of one environment.
@@ -20,6 +21,18 @@ struct Status {
     environment: String,
     lock: Option<LockRecord>,
     groups: Vec<GroupStatus>,
+    cloudformation: Vec<StackStatus>,
+}
+
+/// One CloudFormation node.
+#[derive(Debug, Serialize)]
+struct StackStatus {
+    address: String,
+    name: String,
+    /// `CREATE_COMPLETE`, ...; `None` when the stack does not exist.
+    status: Option<String>,
+    /// Outputs, sensitive values redacted.
+    outputs: BTreeMap<String, String>,
 }
 
 /// One group: desired against live.
@@ -87,7 +100,36 @@ pub fn run(args: &StatusArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fa
         }
         Ok::<_, Failure>((observed, held, signals))
     })?;
-    let outputs = crate::template::placeholder_outputs(&stack);
+    let redactor = super::plan::known_secrets(&stack);
+    let prefix = aws_name(&stack, "");
+    // The outputs the live stacks have; placeholders where a stack does not exist.
+    let mut outputs = crate::template::placeholder_outputs(&stack);
+    for live in &observed.cloudformation {
+        if let Some(node) = live.name.strip_prefix(&prefix) {
+            outputs.insert(node.to_owned(), live.outputs.clone());
+        }
+    }
+    let cloudformation = stack
+        .cloudformation
+        .keys()
+        .map(|name| {
+            let aws = aws_name(&stack, name);
+            let live = observed.cloudformation.iter().find(|s| s.name == aws);
+            StackStatus {
+                address: Address::CloudFormation(name.clone()).to_string(),
+                status: live.map(|l| l.status.clone()),
+                outputs: live
+                    .map(|l| {
+                        l.outputs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), redactor.redact(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                name: aws,
+            }
+        })
+        .collect();
     let mut groups = Vec::new();
     for (name, group) in &stack.groups {
         let address = Address::Group(name.clone()).to_string();
@@ -144,6 +186,7 @@ pub fn run(args: &StatusArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fa
         environment: stack.environment.name.clone(),
         lock,
         groups,
+        cloudformation,
     };
     let text = match args.format {
         ListFormat::Json => super::json(&status)?,
@@ -161,6 +204,17 @@ fn text(status: &Status) -> String {
             l.holder, l.started, l.command, l.id
         )),
         None => out.push_str("lock: free\n"),
+    }
+    for s in &status.cloudformation {
+        out.push_str(&format!(
+            "\n{}: `{}` {}\n",
+            s.address,
+            s.name,
+            s.status.as_deref().unwrap_or("does not exist")
+        ));
+        for (name, value) in &s.outputs {
+            out.push_str(&format!("  output {name}: {value}\n"));
+        }
     }
     for g in &status.groups {
         let state = if g.rolling {

@@ -30,6 +30,10 @@ pub mod tags {
     pub const NAME: &str = "Name";
 }
 
+/// The status of a CloudFormation stack made by a change set none has executed yet: it
+/// does not exist so far, and has no template.
+pub const REVIEW_IN_PROGRESS: &str = "REVIEW_IN_PROGRESS";
+
 /// Instance states that count as live: the plan filters on these.
 pub const LIVE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];
 

@@ -26,6 +26,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct Plan {
     /// Version of this format.
     pub format_version: u32,
+    /// Unique id of this plan; change sets made for it are named after it.
+    #[serde(default)]
+    pub id: String,
     /// The rollstack version that made the plan.
     pub rollstack_version: String,
     /// Stack name.
@@ -222,6 +225,34 @@ pub struct CloudFormationChange {
     pub template_diff: Option<String>,
     /// Parameters that change (sensitive ones redacted).
     pub parameters: BTreeMap<String, BeforeAfter>,
+    /// The change set made for this change by `plan --changesets`; `apply` of the saved
+    /// plan executes exactly it.
+    pub change_set: Option<ChangeSetRef>,
+    /// CloudFormation's own resource changes, as its change set reports them.
+    #[serde(default)]
+    pub resource_changes: Vec<ResourceChange>,
+}
+
+/// A change set made for a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeSetRef {
+    /// Change set name (`rollstack-{plan id}`).
+    pub name: String,
+    /// Change set id (ARN).
+    pub id: String,
+}
+
+/// One resource change of a CloudFormation change set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceChange {
+    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
+    pub action: String,
+    /// Logical id in the template.
+    pub logical_id: String,
+    /// Resource type (`AWS::RDS::DBInstance`).
+    pub resource_type: String,
+    /// `True`, `False` or `Conditional`, where CloudFormation reports it for a `Modify`.
+    pub replacement: Option<String>,
 }
 
 /// A live difference the stack file does not explain.

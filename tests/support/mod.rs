@@ -185,6 +185,12 @@ pub struct Agent(Child);
 impl Agent {
     /// Starts the agent for `stack` with state bucket `bucket`.
     pub fn start(stack: &str, bucket: &str, fail: &[&str]) -> Agent {
+        Agent::serving(stack, bucket, fail, &[])
+    }
+
+    /// Starts the agent, also answering HTTP health checks on `{private_ip}:PORT` for
+    /// each port of `http` (the instances' subnets must be inside 127.0.0.0/8).
+    pub fn serving(stack: &str, bucket: &str, fail: &[&str], http: &[u16]) -> Agent {
         let mut command = Command::new(root().join(".venv/bin/python"));
         command
             .arg(root().join("scripts/instance-agent.py"))
@@ -198,6 +204,9 @@ impl Agent {
             .stderr(Stdio::null());
         for release in fail {
             command.arg("--fail").arg(release);
+        }
+        for port in http {
+            command.arg("--http").arg(port.to_string());
         }
         Agent(command.spawn().expect("the instance agent starts"))
     }

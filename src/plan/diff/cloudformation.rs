@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Diffed, fingerprint, short_hash, unified_diff};
 use crate::model::{Address, CloudFormation, ParameterValue, Stack};
-use crate::observe::{LiveCloudFormation, Observed, aws_name};
+use crate::observe::{LiveCloudFormation, Observed, REVIEW_IN_PROGRESS, aws_name};
 use crate::plan::redact::{Redactor, SENSITIVE};
 use crate::plan::{Action, BeforeAfter, Change, CloudFormationChange, Detail};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
@@ -25,14 +25,24 @@ pub fn diff(
 ) -> (Vec<Diffed>, Outputs) {
     let mut outputs = Outputs::new();
     let mut out = Vec::new();
+    let prefix = aws_name(stack, "");
+    let security_groups: BTreeMap<String, String> = observed
+        .security_groups
+        .iter()
+        .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
+        .collect();
     for address in order {
         let Address::CloudFormation(name) = address else {
             continue;
         };
         let desired = &stack.cloudformation[name];
         let aws = aws_name(stack, name);
-        let live = observed.cloudformation.iter().find(|s| s.name == aws);
-        let values = parameter_values(stack, desired, observed, &outputs, env);
+        // A stack whose creating change set has not run yet does not exist so far.
+        let live = observed
+            .cloudformation
+            .iter()
+            .find(|s| s.name == aws && s.status != REVIEW_IN_PROGRESS);
+        let values = parameter_values(stack, desired, &security_groups, &outputs, env);
         let diffed = diff_one(stack, name, desired, live, &values, redactor);
         let known = diffed.change.action == Action::NoOp;
         let node_outputs = desired
@@ -49,7 +59,6 @@ pub fn diff(
         outputs.insert(name.clone(), node_outputs);
         out.push(diffed);
     }
-    let prefix = aws_name(stack, "");
     for live in &observed.cloudformation {
         let Some(name) = live.name.strip_prefix(&prefix) else {
             continue;
@@ -75,16 +84,21 @@ pub fn diff(
     (out, outputs)
 }
 
-/// A parameter's planned value and whether it is sensitive.
-struct Value {
-    text: String,
-    sensitive: bool,
+/// A parameter's value and whether it is sensitive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Value {
+    /// The value; `(known after apply)` where it depends on an unknown output.
+    pub text: String,
+    /// Whether it is redacted wherever it is shown.
+    pub sensitive: bool,
 }
 
-fn parameter_values(
+/// The parameter values of node `desired`, given the security group ids (by name) and
+/// outputs known so far.
+pub fn parameter_values(
     stack: &Stack,
     desired: &CloudFormation,
-    observed: &Observed,
+    security_groups: &BTreeMap<String, String>,
     outputs: &Outputs,
     env: &EnvironmentValues,
 ) -> BTreeMap<String, Value> {
@@ -98,7 +112,7 @@ fn parameter_values(
                 .any(|d| &d.name == name && d.no_echo);
             let (text, sensitive) = match value {
                 ParameterValue::Text(text) => {
-                    (interpolate(stack, text, observed, outputs), no_echo)
+                    (interpolate(stack, text, security_groups, outputs), no_echo)
                 }
                 ParameterValue::FromEnv {
                     from_env,
@@ -114,7 +128,12 @@ fn parameter_values(
 }
 
 /// `text` with every `${...}` replaced by its value, or `(known after apply)`.
-pub fn interpolate(stack: &Stack, text: &str, observed: &Observed, outputs: &Outputs) -> String {
+pub fn interpolate(
+    stack: &Stack,
+    text: &str,
+    security_groups: &BTreeMap<String, String>,
+    outputs: &Outputs,
+) -> String {
     let Ok(found) = interpolations(text) else {
         return text.to_owned();
     };
@@ -129,11 +148,7 @@ pub fn interpolate(stack: &Stack, text: &str, observed: &Observed, outputs: &Out
             ["region"] => Some(stack.region.clone()),
             ["apps", app, "version"] => stack.apps.get(*app).map(|a| a.version.clone()),
             ["outputs", node, output] => outputs.get(*node).and_then(|o| o.get(*output)).cloned(),
-            ["security_groups", name, "id"] => observed
-                .security_groups
-                .iter()
-                .find(|g| g.name == aws_name(stack, name))
-                .map(|g| g.id.clone()),
+            ["security_groups", name, "id"] => security_groups.get(*name).cloned(),
             _ => None,
         };
         result.push_str(&value.unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned()));
@@ -207,11 +222,8 @@ fn diff_one(
             "template (planned)",
         ));
     }
-    let (action, reason) = if live.status == "ROLLBACK_COMPLETE" {
-        (
-            Action::Replace,
-            "left in ROLLBACK_COMPLETE by a failed create: delete and re-create".to_owned(),
-        )
+    let (action, reason) = if let Some(why) = needs_recreate(&live.status) {
+        (Action::Replace, format!("{why}: delete and re-create"))
     } else if detail.template_diff.is_some() || !detail.parameters.is_empty() {
         let mut parts = Vec::new();
         if detail.template_diff.is_some() {
@@ -237,6 +249,14 @@ fn diff_one(
     }
 }
 
+/// Why a stack in `status` cannot be updated and must be deleted and created again.
+pub fn needs_recreate(status: &str) -> Option<&'static str> {
+    match status {
+        "ROLLBACK_COMPLETE" => Some("left in ROLLBACK_COMPLETE by a failed create"),
+        _ => None,
+    }
+}
+
 /// A template as sorted YAML, so key order and formatting are not changes. JSON
 /// templates are YAML too. A template that does not parse is compared as text.
 pub fn normalise(template: &str) -> String {
@@ -255,12 +275,23 @@ fn sorted(value: serde_yaml::Value) -> serde_yaml::Value {
             V::Mapping(entries.into_iter().collect())
         }
         V::Sequence(items) => V::Sequence(items.into_iter().map(sorted).collect()),
+        // Short-form intrinsics (`!Ref X`) are their long form (`{Ref: X}`), as in JSON.
         V::Tagged(tagged) => {
             let tagged = *tagged;
-            V::Tagged(Box::new(serde_yaml::value::TaggedValue {
-                tag: tagged.tag,
-                value: sorted(tagged.value),
-            }))
+            let name = tagged.tag.to_string();
+            let name = name.trim_start_matches('!');
+            let (key, value) = match (name, tagged.value) {
+                ("Ref", value) => ("Ref".to_owned(), value),
+                // `!GetAtt Resource.Attribute.Path` splits at the first dot only.
+                ("GetAtt", V::String(path)) => {
+                    let parts = path.splitn(2, '.').map(|p| V::String(p.to_owned()));
+                    ("Fn::GetAtt".to_owned(), V::Sequence(parts.collect()))
+                }
+                (name, value) => (format!("Fn::{name}"), value),
+            };
+            let mut map = serde_yaml::Mapping::new();
+            map.insert(V::String(key), value);
+            sorted(V::Mapping(map))
         }
         other => other,
     }
@@ -292,5 +323,12 @@ mod tests {
             normalise("Resources:\n  B:\n    Type: X\n")
         );
         assert_ne!(normalise(yaml), normalise("Resources: {}\n"));
+        let long = r#"{"Resources": {"A": {"Type": "Y", "Properties": {"Name": {"Ref": "P"}}},
+            "B": {"Type": "X"}}, "Outputs": {"O": {"Value": {"Fn::GetAtt": ["A", "Endpoint.Port"]}},
+            "S": {"Value": {"Fn::Sub": "${A}"}}}}"#;
+        let short = format!(
+            "{yaml}Outputs:\n  O:\n    Value: !GetAtt A.Endpoint.Port\n  S:\n    Value: !Sub '${{A}}'\n"
+        );
+        assert_eq!(normalise(long), normalise(&short));
     }
 }

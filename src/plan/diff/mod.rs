@@ -155,6 +155,7 @@ pub fn diff(
     let summary = Summary::of(&changes);
     Ok(Plan {
         format_version: FORMAT_VERSION,
+        id: uuid::Uuid::new_v4().to_string(),
         rollstack_version: env!("CARGO_PKG_VERSION").to_owned(),
         stack: stack.name.clone(),
         environment: stack.environment.name.clone(),

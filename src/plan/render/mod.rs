@@ -110,6 +110,30 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
                     (None, None) => {}
                 }
             }
+            if let Some(change_set) = &cfn.change_set {
+                lines.push(format!(
+                    "  change set `{}`: {}",
+                    change_set.name,
+                    plural(cfn.resource_changes.len(), "resource change")
+                ));
+            }
+            for r in &cfn.resource_changes {
+                let symbol = match r.action.as_str() {
+                    "Add" => "+",
+                    "Remove" => "-",
+                    _ if r.replacement.as_deref() == Some("True") => "-/+",
+                    _ => "~",
+                };
+                let replacement = match r.replacement.as_deref() {
+                    Some("True") => " (replacement)",
+                    Some("Conditional") => " (may need replacement)",
+                    _ => "",
+                };
+                lines.push(format!(
+                    "{symbol} {} {} {}{replacement}",
+                    r.action, r.logical_id, r.resource_type
+                ));
+            }
             if let Some(diff) = &cfn.template_diff {
                 lines.extend(diff.lines().map(str::to_owned));
             }

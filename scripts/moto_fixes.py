@@ -1,0 +1,86 @@
+"""Where moto 5.2.5's CloudFormation differs from AWS in ways rollstack relies on,
+patched to behave as AWS does. Imported by `moto_harness.py` before the server starts.
+
+Each fix names the AWS behaviour it restores; none changes what a request may do.
+"""
+from moto.cloudformation import models
+
+
+def _split_get_att(constructor):
+    """AWS reads `!GetAtt Database.Endpoint.Address` as resource `Database`, attribute
+    `Endpoint.Address` (split at the first dot); moto splits at every dot."""
+
+    def construct(loader, tag, node):
+        if tag == "!GetAtt" and isinstance(node.value, str):
+            return {"Fn::GetAtt": node.value.split(".", 1)}
+        return constructor(loader, tag, node)
+
+    return construct
+
+
+models.yaml_tag_constructor = _split_get_att(models.yaml_tag_constructor)
+
+_apply_change_set = models.ChangeSet.apply
+
+
+def _apply_and_refresh_outputs(self):
+    """AWS evaluates a stack's outputs from the template a change set installs; moto
+    keeps the outputs of the template the stack was created with (none, for a stack
+    created by a change set)."""
+    _apply_change_set(self)
+    self.stack.template = self.template
+    self.stack._parse_template()
+    self.stack.output_map = self.stack._create_output_map()
+
+
+models.ChangeSet.apply = _apply_and_refresh_outputs
+
+# Every name a template's `Ref` or `Fn::GetAtt` may point at besides its own resources
+# and parameters.
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId",
+    "AWS::NotificationARNs",
+    "AWS::NoValue",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+}
+
+
+def _referenced(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                yield value
+            elif key == "Fn::GetAtt" and isinstance(value, list) and value:
+                yield value[0]
+            else:
+                yield from _referenced(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _referenced(item)
+
+
+_create_change_set = models.CloudFormationBackend.create_change_set
+
+
+def _create_checked_change_set(self, stack_name, change_set_name, template, *args, **kwargs):
+    """AWS refuses a template whose `Ref`/`Fn::GetAtt` name something it does not
+    declare, at CreateChangeSet, creating nothing; moto accepts it and fails later, in
+    ways that break every DescribeStacks of the account."""
+    body = models.Stack.parse_template(template)
+    if isinstance(body, dict):
+        known = set(body.get("Resources") or {}) | set(body.get("Parameters") or {})
+        sections = [body.get("Resources"), body.get("Outputs"), body.get("Conditions")]
+        missing = sorted({n for n in _referenced(sections) if n not in known | PSEUDO_PARAMETERS})
+        if missing:
+            raise models.ValidationError(
+                message="Template format error: Unresolved resource dependencies "
+                f"[{', '.join(missing)}] in the Resources block of the template"
+            )
+    return _create_change_set(self, stack_name, change_set_name, template, *args, **kwargs)
+
+
+models.CloudFormationBackend.create_change_set = _create_checked_change_set

@@ -1,0 +1,476 @@
+//! CloudFormation stacks: a change set is created (or the saved plan's is taken),
+//! executed, and the stack watched until it settles; its outputs then feed the nodes
+//! that depend on it.
+//!
+//! What to do is re-derived from the stack's live status, so a re-run after an
+//! interruption waits for a stack still in progress instead of starting over.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Executor, NodeOutcome};
+use crate::aws::{Aws, AwsError, ChangeSetKind, ChangeSetRequest, ChangeSetState, StackState};
+use crate::model::{Address, Stack};
+use crate::observe::{REVIEW_IN_PROGRESS as REVIEW, aws_name};
+use crate::plan::diff::EnvironmentValues;
+use crate::plan::diff::cloudformation::{needs_recreate, parameter_values};
+use crate::plan::spec::ownership_tags;
+use crate::plan::{Action, ChangeSetRef, CloudFormationChange, Detail, Plan};
+use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+
+/// Longest wait between two `DescribeStacks` of one stack.
+const MAX_POLL: Duration = Duration::from_secs(10);
+/// Longest wait for a change set to be computed.
+const CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Why a node stopped short of converging.
+enum Stop {
+    Failed(String),
+    Interrupted,
+}
+
+impl From<AwsError> for Stop {
+    fn from(error: AwsError) -> Stop {
+        Stop::Failed(error.to_string())
+    }
+}
+
+/// Applies the change to CloudFormation node `name`.
+pub async fn apply(
+    executor: &Executor,
+    name: &str,
+    action: Action,
+    change: &CloudFormationChange,
+) -> NodeOutcome {
+    let node = Node {
+        executor,
+        name,
+        address: Address::CloudFormation(name.to_owned()).to_string(),
+        aws_name: change.name.clone(),
+    };
+    let result = match action {
+        Action::Delete => node.delete().await,
+        Action::NoOp => Ok("in sync".to_owned()),
+        Action::Create | Action::Update | Action::Replace => {
+            node.converge(change.change_set.as_ref()).await
+        }
+    };
+    match result {
+        Ok(done) => {
+            executor.progress.line(&node.address, &done);
+            NodeOutcome::Done(done)
+        }
+        Err(Stop::Failed(why)) => {
+            // The reason is in the report at the end.
+            executor.progress.line(&node.address, "failed");
+            NodeOutcome::Failed(why)
+        }
+        Err(Stop::Interrupted) => NodeOutcome::Interrupted,
+    }
+}
+
+struct Node<'a> {
+    executor: &'a Executor,
+    name: &'a str,
+    address: String,
+    aws_name: String,
+}
+
+impl Node<'_> {
+    /// Brings the stack to the planned template and parameters.
+    async fn converge(&self, saved: Option<&ChangeSetRef>) -> Result<String, Stop> {
+        let aws = &self.executor.aws;
+        let mut live = self.settled().await?;
+        if let Some(stack) = live.as_ref().filter(|s| s.status == REVIEW) {
+            // Never created: the saved plan's change set creates it; otherwise the empty
+            // stack goes, and a new change set creates it.
+            if saved.is_none() {
+                self.delete_and_wait(&stack.id.clone()).await?;
+            }
+            live = None;
+        } else if let Some(why) = live.as_ref().and_then(|s| needs_recreate(&s.status)) {
+            let id = live.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+            self.line(&format!("{why}: deleting it first"));
+            self.delete_and_wait(&id).await?;
+            live = None;
+        }
+        let (id, kind) = match saved {
+            Some(saved) => (saved.id.clone(), None),
+            None => {
+                let kind = if live.is_some() {
+                    ChangeSetKind::Update
+                } else {
+                    ChangeSetKind::Create
+                };
+                (self.create_change_set(kind).await?, Some(kind))
+            }
+        };
+        let state = self.change_set_ready(&id).await?;
+        if state.no_changes() {
+            aws.delete_change_set(&id).await?;
+            self.publish_outputs(live.as_ref());
+            return Ok("no changes (CloudFormation reports none)".to_owned());
+        }
+        if state.status != "CREATE_COMPLETE" {
+            return Err(Stop::Failed(format!(
+                "change set `{id}` is {}: {}",
+                state.status,
+                state.reason.as_deref().unwrap_or("no reason given")
+            )));
+        }
+        let verb = match kind {
+            Some(ChangeSetKind::Create) => "creating",
+            Some(ChangeSetKind::Update) => "updating",
+            None => "executing the planned change set on",
+        };
+        self.line(&format!(
+            "{verb} `{}` ({})",
+            self.aws_name,
+            crate::diagnostic::plural(state.changes.len(), "resource change")
+        ));
+        let started = epoch_seconds();
+        aws.execute_change_set(&id).await?;
+        let done = self.wait(&state.stack_id).await?;
+        if done.status.ends_with("_COMPLETE") && !done.status.contains("ROLLBACK") {
+            self.publish_outputs(Some(&done));
+            Ok(format!("`{}` is {}", self.aws_name, done.status))
+        } else {
+            Err(Stop::Failed(self.failure(&done, started).await))
+        }
+    }
+
+    /// The live stack once no operation is in progress on it (an earlier, interrupted
+    /// apply may have left one running).
+    async fn settled(&self) -> Result<Option<StackState>, Stop> {
+        let Some(live) = self.executor.aws.describe_stack(&self.aws_name).await? else {
+            return Ok(None);
+        };
+        if in_progress(&live.status) {
+            self.line(&format!(
+                "waiting for `{}` ({})",
+                self.aws_name, live.status
+            ));
+            return self.wait(&live.id).await.map(Some);
+        }
+        Ok(Some(live))
+    }
+
+    async fn create_change_set(&self, kind: ChangeSetKind) -> Result<String, Stop> {
+        let executor = self.executor;
+        let inputs = Inputs {
+            security_groups: &executor.security_group_ids(),
+            outputs: &executor.outputs(),
+            environment: &executor.environment,
+        };
+        let name = format!("rollstack-{}", uuid::Uuid::new_v4());
+        let description = format!("rollstack apply of {}", executor.options.commit);
+        let id = create_change_set(
+            &executor.aws,
+            &executor.stack,
+            self.name,
+            kind,
+            &inputs,
+            &name,
+            &description,
+        )
+        .await
+        .map_err(Stop::Failed)?;
+        Ok(id)
+    }
+
+    /// Change set `id` once CloudFormation has computed it.
+    async fn change_set_ready(&self, id: &str) -> Result<ChangeSetState, Stop> {
+        let cancelled = || self.executor.cancelled();
+        match change_set_ready(&self.executor.aws, id, &cancelled).await {
+            Ok(state) => Ok(state),
+            Err(_) if self.executor.cancelled() => Err(Stop::Interrupted),
+            Err(why) => Err(Stop::Failed(why)),
+        }
+    }
+
+    /// Polls stack `id` until no operation is in progress; at most once a second,
+    /// backing off to [`MAX_POLL`].
+    async fn wait(&self, id: &str) -> Result<StackState, Stop> {
+        let mut pause = Duration::from_secs(1);
+        let mut last = String::new();
+        loop {
+            let Some(state) = self.executor.aws.describe_stack(id).await? else {
+                return Err(Stop::Failed(format!("`{}` disappeared", self.aws_name)));
+            };
+            if !in_progress(&state.status) {
+                return Ok(state);
+            }
+            if state.status != last {
+                self.line(&state.status);
+                last = state.status.clone();
+            }
+            self.pause(&mut pause).await?;
+        }
+    }
+
+    /// Sleeps `pause`, then doubles it up to [`MAX_POLL`]. SIGINT stops the wait; the
+    /// operation goes on in CloudFormation, and the next apply waits for it.
+    async fn pause(&self, pause: &mut Duration) -> Result<(), Stop> {
+        self.executor.nap(*pause).await;
+        if self.executor.cancelled() {
+            return Err(Stop::Interrupted);
+        }
+        *pause = (*pause * 2).min(MAX_POLL);
+        Ok(())
+    }
+
+    /// Why the stack failed: the status reasons of the resources that failed during
+    /// this operation, from its events.
+    async fn failure(&self, stack: &StackState, since: i64) -> String {
+        let mut lines = vec![format!("`{}` is {}", self.aws_name, stack.status)];
+        match self.executor.aws.stack_events(&stack.id).await {
+            Ok(events) => {
+                let mut failed: Vec<_> = events
+                    .into_iter()
+                    .filter(|e| e.timestamp >= since && e.status.ends_with("_FAILED"))
+                    .collect();
+                failed.sort_by_key(|e| e.timestamp);
+                for e in failed {
+                    lines.push(format!(
+                        "  {} ({}): {}: {}",
+                        e.logical_id,
+                        e.resource_type,
+                        e.status,
+                        e.reason.as_deref().unwrap_or("no reason given")
+                    ));
+                }
+            }
+            Err(e) => lines.push(format!("  (its events could not be read: {e})")),
+        }
+        if lines.len() == 1
+            && let Some(reason) = &stack.reason
+        {
+            lines.push(format!("  {reason}"));
+        }
+        lines.join("\n")
+    }
+
+    /// Deletes the stack and waits until it is gone.
+    async fn delete(&self) -> Result<String, Stop> {
+        match self.executor.aws.describe_stack(&self.aws_name).await? {
+            Some(live) => {
+                self.line(&format!("deleting `{}`", self.aws_name));
+                self.delete_and_wait(&live.id).await?;
+                Ok(format!("deleted `{}`", self.aws_name))
+            }
+            None => Ok(format!("`{}` is already gone", self.aws_name)),
+        }
+    }
+
+    async fn delete_and_wait(&self, id: &str) -> Result<(), Stop> {
+        self.executor.aws.delete_stack(id).await?;
+        let gone = self.wait(id).await?;
+        if gone.status == "DELETE_COMPLETE" {
+            Ok(())
+        } else {
+            Err(Stop::Failed(self.failure(&gone, 0).await))
+        }
+    }
+
+    /// Makes the stack's outputs known to the nodes that depend on it.
+    fn publish_outputs(&self, stack: Option<&StackState>) {
+        if let Some(stack) = stack {
+            self.executor.set_outputs(self.name, stack.outputs.clone());
+        }
+    }
+
+    fn line(&self, message: &str) {
+        self.executor.progress.line(&self.address, message);
+    }
+}
+
+/// `plan --changesets`: a change set named after the plan for every CloudFormation node
+/// the plan creates or updates, with CloudFormation's own resource changes recorded in
+/// the plan. A node whose parameters wait on another node's outputs, or whose stack must
+/// be deleted first, gets its change set at apply (the plan says so).
+pub async fn plan_change_sets(
+    aws: &Aws,
+    stack: &Stack,
+    inputs: &Inputs<'_>,
+    plan: &mut Plan,
+) -> Result<(), String> {
+    let name = format!("rollstack-{}", plan.id);
+    let description = format!("rollstack plan {}", plan.id);
+    for change in &mut plan.changes {
+        let Detail::CloudFormation(detail) = &mut change.detail else {
+            continue;
+        };
+        let kind = match change.action {
+            Action::Create => ChangeSetKind::Create,
+            Action::Update => ChangeSetKind::Update,
+            Action::Replace => {
+                change
+                    .reason
+                    .push_str("; its change set is made at apply, once the stack is deleted");
+                continue;
+            }
+            Action::Delete | Action::NoOp => continue,
+        };
+        let node = change.address.trim_start_matches("cloudformation.");
+        let values = parameter_values(
+            stack,
+            &stack.cloudformation[node],
+            inputs.security_groups,
+            inputs.outputs,
+            inputs.environment,
+        );
+        if values.values().any(|v| v.text.contains(KNOWN_AFTER_APPLY)) {
+            change
+                .reason
+                .push_str("; its change set is made at apply, once the outputs it takes are known");
+            continue;
+        }
+        let id = create_change_set(aws, stack, node, kind, inputs, &name, &description)
+            .await
+            .map_err(|why| format!("{}: {why}", change.address))?;
+        let state = change_set_ready(aws, &id, &|| false)
+            .await
+            .map_err(|why| format!("{}: {why}", change.address))?;
+        if state.no_changes() {
+            aws.delete_change_set(&id)
+                .await
+                .map_err(|e| format!("{}: {e}", change.address))?;
+            change
+                .reason
+                .push_str("; CloudFormation reports no resource changes");
+            continue;
+        }
+        if state.status != "CREATE_COMPLETE" {
+            return Err(format!(
+                "{}: change set `{name}` is {}: {}",
+                change.address,
+                state.status,
+                state.reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
+        detail.change_set = Some(ChangeSetRef {
+            name: name.clone(),
+            id,
+        });
+        detail.resource_changes = state.changes;
+    }
+    Ok(())
+}
+
+/// What a node's parameters are rendered from.
+pub struct Inputs<'a> {
+    /// Security group ids by name.
+    pub security_groups: &'a BTreeMap<String, String>,
+    /// CloudFormation outputs known so far.
+    pub outputs: &'a Outputs,
+    /// Values of `from_env` parameters.
+    pub environment: &'a EnvironmentValues,
+}
+
+/// Creates change set `change_set` for node `name` of `stack`, its parameters rendered
+/// from `inputs`. Returns its id, or why CloudFormation refused it.
+pub async fn create_change_set(
+    aws: &Aws,
+    stack: &Stack,
+    name: &str,
+    kind: ChangeSetKind,
+    inputs: &Inputs<'_>,
+    change_set: &str,
+    description: &str,
+) -> Result<String, String> {
+    let desired = &stack.cloudformation[name];
+    let values = parameter_values(
+        stack,
+        desired,
+        inputs.security_groups,
+        inputs.outputs,
+        inputs.environment,
+    );
+    if let Some((parameter, _)) = values
+        .iter()
+        .find(|(_, v)| v.text.contains(KNOWN_AFTER_APPLY))
+    {
+        return Err(format!(
+            "parameter `{parameter}` depends on an output that is not known yet"
+        ));
+    }
+    let parameters: BTreeMap<String, String> =
+        values.into_iter().map(|(k, v)| (k, v.text)).collect();
+    let tags = ownership_tags(stack, &Address::CloudFormation(name.to_owned()));
+    aws.create_change_set(&ChangeSetRequest {
+        stack: &aws_name(stack, name),
+        name: change_set,
+        kind,
+        template: &desired.template.source,
+        parameters: &parameters,
+        tags: &tags,
+        description,
+    })
+    .await
+    .map(|created| created.id)
+    .map_err(|e| e.to_string())
+}
+
+/// Change set `id` once CloudFormation has computed it; polled at most once a second,
+/// until [`CHANGE_SET_TIMEOUT`] or `cancelled`.
+pub async fn change_set_ready(
+    aws: &Aws,
+    id: &str,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<ChangeSetState, String> {
+    let started = Instant::now();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let Some(state) = aws
+            .describe_change_set(id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Err(format!("change set `{id}` no longer exists"));
+        };
+        if !state.pending() {
+            return Ok(state);
+        }
+        if started.elapsed() > CHANGE_SET_TIMEOUT || cancelled() {
+            return Err(format!(
+                "change set `{id}` was not ready after {}",
+                humantime::format_duration(started.elapsed())
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_POLL);
+    }
+}
+
+/// Whether an operation is running on a stack in `status`.
+fn in_progress(status: &str) -> bool {
+    status.ends_with("_IN_PROGRESS") && status != REVIEW
+}
+
+/// Seconds since the epoch, a second early: events are compared with it.
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 - 1)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_progress;
+
+    #[test]
+    fn review_in_progress_is_not_an_operation_to_wait_for() {
+        for (status, expected) in [
+            ("CREATE_IN_PROGRESS", true),
+            ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", true),
+            ("UPDATE_ROLLBACK_IN_PROGRESS", true),
+            ("DELETE_IN_PROGRESS", true),
+            ("REVIEW_IN_PROGRESS", false),
+            ("CREATE_COMPLETE", false),
+            ("ROLLBACK_COMPLETE", false),
+        ] {
+            assert_eq!(in_progress(status), expected, "{status}");
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! CloudFormation stacks driven through change sets: create, describe, execute, and the
+//! stack's status, outputs and events while it settles.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, Tag};
+
+use super::{Aws, AwsError};
+use crate::plan::ResourceChange;
+
+/// What a change set is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeSetKind {
+    /// The stack does not exist yet.
+    Create,
+    /// The stack exists.
+    Update,
+}
+
+/// A change set to create.
+#[derive(Clone, Debug)]
+pub struct ChangeSetRequest<'a> {
+    /// Stack name.
+    pub stack: &'a str,
+    /// Change set name.
+    pub name: &'a str,
+    /// Create or update.
+    pub kind: ChangeSetKind,
+    /// Template body.
+    pub template: &'a str,
+    /// Parameter values (sensitive ones too: they go to AWS only).
+    pub parameters: &'a BTreeMap<String, String>,
+    /// Stack tags (the ownership tags).
+    pub tags: &'a BTreeMap<String, String>,
+    /// Description (the plan or apply that made it).
+    pub description: &'a str,
+}
+
+/// A created change set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedChangeSet {
+    /// Change set id (ARN).
+    pub id: String,
+    /// Stack id.
+    pub stack_id: String,
+}
+
+/// A change set as CloudFormation reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeSetState {
+    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `FAILED`, ...
+    pub status: String,
+    /// `AVAILABLE`, `EXECUTE_COMPLETE`, `UNAVAILABLE`, ...
+    pub execution_status: String,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Stack id.
+    pub stack_id: String,
+    /// The resource changes it would make.
+    pub changes: Vec<ResourceChange>,
+}
+
+impl ChangeSetState {
+    /// Whether CloudFormation is still computing it.
+    pub fn pending(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS"
+        )
+    }
+
+    /// Whether it failed because the template and parameters change nothing.
+    pub fn no_changes(&self) -> bool {
+        self.status == "FAILED"
+            && self.reason.as_deref().is_some_and(|r| {
+                r.contains("didn't contain changes") || r.contains("No updates are to be performed")
+            })
+    }
+}
+
+/// A stack as CloudFormation reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackState {
+    /// Stack id.
+    pub id: String,
+    /// `CREATE_COMPLETE`, `UPDATE_ROLLBACK_COMPLETE`, ...
+    pub status: String,
+    /// Why it has that status.
+    pub reason: Option<String>,
+    /// Outputs.
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// One event of a stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackEvent {
+    /// Logical id of the resource (the stack's own name for stack events).
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// `CREATE_FAILED`, ...
+    pub status: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// When, in seconds since the epoch.
+    pub timestamp: i64,
+}
+
+/// Whether an error says the named thing does not exist.
+fn not_found(error: &impl ProvideErrorMetadata) -> bool {
+    error.code() == Some("ChangeSetNotFound")
+        || error
+            .message()
+            .is_some_and(|m| m.contains("does not exist"))
+}
+
+impl Aws {
+    /// Creates a change set. A template or parameters CloudFormation refuses is an
+    /// error carrying its message.
+    pub async fn create_change_set(
+        &self,
+        request: &ChangeSetRequest<'_>,
+    ) -> Result<CreatedChangeSet, AwsError> {
+        let parameters = request
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                Parameter::builder()
+                    .parameter_key(k)
+                    .parameter_value(v)
+                    .build()
+            })
+            .collect();
+        let tags = request
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let created = self
+            .cloudformation
+            .create_change_set()
+            .stack_name(request.stack)
+            .change_set_name(request.name)
+            .change_set_type(match request.kind {
+                ChangeSetKind::Create => ChangeSetType::Create,
+                ChangeSetKind::Update => ChangeSetType::Update,
+            })
+            .template_body(request.template)
+            .set_parameters(Some(parameters))
+            .set_tags(Some(tags))
+            .description(request.description)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateChangeSet", e))?;
+        Ok(CreatedChangeSet {
+            id: created.id().unwrap_or_default().to_owned(),
+            stack_id: created.stack_id().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Change set `id`, or `None` when it no longer exists.
+    pub async fn describe_change_set(&self, id: &str) -> Result<Option<ChangeSetState>, AwsError> {
+        let described = match self
+            .cloudformation
+            .describe_change_set()
+            .change_set_name(id)
+            .send()
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if e.as_service_error().is_some_and(not_found) => return Ok(None),
+            Err(e) => return Err(AwsError::from_sdk("DescribeChangeSet", e)),
+        };
+        let changes = described
+            .changes()
+            .iter()
+            .filter_map(|c| c.resource_change())
+            .map(|r| ResourceChange {
+                action: r
+                    .action()
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                replacement: r.replacement().map(|p| p.as_str().to_owned()),
+            })
+            .collect();
+        Ok(Some(ChangeSetState {
+            status: described
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            execution_status: described
+                .execution_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: described.status_reason().map(str::to_owned),
+            stack_id: described.stack_id().unwrap_or_default().to_owned(),
+            changes,
+        }))
+    }
+
+    /// Executes change set `id`.
+    pub async fn execute_change_set(&self, id: &str) -> Result<(), AwsError> {
+        self.cloudformation
+            .execute_change_set()
+            .change_set_name(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ExecuteChangeSet", e))?;
+        Ok(())
+    }
+
+    /// Deletes change set `id` (one that changes nothing, or a stale one).
+    pub async fn delete_change_set(&self, id: &str) -> Result<(), AwsError> {
+        match self
+            .cloudformation
+            .delete_change_set()
+            .change_set_name(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(not_found) => Ok(()),
+            Err(e) => Err(AwsError::from_sdk("DeleteChangeSet", e)),
+        }
+    }
+
+    /// Stack `name_or_id`, or `None` when there is none.
+    pub async fn describe_stack(&self, name_or_id: &str) -> Result<Option<StackState>, AwsError> {
+        let described = match self
+            .cloudformation
+            .describe_stacks()
+            .stack_name(name_or_id)
+            .send()
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if e.as_service_error().is_some_and(not_found) => return Ok(None),
+            Err(e) => return Err(AwsError::from_sdk("DescribeStacks", e)),
+        };
+        Ok(described.stacks().first().map(|s| StackState {
+            id: s.stack_id().unwrap_or_default().to_owned(),
+            status: s
+                .stack_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: s.stack_status_reason().map(str::to_owned),
+            outputs: s
+                .outputs()
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o.output_key()?.to_owned(),
+                        o.output_value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
+        }))
+    }
+
+    /// The newest events of stack `id` (one page: the newest 100).
+    pub async fn stack_events(&self, id: &str) -> Result<Vec<StackEvent>, AwsError> {
+        let described = self
+            .cloudformation
+            .describe_stack_events()
+            .stack_name(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+        Ok(described
+            .stack_events()
+            .iter()
+            .map(|e| StackEvent {
+                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_owned),
+                timestamp: e.timestamp().map(|t| t.secs()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Starts deleting stack `id`.
+    pub async fn delete_stack(&self, id: &str) -> Result<(), AwsError> {
+        self.cloudformation
+            .delete_stack()
+            .stack_name(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteStack", e))?;
+        Ok(())
+    }
+}
