@@ -22,7 +22,7 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::aws::Aws;
 use crate::model::{Address, Reference, Stack};
-use crate::observe::{Observed, aws_name};
+use crate::observe::Observed;
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{Action, Change, Detail, Plan};
 use crate::template::Outputs;
@@ -83,12 +83,7 @@ impl Executor {
         options: Options,
         progress: Progress,
     ) -> Executor {
-        let prefix = aws_name(&stack, "");
-        let ids = observed
-            .security_groups
-            .iter()
-            .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
-            .collect();
+        let ids = observed.security_group_ids(&stack);
         Executor {
             images: plan
                 .images

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, Tag};
+use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, Stack, Tag};
 
 use super::{Aws, AwsError};
 use crate::plan::ResourceChange;
@@ -105,6 +105,28 @@ pub struct StackEvent {
     pub reason: Option<String>,
     /// When, in seconds since the epoch.
     pub timestamp: i64,
+}
+
+/// A stack's status as text.
+pub(super) fn status(stack: &Stack) -> String {
+    stack
+        .stack_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// A stack's outputs by key.
+pub(super) fn outputs(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .outputs()
+        .iter()
+        .filter_map(|o| {
+            Some((
+                o.output_key()?.to_owned(),
+                o.output_value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
 }
 
 /// Whether an error says the named thing does not exist.
@@ -242,21 +264,9 @@ impl Aws {
         };
         Ok(described.stacks().first().map(|s| StackState {
             id: s.stack_id().unwrap_or_default().to_owned(),
-            status: s
-                .stack_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            status: status(s),
             reason: s.stack_status_reason().map(str::to_owned),
-            outputs: s
-                .outputs()
-                .iter()
-                .filter_map(|o| {
-                    Some((
-                        o.output_key()?.to_owned(),
-                        o.output_value().unwrap_or_default().to_owned(),
-                    ))
-                })
-                .collect(),
+            outputs: outputs(s),
         }))
     }
 

@@ -406,10 +406,7 @@ async fn cloudformation(
                 owned.push(LiveCloudFormation {
                     name,
                     id,
-                    status: stack
-                        .stack_status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                    status: super::cloudformation::status(stack),
                     tags,
                     parameters: stack
                         .parameters()
@@ -421,16 +418,7 @@ async fn cloudformation(
                             ))
                         })
                         .collect(),
-                    outputs: stack
-                        .outputs()
-                        .iter()
-                        .filter_map(|o| {
-                            Some((
-                                o.output_key()?.to_owned(),
-                                o.output_value().unwrap_or_default().to_owned(),
-                            ))
-                        })
-                        .collect(),
+                    outputs: super::cloudformation::outputs(stack),
                     template: String::new(),
                 });
             } else if wanted.contains(name.as_str()) {

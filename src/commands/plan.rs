@@ -12,7 +12,7 @@ use crate::aws::{Aws, Connection};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::model::{ParameterValue, Stack};
-use crate::observe::{Observed, Query, aws_name};
+use crate::observe::{Observed, Query};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Plan, Redactor, render};
 use crate::validate::validate_file;
@@ -75,12 +75,7 @@ async fn change_sets(
     redactor: &Redactor,
     plan: &mut Plan,
 ) -> Result<(), Failure> {
-    let prefix = aws_name(stack, "");
-    let security_groups: BTreeMap<String, String> = observed
-        .security_groups
-        .iter()
-        .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
-        .collect();
+    let security_groups = observed.security_group_ids(stack);
     let outputs = plan::diff::known_outputs(stack, observed, env_values, redactor);
     let inputs = Inputs {
         security_groups: &security_groups,
@@ -98,21 +93,7 @@ async fn change_sets(
 /// A redactor of the sensitive values this process can know (`from_env` variables that
 /// are set, `NoEcho` literals), for commands that do not need all of them.
 pub(super) fn known_secrets(stack: &Stack) -> Redactor {
-    let mut secrets = Vec::new();
-    for cfn in stack.cloudformation.values() {
-        for (name, value) in &cfn.parameters {
-            let no_echo = cfn.declared.iter().any(|d| &d.name == name && d.no_echo);
-            match value {
-                ParameterValue::FromEnv {
-                    from_env,
-                    sensitive,
-                } if *sensitive || no_echo => secrets.extend(std::env::var(from_env).ok()),
-                ParameterValue::Text(text) if no_echo => secrets.push(text.clone()),
-                _ => {}
-            }
-        }
-    }
-    Redactor::new(secrets)
+    environment(stack).1
 }
 
 /// Reads every `from_env` parameter; a missing variable is an error before any AWS
@@ -121,10 +102,33 @@ pub(super) fn read_environment(
     path: &Path,
     stack: &Stack,
 ) -> Result<(EnvironmentValues, Redactor), Failure> {
+    let (values, redactor, missing) = environment(stack);
+    if missing.is_empty() {
+        return Ok((values, redactor));
+    }
+    let file = SourceFile::new(display_path(path), "");
+    let mut problems = Diagnostics::default();
+    for (path, variable) in missing {
+        problems.push(
+            Diagnostic::new(
+                &file,
+                format!("environment variable `{variable}` is not set"),
+            )
+            .path(path)
+            .hint(format!(
+                "set it before running rollstack: `export {variable}=...`"
+            )),
+        );
+    }
+    Err(Failure::Invalid(problems))
+}
+
+/// The `from_env` values that are set, a redactor of every sensitive value known, and
+/// (path, variable) of each `from_env` parameter whose variable is not set.
+fn environment(stack: &Stack) -> (EnvironmentValues, Redactor, Vec<(String, String)>) {
     let mut values = BTreeMap::new();
     let mut secrets = Vec::new();
-    let mut problems = Diagnostics::default();
-    let file = SourceFile::new(display_path(path), "");
+    let mut missing = Vec::new();
     for (node, cfn) in &stack.cloudformation {
         for (name, value) in &cfn.parameters {
             let no_echo = cfn.declared.iter().any(|d| &d.name == name && d.no_echo);
@@ -139,24 +143,15 @@ pub(super) fn read_environment(
                         }
                         values.insert(from_env.clone(), v);
                     }
-                    Err(_) => problems.push(
-                        Diagnostic::new(
-                            &file,
-                            format!("environment variable `{from_env}` is not set"),
-                        )
-                        .path(format!("cloudformation.{node}.parameters.{name}"))
-                        .hint(format!(
-                            "set it before running rollstack: `export {from_env}=...`"
-                        )),
-                    ),
+                    Err(_) => missing.push((
+                        format!("cloudformation.{node}.parameters.{name}"),
+                        from_env.clone(),
+                    )),
                 },
                 ParameterValue::Text(text) if no_echo => secrets.push(text.clone()),
                 ParameterValue::Text(_) => {}
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(Failure::Invalid(problems));
-    }
-    Ok((values, Redactor::new(secrets)))
+    (values, Redactor::new(secrets), missing)
 }

@@ -292,6 +292,17 @@ impl LaunchTemplateVersion {
     }
 }
 
+impl Observed {
+    /// Ids of `stack`'s owned security groups, by name in the stack file.
+    pub fn security_group_ids(&self, stack: &Stack) -> BTreeMap<String, String> {
+        let prefix = aws_name(stack, "");
+        self.security_groups
+            .iter()
+            .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
+            .collect()
+    }
+}
+
 /// A live CloudFormation stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveCloudFormation {

@@ -25,12 +25,7 @@ pub fn diff(
 ) -> (Vec<Diffed>, Outputs) {
     let mut outputs = Outputs::new();
     let mut out = Vec::new();
-    let prefix = aws_name(stack, "");
-    let security_groups: BTreeMap<String, String> = observed
-        .security_groups
-        .iter()
-        .filter_map(|g| Some((g.name.strip_prefix(&prefix)?.to_owned(), g.id.clone())))
-        .collect();
+    let security_groups = observed.security_group_ids(stack);
     for address in order {
         let Address::CloudFormation(name) = address else {
             continue;
@@ -59,6 +54,7 @@ pub fn diff(
         outputs.insert(name.clone(), node_outputs);
         out.push(diffed);
     }
+    let prefix = aws_name(stack, "");
     for live in &observed.cloudformation {
         let Some(name) = live.name.strip_prefix(&prefix) else {
             continue;
