@@ -246,3 +246,32 @@ fn plan_reads_secrets_from_the_environment_before_calling_aws() {
     );
     assert!(!err.contains("AWS call"), "no AWS call is made: {err}");
 }
+
+/// Every `rollstack` command in the documented CI workflow parses: the example stays
+/// true to the command line.
+#[test]
+fn the_ci_workflow_example_uses_real_commands() {
+    use clap::Parser;
+    let workflow =
+        std::fs::read_to_string(support::root().join("docs/examples/github-actions.yml")).unwrap();
+    let mut commands = 0;
+    for line in workflow.lines() {
+        let line = line.trim().trim_start_matches("run:").trim();
+        if !line.starts_with("rollstack ") {
+            continue;
+        }
+        let command = line
+            .split(" > ")
+            .next()
+            .unwrap()
+            .replace("\"$STACK\"", "stacks/shop.yaml")
+            .replace("${{ github.event.pull_request.number }}", "42")
+            .replace('"', "");
+        let args: Vec<&str> = command.split_whitespace().collect();
+        if let Err(e) = rollstack::cli::Cli::try_parse_from(&args) {
+            panic!("`{command}` does not parse: {e}");
+        }
+        commands += 1;
+    }
+    assert_eq!(commands, 6, "every rollstack step was checked");
+}

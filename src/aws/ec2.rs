@@ -16,7 +16,7 @@ use crate::model::{Peer, Protocol, Rule};
 use crate::observe::{Direction, LiveInstance, tags};
 
 /// Tags as EC2 takes them.
-fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+pub(super) fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()

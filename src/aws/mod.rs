@@ -3,6 +3,7 @@
 
 mod cloudformation;
 mod ec2;
+mod environments;
 mod observe;
 mod state;
 mod stats;

@@ -154,7 +154,7 @@ async fn security_groups(
     Ok((owned, foreign))
 }
 
-async fn describe_security_groups(
+pub(super) async fn describe_security_groups(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<Vec<LiveSecurityGroup>, AwsError> {
@@ -287,7 +287,7 @@ async fn launch_templates(
     Ok((owned, foreign))
 }
 
-async fn describe_launch_templates(
+pub(super) async fn describe_launch_templates(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<Vec<LiveLaunchTemplate>, AwsError> {

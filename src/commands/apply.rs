@@ -17,6 +17,7 @@ use crate::cli::{ApplyArgs, RunArgs};
 use crate::model::{Reference, Stack};
 use crate::observe::Query;
 use crate::plan::diff::EnvironmentValues;
+use crate::plan::spec::lifecycle_tags;
 use crate::plan::{self, Detail, Plan, Redactor, render};
 use crate::validate::validate_file;
 
@@ -167,6 +168,7 @@ impl Session {
         let stdout_color = super::color_on(&std::io::stdout());
         print(redactor, &render::text(&plan, stdout_color))?;
         if !plan.has_changes() {
+            extend_expiry(aws, stack).await?;
             return Ok(ExitCode::SUCCESS);
         }
         if !self.run.auto_approve && !confirm(self.command)? {
@@ -240,6 +242,7 @@ impl Session {
             humantime::format_duration(std::time::Duration::from_secs(entry.duration_secs));
         match entry.outcome {
             Outcome::Succeeded => {
+                extend_expiry(aws, stack).await?;
                 print(
                     redactor,
                     &format!(
@@ -292,6 +295,28 @@ fn print(redactor: &Redactor, text: &str) -> Result<(), Failure> {
 fn redacted_model(redactor: &Redactor, model: &serde_json::Value) -> serde_json::Value {
     let text = serde_json::to_string(model).unwrap_or_default();
     serde_json::from_str(&redactor.redact(&text)).unwrap_or_default()
+}
+
+/// Moves the expiry of an `env up` environment: what this apply created was tagged at
+/// creation; everything of it that is live now gets the new tags in one batched
+/// `CreateTags`. (CloudFormation stacks take tags only with a change, so theirs may
+/// lag: an environment's expiry is the latest of its resources'.)
+async fn extend_expiry(aws: &Aws, stack: &Stack) -> Result<(), Failure> {
+    let tags = lifecycle_tags(stack);
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let observed = crate::aws::observe(aws, &Query::for_stack(stack))
+        .await
+        .map_err(Failure::Aws)?;
+    let ids: Vec<String> = observed
+        .instances
+        .iter()
+        .map(|i| i.id.clone())
+        .chain(observed.security_groups.iter().map(|g| g.id.clone()))
+        .chain(observed.launch_templates.iter().map(|t| t.id.clone()))
+        .collect();
+    aws.tag_resources(&ids, &tags).await.map_err(Failure::Aws)
 }
 
 /// A saved plan applies only to the AWS state it was made against.

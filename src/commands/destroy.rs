@@ -5,18 +5,11 @@ use std::process::ExitCode;
 use super::Failure;
 use super::apply::Session;
 use crate::cli::DestroyArgs;
+use crate::model::{Reference, Stack};
 
 /// Plans the environment down to nothing, confirms, and applies that.
 pub fn run(args: &DestroyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
-    let mut stack = super::load(&args.stack, args.env.as_deref())?;
-    // An empty model: every owned resource is planned as a delete; nothing else is
-    // looked at, so nothing foreign can be touched.
-    stack.apps.clear();
-    stack.roles.clear();
-    stack.groups.clear();
-    stack.security_groups.clear();
-    stack.cloudformation.clear();
-    let teardown = std::mem::take(&mut stack.references);
+    let (stack, teardown) = emptied(super::load(&args.stack, args.env.as_deref())?);
     Session {
         file: args.stack.clone(),
         stack,
@@ -26,4 +19,17 @@ pub fn run(args: &DestroyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
         teardown,
     }
     .run(endpoint_url)
+}
+
+/// `stack` with nothing in it, so that every owned resource is planned as a delete and
+/// nothing else is looked at (nothing foreign can be touched); and its references, to
+/// delete dependents first.
+pub fn emptied(mut stack: Stack) -> (Stack, Vec<Reference>) {
+    stack.apps.clear();
+    stack.roles.clear();
+    stack.groups.clear();
+    stack.security_groups.clear();
+    stack.cloudformation.clear();
+    let references = std::mem::take(&mut stack.references);
+    (stack, references)
 }

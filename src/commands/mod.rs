@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod completions;
 pub mod destroy;
+pub mod env;
 pub mod graph;
 pub mod history;
 pub mod plan;
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::History(args) => history::run(args, endpoint_url),
         Command::Rollback(args) => rollback::run(args, endpoint_url),
         Command::Unlock(args) => unlock::run(args, endpoint_url),
+        Command::Env(command) => env::run(command, endpoint_url),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
     };

@@ -66,6 +66,19 @@ pub struct Environment {
     pub name: String,
     /// Set for short-lived environments.
     pub ephemeral: Option<Ephemeral>,
+    /// For an environment made by `env up`: the overlay it was made from and when it
+    /// expires. Set only by `env up`; tagged on everything it creates.
+    #[serde(default)]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// The overlay and expiry of an environment made by `env up`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// The ephemeral overlay it was made from (`rollstack:overlay`).
+    pub overlay: String,
+    /// RFC 3339 time after which `env gc` destroys it (`rollstack:expires-at`).
+    pub expires_at: String,
 }
 
 /// Name of the only environment of a file that defines none.

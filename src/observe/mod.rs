@@ -4,6 +4,8 @@
 //! everything after it (diff, plan) reads only these types, so it is tested without a
 //! network.
 
+pub mod environments;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,10 @@ pub mod tags {
     pub const COUNT: &str = "rollstack:count";
     /// The AWS console name.
     pub const NAME: &str = "Name";
+    /// The ephemeral overlay an `env up` environment was made from.
+    pub const OVERLAY: &str = "rollstack:overlay";
+    /// When `env gc` may destroy an `env up` environment (RFC 3339).
+    pub const EXPIRES_AT: &str = "rollstack:expires-at";
 }
 
 /// The status of a CloudFormation stack made by a change set none has executed yet: it

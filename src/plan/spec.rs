@@ -103,13 +103,32 @@ impl LaunchSpec {
     }
 }
 
-/// The ownership tags of resource `address` of `stack`.
+/// The ownership tags of resource `address` of `stack`, with the overlay and expiry of
+/// an `env up` environment.
 pub fn ownership_tags(stack: &Stack, address: &Address) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut tags = BTreeMap::from([
         (tags::STACK.to_owned(), stack.name.clone()),
         (tags::ENV.to_owned(), stack.environment.name.clone()),
         (tags::RESOURCE.to_owned(), address.to_string()),
-    ])
+    ]);
+    tags.extend(lifecycle_tags(stack));
+    tags
+}
+
+/// `rollstack:overlay` and `rollstack:expires-at` of an `env up` environment (none for
+/// others). Not part of any comparison: `env up` moves the expiry on every run.
+pub fn lifecycle_tags(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .environment
+        .lifecycle
+        .iter()
+        .flat_map(|l| {
+            [
+                (tags::OVERLAY.to_owned(), l.overlay.clone()),
+                (tags::EXPIRES_AT.to_owned(), l.expires_at.clone()),
+            ]
+        })
+        .collect()
 }
 
 /// The tags an instance of `group` with `spec` is launched with.

@@ -142,6 +142,7 @@ fn environment(raw: &RawStack, name: &str) -> Environment {
     Environment {
         name: name.to_owned(),
         ephemeral,
+        lifecycle: None,
     }
 }
 

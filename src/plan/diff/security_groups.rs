@@ -7,7 +7,7 @@ use super::{Diffed, fingerprint};
 use crate::diagnostic::plural;
 use crate::model::{Address, Peer, Protocol, Rule, SecurityGroup, Stack};
 use crate::observe::{Direction, LiveRule, LiveSecurityGroup, Observed, aws_name, tags};
-use crate::plan::spec::ownership_tags;
+use crate::plan::spec::{lifecycle_tags, ownership_tags};
 use crate::plan::{Action, BeforeAfter, Change, Detail, RuleChange, SecurityGroupChange};
 
 /// Diffs every security group of `stack` and every owned one it no longer has.
@@ -205,8 +205,9 @@ fn diff_one(
             id: None,
         });
     }
+    let lifecycle = lifecycle_tags(stack);
     for (key, value) in ownership_tags(stack, &address) {
-        if live.tags.get(&key) != Some(&value) {
+        if !lifecycle.contains_key(&key) && live.tags.get(&key) != Some(&value) {
             drift.push(format!("tag `{key}` is missing or changed"));
             detail.set_tags.insert(key, value);
         }

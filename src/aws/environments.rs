@@ -1,0 +1,106 @@
+//! Every resource of a stack, across its environments, found by tags; and the batched
+//! re-tagging that moves an `env up` environment's expiry.
+
+use std::collections::BTreeMap;
+
+use aws_smithy_types::date_time::Format;
+use futures_util::future::try_join_all;
+
+use super::observe::{
+    describe_instances, describe_launch_templates, describe_security_groups, filter,
+};
+use super::{Aws, AwsError};
+use crate::observe::environments::TaggedResource;
+use crate::observe::{owned_by, tags};
+
+/// Most resource ids one `CreateTags` takes.
+const TAG_BATCH: usize = 1000;
+
+impl Aws {
+    /// Every live instance, security group, launch template and CloudFormation stack
+    /// tagged `rollstack:stack` = `stack`, in every environment.
+    pub async fn stack_resources(&self, stack: &str) -> Result<Vec<TaggedResource>, AwsError> {
+        let by_stack = || vec![filter(&format!("tag:{}", tags::STACK), [stack])];
+        let (instances, groups, templates, stacks) = tokio::try_join!(
+            describe_instances(self, by_stack()),
+            describe_security_groups(self, by_stack()),
+            describe_launch_templates(self, by_stack()),
+            self.cloudformation_stacks(stack),
+        )?;
+        let mut found: Vec<TaggedResource> = instances
+            .into_iter()
+            .map(|i| TaggedResource {
+                kind: "instance",
+                id: i.id,
+                tags: i.tags,
+                created: Some(i.launch_time).filter(|t| !t.is_empty()),
+                instance_type: Some(i.instance_type),
+            })
+            .collect();
+        found.extend(groups.into_iter().map(|g| TaggedResource {
+            kind: "security group",
+            id: g.id,
+            tags: g.tags,
+            created: None,
+            instance_type: None,
+        }));
+        found.extend(templates.into_iter().map(|t| TaggedResource {
+            kind: "launch template",
+            id: t.id,
+            tags: t.tags,
+            created: None,
+            instance_type: None,
+        }));
+        found.extend(stacks);
+        Ok(found)
+    }
+
+    async fn cloudformation_stacks(&self, stack: &str) -> Result<Vec<TaggedResource>, AwsError> {
+        let mut pages = self
+            .cloudformation
+            .describe_stacks()
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeStacks", e))?;
+            for s in page.stacks() {
+                let tags: BTreeMap<String, String> = s
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                    .collect();
+                let env = tags.get(tags::ENV).cloned().unwrap_or_default();
+                if !owned_by(&tags, stack, &env) {
+                    continue;
+                }
+                found.push(TaggedResource {
+                    kind: "CloudFormation stack",
+                    id: s.stack_id().unwrap_or_default().to_owned(),
+                    tags,
+                    created: s.creation_time().and_then(|t| t.fmt(Format::DateTime).ok()),
+                    instance_type: None,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Sets `tags` on the EC2 resources `ids`, a thousand per `CreateTags`.
+    pub async fn tag_resources(
+        &self,
+        ids: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let calls = ids.chunks(TAG_BATCH).map(|batch| async move {
+            self.ec2
+                .create_tags()
+                .set_resources(Some(batch.to_vec()))
+                .set_tags(Some(super::ec2::ec2_tags(tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::call("CreateTags", e))
+        });
+        try_join_all(calls).await.map(drop)
+    }
+}

@@ -1,0 +1,95 @@
+//! `rollstack env up STACK NAME --from OVERLAY [--ttl D] [--now T]`.
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use super::super::Failure;
+use super::super::apply::Session;
+use crate::cli::EnvUpArgs;
+use crate::model::Lifecycle;
+
+/// Applies the stack as environment `NAME`, shaped by the ephemeral overlay, expiring
+/// `--ttl` (or the overlay's `ttl`) from now.
+pub fn run(args: &EnvUpArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+    check_name(&args.name)?;
+    let file = super::validated(&args.stack)?;
+    if let Some(long_lived) = file
+        .environments
+        .iter()
+        .find(|s| s.environment.name == args.name && s.environment.ephemeral.is_none())
+    {
+        return Err(Failure::Refused {
+            message: format!(
+                "`{}` is a long-lived environment of this stack; `env up` makes only ephemeral ones",
+                long_lived.environment.name
+            ),
+            hint: format!(
+                "apply it with `rollstack apply {} --env {}`, or pick another name",
+                args.stack.display(),
+                args.name
+            ),
+        });
+    }
+    let mut stack = file
+        .select(&args.stack, Some(&args.from))
+        .map_err(Failure::Invalid)?;
+    let Some(ephemeral) = stack.environment.ephemeral.clone() else {
+        return Err(Failure::Refused {
+            message: format!("overlay `{}` is not ephemeral", args.from),
+            hint: format!(
+                "mark it `ephemeral: {{ ttl: 24h }}` under `environments.{}`, or apply it as a long-lived environment with `rollstack apply --env {}`",
+                args.from, args.from
+            ),
+        });
+    };
+    if let Some(existing) = super::environments(&stack, endpoint_url)?
+        .into_iter()
+        .find(|e| e.name == args.name && e.expires_at.is_none())
+    {
+        return Err(Failure::Refused {
+            message: format!(
+                "environment `{}` exists in AWS without an expiry: it is long-lived, and `env up` never adopts it",
+                existing.name
+            ),
+            hint: "pick another name".to_owned(),
+        });
+    }
+    let ttl = args.ttl.unwrap_or(ephemeral.ttl.0);
+    let expires_at =
+        humantime::format_rfc3339_seconds(args.now.unwrap_or_else(SystemTime::now) + ttl)
+            .to_string();
+    eprintln!(
+        "environment `{}` from overlay `{}`, expires at {expires_at}",
+        args.name, args.from
+    );
+    stack.environment.name = args.name.clone();
+    stack.environment.lifecycle = Some(Lifecycle {
+        overlay: args.from.clone(),
+        expires_at,
+    });
+    Session {
+        file: args.stack.clone(),
+        stack,
+        command: "env up",
+        run: args.run.clone(),
+        saved: None,
+        teardown: Vec::new(),
+    }
+    .run(endpoint_url)
+}
+
+/// An environment name: `[a-z0-9-]{1,24}` (it becomes part of every AWS name).
+fn check_name(name: &str) -> Result<(), Failure> {
+    let valid = (1..=24).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(Failure::Refused {
+            message: format!("`{name}` is not a valid environment name"),
+            hint: "use 1 to 24 lower-case letters, digits and `-`, e.g. `pr-123`".to_owned(),
+        })
+    }
+}
