@@ -135,6 +135,24 @@ async fn owned(c: &Clients, name: &str, env: &str) -> BTreeSet<(String, String)>
     found
 }
 
+/// `rollstack apply stack.yaml --env prod`, which must succeed.
+fn apply_prod(dir: &std::path::Path) {
+    let out = rollstack_aws(
+        dir,
+        &[
+            "apply",
+            "stack.yaml",
+            "--env",
+            "prod",
+            "--auto-approve",
+            "--poll-interval",
+            "200ms",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn names(found: &BTreeSet<(String, String)>, kind: &str) -> Vec<String> {
     found
         .iter()
@@ -164,16 +182,7 @@ async fn two_environments_from_one_file_are_disjoint_and_down_removes_only_one()
     };
     up("pr-1");
     up("pr-2");
-    let prod = run(&[
-        "apply",
-        "stack.yaml",
-        "--env",
-        "prod",
-        "--auto-approve",
-        "--poll-interval",
-        "200ms",
-    ]);
-    assert!(prod.status.success(), "{}", stderr(&prod));
+    apply_prod(dir.path());
 
     let pr1 = owned(&c, name, "pr-1").await;
     let pr2 = owned(&c, name, "pr-2").await;
@@ -271,16 +280,7 @@ async fn gc_destroys_exactly_the_expired_environments() {
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let prod = run(&[
-        "apply",
-        "stack.yaml",
-        "--env",
-        "prod",
-        "--auto-approve",
-        "--poll-interval",
-        "200ms",
-    ]);
-    assert!(prod.status.success(), "{}", stderr(&prod));
+    apply_prod(dir.path());
     let long_before = owned(&c, name, "pr-long").await;
     let prod_before = owned(&c, name, "prod").await;
 
@@ -358,16 +358,7 @@ async fn refusals_exit_1_and_change_nothing() {
     let name = "env-refuse";
     let (c, dir) = setup(name).await;
     let run = |args: &[&str]| rollstack_aws(dir.path(), args, &[]);
-    let prod = run(&[
-        "apply",
-        "stack.yaml",
-        "--env",
-        "prod",
-        "--auto-approve",
-        "--poll-interval",
-        "200ms",
-    ]);
-    assert!(prod.status.success(), "{}", stderr(&prod));
+    apply_prod(dir.path());
     let before = owned(&c, name, "prod").await;
 
     let cases: [(&[&str], &str); 4] = [

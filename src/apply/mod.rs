@@ -4,7 +4,8 @@
 //! Every node re-derives what to do from what AWS reports (tags, launch template
 //! versions), so an interrupted apply is finished by running it again.
 
-pub mod cloudformation;
+pub mod change_sets;
+mod cloudformation;
 mod group;
 pub mod health;
 pub mod history;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::cloudformation::{Inputs, plan_change_sets};
+use crate::apply::change_sets::{Inputs, plan_change_sets};
 use crate::aws::{Aws, Connection};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};

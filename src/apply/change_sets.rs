@@ -1,0 +1,178 @@
+//! CloudFormation change sets: made for a node with its parameters rendered from what
+//! is known, and waited for. `plan --changesets` makes them for review; apply makes (or
+//! takes the saved plan's) and executes them.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::aws::{Aws, ChangeSetKind, ChangeSetRequest, ChangeSetState};
+use crate::model::{Address, Stack};
+use crate::observe::aws_name;
+use crate::plan::diff::EnvironmentValues;
+use crate::plan::diff::cloudformation::parameter_values;
+use crate::plan::spec::ownership_tags;
+use crate::plan::{Action, ChangeSetRef, Detail, Plan};
+use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+
+/// Longest wait between two polls of a change set.
+const MAX_POLL: Duration = Duration::from_secs(10);
+/// Longest wait for a change set to be computed.
+const CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `plan --changesets`: a change set named after the plan for every CloudFormation node
+/// the plan creates or updates, with CloudFormation's own resource changes recorded in
+/// the plan. A node whose parameters wait on another node's outputs, or whose stack must
+/// be deleted first, gets its change set at apply (the plan says so).
+pub async fn plan_change_sets(
+    aws: &Aws,
+    stack: &Stack,
+    inputs: &Inputs<'_>,
+    plan: &mut Plan,
+) -> Result<(), String> {
+    let name = format!("rollstack-{}", plan.id);
+    let description = format!("rollstack plan {}", plan.id);
+    for change in &mut plan.changes {
+        let Detail::CloudFormation(detail) = &mut change.detail else {
+            continue;
+        };
+        let kind = match change.action {
+            Action::Create => ChangeSetKind::Create,
+            Action::Update => ChangeSetKind::Update,
+            Action::Replace => {
+                change
+                    .reason
+                    .push_str("; its change set is made at apply, once the stack is deleted");
+                continue;
+            }
+            Action::Delete | Action::NoOp => continue,
+        };
+        let node = change.address.trim_start_matches("cloudformation.");
+        let values = parameter_values(
+            stack,
+            &stack.cloudformation[node],
+            inputs.security_groups,
+            inputs.outputs,
+            inputs.environment,
+        );
+        if values.values().any(|v| v.text.contains(KNOWN_AFTER_APPLY)) {
+            change
+                .reason
+                .push_str("; its change set is made at apply, once the outputs it takes are known");
+            continue;
+        }
+        let id = create_change_set(aws, stack, node, kind, inputs, &name, &description)
+            .await
+            .map_err(|why| format!("{}: {why}", change.address))?;
+        let state = change_set_ready(aws, &id, &|| false)
+            .await
+            .map_err(|why| format!("{}: {why}", change.address))?;
+        if state.no_changes() {
+            aws.delete_change_set(&id)
+                .await
+                .map_err(|e| format!("{}: {e}", change.address))?;
+            change
+                .reason
+                .push_str("; CloudFormation reports no resource changes");
+            continue;
+        }
+        if state.status != "CREATE_COMPLETE" {
+            return Err(format!(
+                "{}: change set `{name}` is {}: {}",
+                change.address,
+                state.status,
+                state.reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
+        detail.change_set = Some(ChangeSetRef {
+            name: name.clone(),
+            id,
+        });
+        detail.resource_changes = state.changes;
+    }
+    Ok(())
+}
+
+/// What a node's parameters are rendered from.
+pub struct Inputs<'a> {
+    /// Security group ids by name.
+    pub security_groups: &'a BTreeMap<String, String>,
+    /// CloudFormation outputs known so far.
+    pub outputs: &'a Outputs,
+    /// Values of `from_env` parameters.
+    pub environment: &'a EnvironmentValues,
+}
+
+/// Creates change set `change_set` for node `name` of `stack`, its parameters rendered
+/// from `inputs`. Returns its id, or why CloudFormation refused it.
+pub async fn create_change_set(
+    aws: &Aws,
+    stack: &Stack,
+    name: &str,
+    kind: ChangeSetKind,
+    inputs: &Inputs<'_>,
+    change_set: &str,
+    description: &str,
+) -> Result<String, String> {
+    let desired = &stack.cloudformation[name];
+    let values = parameter_values(
+        stack,
+        desired,
+        inputs.security_groups,
+        inputs.outputs,
+        inputs.environment,
+    );
+    if let Some((parameter, _)) = values
+        .iter()
+        .find(|(_, v)| v.text.contains(KNOWN_AFTER_APPLY))
+    {
+        return Err(format!(
+            "parameter `{parameter}` depends on an output that is not known yet"
+        ));
+    }
+    let parameters: BTreeMap<String, String> =
+        values.into_iter().map(|(k, v)| (k, v.text)).collect();
+    let tags = ownership_tags(stack, &Address::CloudFormation(name.to_owned()));
+    aws.create_change_set(&ChangeSetRequest {
+        stack: &aws_name(stack, name),
+        name: change_set,
+        kind,
+        template: &desired.template.source,
+        parameters: &parameters,
+        tags: &tags,
+        description,
+    })
+    .await
+    .map(|created| created.id)
+    .map_err(|e| e.to_string())
+}
+
+/// Change set `id` once CloudFormation has computed it; polled at most once a second,
+/// until [`CHANGE_SET_TIMEOUT`] or `cancelled`.
+pub async fn change_set_ready(
+    aws: &Aws,
+    id: &str,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<ChangeSetState, String> {
+    let started = Instant::now();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let Some(state) = aws
+            .describe_change_set(id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Err(format!("change set `{id}` no longer exists"));
+        };
+        if !state.pending() {
+            return Ok(state);
+        }
+        if started.elapsed() > CHANGE_SET_TIMEOUT || cancelled() {
+            return Err(format!(
+                "change set `{id}` was not ready after {}",
+                humantime::format_duration(started.elapsed())
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_POLL);
+    }
+}
