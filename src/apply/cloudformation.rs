@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::change_sets::{Inputs, change_set_ready, create_change_set};
 use super::{Executor, NodeOutcome};
-use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackState};
+use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackEvent, StackState};
 use crate::model::Address;
 use crate::observe::REVIEW_IN_PROGRESS as REVIEW;
 use crate::plan::diff::cloudformation::needs_recreate;
@@ -123,14 +123,13 @@ impl Node<'_> {
             self.aws_name,
             crate::diagnostic::plural(state.changes.len(), "resource change")
         ));
-        let started = epoch_seconds();
         aws.execute_change_set(&id).await?;
         let done = self.wait(&state.stack_id).await?;
         if done.status.ends_with("_COMPLETE") && !done.status.contains("ROLLBACK") {
             self.publish_outputs(Some(&done));
             Ok(format!("`{}` is {}", self.aws_name, done.status))
         } else {
-            Err(Stop::Failed(self.failure(&done, started).await))
+            Err(Stop::Failed(self.failure(&done).await))
         }
     }
 
@@ -216,16 +215,11 @@ impl Node<'_> {
 
     /// Why the stack failed: the status reasons of the resources that failed during
     /// this operation, from its events.
-    async fn failure(&self, stack: &StackState, since: i64) -> String {
+    async fn failure(&self, stack: &StackState) -> String {
         let mut lines = vec![format!("`{}` is {}", self.aws_name, stack.status)];
         match self.executor.aws.stack_events(&stack.id).await {
             Ok(events) => {
-                let mut failed: Vec<_> = events
-                    .into_iter()
-                    .filter(|e| e.timestamp >= since && e.status.ends_with("_FAILED"))
-                    .collect();
-                failed.sort_by_key(|e| e.timestamp);
-                for e in failed {
+                for e in failed_in_last_operation(&events, &self.aws_name) {
                     lines.push(format!(
                         "  {} ({}): {}: {}",
                         e.logical_id,
@@ -263,7 +257,7 @@ impl Node<'_> {
         if gone.status == "DELETE_COMPLETE" {
             Ok(())
         } else {
-            Err(Stop::Failed(self.failure(&gone, 0).await))
+            Err(Stop::Failed(self.failure(&gone).await))
         }
     }
 
@@ -284,17 +278,80 @@ fn in_progress(status: &str) -> bool {
     status.ends_with("_IN_PROGRESS") && status != REVIEW
 }
 
-/// Seconds since the epoch, a second early: events are compared with it.
-fn epoch_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64 - 1)
-        .unwrap_or_default()
+/// The resource events that failed in the stack's latest operation, oldest first.
+/// `events` come newest first, as AWS lists them; the operation began at the newest
+/// event of the stack itself that starts one. Derived from the events alone, so no
+/// clock (ours or AWS's) is compared.
+fn failed_in_last_operation<'a>(events: &'a [StackEvent], stack_name: &str) -> Vec<&'a StackEvent> {
+    const STARTS: &[&str] = &[
+        "CREATE_IN_PROGRESS",
+        "UPDATE_IN_PROGRESS",
+        "DELETE_IN_PROGRESS",
+        "IMPORT_IN_PROGRESS",
+    ];
+    let operation = events
+        .iter()
+        .position(|e| e.logical_id == stack_name && STARTS.contains(&e.status.as_str()))
+        .unwrap_or(events.len());
+    events[..operation]
+        .iter()
+        .rev()
+        .filter(|e| e.logical_id != stack_name && e.status.ends_with("_FAILED"))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::in_progress;
+    use super::*;
+
+    fn event(logical_id: &str, status: &str, reason: &str) -> StackEvent {
+        StackEvent {
+            logical_id: logical_id.to_owned(),
+            resource_type: "AWS::RDS::DBInstance".to_owned(),
+            status: status.to_owned(),
+            reason: Some(reason.to_owned()).filter(|r| !r.is_empty()),
+        }
+    }
+
+    #[test]
+    fn only_failures_of_the_latest_operation_are_reported() {
+        // Newest first, as DescribeStackEvents lists them.
+        let events = [
+            event("db", "UPDATE_ROLLBACK_COMPLETE", ""),
+            event(
+                "Database",
+                "UPDATE_FAILED",
+                "DBInstanceClass db.x1 is not supported",
+            ),
+            event("Queue", "UPDATE_FAILED", "Resource update cancelled"),
+            event(
+                "db",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                "The following resource(s) failed",
+            ),
+            event("db", "UPDATE_IN_PROGRESS", "User Initiated"),
+            event("Database", "CREATE_FAILED", "an older failure"),
+            event("db", "CREATE_IN_PROGRESS", "User Initiated"),
+        ];
+        let failed: Vec<(&str, &str)> = failed_in_last_operation(&events, "db")
+            .iter()
+            .map(|e| {
+                (
+                    e.logical_id.as_str(),
+                    e.reason.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            failed,
+            vec![
+                ("Queue", "Resource update cancelled"),
+                ("Database", "DBInstanceClass db.x1 is not supported"),
+            ]
+        );
+        assert!(failed_in_last_operation(&events[..1], "db").is_empty());
+        assert!(failed_in_last_operation(&[], "db").is_empty());
+    }
 
     #[test]
     fn review_in_progress_is_not_an_operation_to_wait_for() {

@@ -103,8 +103,6 @@ pub struct StackEvent {
     pub status: String,
     /// Why.
     pub reason: Option<String>,
-    /// When, in seconds since the epoch.
-    pub timestamp: i64,
 }
 
 /// A stack's status as text.
@@ -113,6 +111,15 @@ pub(super) fn status(stack: &Stack) -> String {
         .stack_status()
         .map(|s| s.as_str().to_owned())
         .unwrap_or_default()
+}
+
+/// A stack's tags.
+pub(super) fn stack_tags(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect()
 }
 
 /// A stack's outputs by key.
@@ -270,7 +277,7 @@ impl Aws {
         }))
     }
 
-    /// The newest events of stack `id` (one page: the newest 100).
+    /// The newest events of stack `id`, newest first (one page: the newest 100).
     pub async fn stack_events(&self, id: &str) -> Result<Vec<StackEvent>, AwsError> {
         let described = self
             .cloudformation
@@ -290,7 +297,6 @@ impl Aws {
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
                 reason: e.resource_status_reason().map(str::to_owned),
-                timestamp: e.timestamp().map(|t| t.secs()).unwrap_or_default(),
             })
             .collect())
     }

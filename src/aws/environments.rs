@@ -65,11 +65,7 @@ impl Aws {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("DescribeStacks", e))?;
             for s in page.stacks() {
-                let tags: BTreeMap<String, String> = s
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                    .collect();
+                let tags = super::cloudformation::stack_tags(s);
                 let env = tags.get(tags::ENV).cloned().unwrap_or_default();
                 if !owned_by(&tags, stack, &env) {
                     continue;

@@ -397,11 +397,7 @@ async fn cloudformation(
         for stack in page.stacks() {
             let name = stack.stack_name().unwrap_or_default().to_owned();
             let id = stack.stack_id().unwrap_or_default().to_owned();
-            let tags: BTreeMap<String, String> = stack
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                .collect();
+            let tags = super::cloudformation::stack_tags(stack);
             if owned_by(&tags, &query.stack, &query.env) && name.starts_with(&query.name_prefix) {
                 owned.push(LiveCloudFormation {
                     name,
