@@ -3,7 +3,7 @@ patched to behave as AWS does. Imported by `moto_harness.py` before the server s
 
 Each fix names the AWS behaviour it restores; none changes what a request may do.
 """
-from moto.cloudformation import models
+from moto.cloudformation import models, parsing
 
 
 def _split_get_att(constructor):
@@ -34,6 +34,22 @@ def _apply_and_refresh_outputs(self):
 
 
 models.ChangeSet.apply = _apply_and_refresh_outputs
+
+_parse_and_update_resource = parsing.parse_and_update_resource
+
+
+def _update_or_keep(logical_id, resource_json, resources_map, *args, **kwargs):
+    """AWS updates a resource whose properties change (in place, or by replacement);
+    for types moto cannot update (`AWS::RDS::DBInstance`, ...) moto stores `None` in
+    its place, and every `Fn::GetAtt` of it, so every DescribeStacks, fails from then
+    on. Keep the resource as it was: its attributes stay readable."""
+    updated = _parse_and_update_resource(logical_id, resource_json, resources_map, *args, **kwargs)
+    if updated is None:
+        return resources_map[logical_id]
+    return updated
+
+
+parsing.parse_and_update_resource = _update_or_keep
 
 # Every name a template's `Ref` or `Fn::GetAtt` may point at besides its own resources
 # and parameters.
@@ -84,3 +100,14 @@ def _create_checked_change_set(self, stack_name, change_set_name, template, *arg
 
 
 models.CloudFormationBackend.create_change_set = _create_checked_change_set
+
+from moto.ec2.models import launch_templates as ec2_launch_templates
+
+
+def _live_tags(self):
+    """AWS describes a launch template with the tags it has now; moto keeps a copy of
+    the tags it was created with, so tags set later (`CreateTags`) never show."""
+    return self.get_tags()
+
+
+ec2_launch_templates.LaunchTemplate.tags = property(_live_tags, lambda self, value: None)

@@ -455,6 +455,7 @@ async fn a_template_cloudformation_rejects_fails_with_the_reason_and_the_rest_co
         actions,
         vec![
             ("security_group.app".to_owned(), "no_op".to_owned()),
+            ("security_group_rules.app".to_owned(), "no_op".to_owned()),
             ("cloudformation.queue".to_owned(), "create".to_owned()),
         ]
     );
@@ -550,5 +551,6 @@ async fn destroy_deletes_owned_stacks_and_waits_for_them() {
     );
     let after = run(&["plan", "stack.yaml", "--format", "json"]);
     let plan: serde_json::Value = serde_json::from_str(&stdout(&after)).unwrap();
-    assert_eq!(plan["summary"]["create"], 2, "{plan}");
+    // The group, its rules and the queue.
+    assert_eq!(plan["summary"]["create"], 3, "{plan}");
 }

@@ -105,11 +105,13 @@ async fn an_empty_account_plans_every_create() {
         [
             ("security_group.bastion", "create"),
             ("security_group.web", "create"),
+            ("security_group_rules.bastion", "create"),
+            ("security_group_rules.web", "create"),
             ("group.web", "create"),
         ]
     );
     assert_eq!(change(&plan, "group.web")["detail"]["launch"], 2);
-    assert_eq!(plan["summary"]["create"], 3);
+    assert_eq!(plan["summary"]["create"], 5);
 
     let exit = rollstack_aws(
         dir.path(),
@@ -117,7 +119,7 @@ async fn an_empty_account_plans_every_create() {
         &[],
     );
     assert_eq!(exit.status.code(), Some(2), "{}", stderr(&exit));
-    assert!(stdout(&exit).contains("Plan: 3 to create, 0 to replace, 0 to update, 0 to delete."));
+    assert!(stdout(&exit).contains("Plan: 5 to create, 0 to replace, 0 to update, 0 to delete."));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,8 +241,9 @@ async fn a_rule_change_is_an_update_and_a_rule_added_by_hand_is_drift() {
         ),
     );
     let plan = plan_json(dir.path());
-    let web = change(&plan, "security_group.web");
+    let web = change(&plan, "security_group_rules.web");
     assert_eq!(web["action"], "update");
+    assert_eq!(change(&plan, "security_group.web")["action"], "no_op");
     assert_eq!(
         web["detail"]["add_rules"][0]["rule"],
         "tcp 443 from 0.0.0.0/0"
@@ -273,8 +276,8 @@ async fn a_rule_change_is_an_update_and_a_rule_added_by_hand_is_drift() {
         plan["drift"][0]["message"],
         "ingress rule `tcp 3306 from 10.0.0.0/8` was added outside rollstack"
     );
-    assert_eq!(plan["drift"][0]["address"], "security_group.web");
-    let web = change(&plan, "security_group.web");
+    assert_eq!(plan["drift"][0]["address"], "security_group_rules.web");
+    let web = change(&plan, "security_group_rules.web");
     assert_eq!(web["action"], "update");
     assert_eq!(
         web["detail"]["remove_rules"][0]["rule"],

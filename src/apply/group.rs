@@ -12,7 +12,9 @@ use crate::diagnostic::plural;
 use crate::model::{Address, Group, Health as Check, OnFailure};
 use crate::observe::{LiveInstance, LiveLaunchTemplate, aws_name, tags};
 use crate::plan::diff::short_hash;
-use crate::plan::spec::{LaunchSpec, instance_tags, ownership_tags};
+use crate::plan::spec::{
+    InstanceTarget, LaunchSpec, TemplateUpkeep, instance_tags, ownership_tags,
+};
 use crate::plan::{Action, GroupChange};
 use crate::rollout::{self, Health, Member, Policy, Step};
 
@@ -36,16 +38,12 @@ struct Target {
 
 impl Target {
     fn holds(&self, instance: &LiveInstance) -> bool {
-        instance.tag(tags::SPEC) == Some(self.hash.as_str())
-            && matches!(instance.state.as_str(), "pending" | "running")
-            && self
-                .instance_type
-                .as_ref()
-                .is_none_or(|t| *t == instance.instance_type)
-            && self
-                .image_id
-                .as_ref()
-                .is_none_or(|i| *i == instance.image_id)
+        InstanceTarget {
+            hash: &self.hash,
+            instance_type: self.instance_type.as_deref(),
+            image_id: self.image_id.as_deref(),
+        }
+        .holds(instance)
     }
 }
 
@@ -91,10 +89,10 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
     };
     let hash = spec.hash();
     let template = live_template(executor, name);
+    let mut upkeep = TemplateUpkeep::of(template, &hash, group.count);
     let ids = executor.security_group_ids();
-    let (template_id, version) = match template.and_then(|t| Some((t, t.version_with_spec(&hash)?)))
-    {
-        Some((t, v)) => (t.id.clone(), v.number),
+    let (template_id, version) = match template.zip(upkeep.version) {
+        Some((t, v)) => (t.id.clone(), v),
         None => {
             let mut template_tags = ownership_tags(stack, &Address::Group(name.to_owned()));
             template_tags.insert(tags::COUNT.to_owned(), group.count.to_string());
@@ -123,6 +121,7 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
                 &address,
                 &format!("launch template version {number} (spec {hash})"),
             );
+            upkeep = upkeep.with_new_version(template, number);
             (id, number)
         }
     };
@@ -136,7 +135,7 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
     };
     match roll(executor, name, group, &target).await? {
         Rolled::Converged => {
-            finish(executor, name, group, &template_id, version).await?;
+            finish(executor, group, &template_id, &upkeep).await?;
             Ok(NodeOutcome::Done(format!(
                 "{} on spec {hash}",
                 plural(group.count as usize, "instance")
@@ -236,25 +235,22 @@ async fn rollback(
 }
 
 /// After a complete rollout: the version becomes the template's default (what a
-/// rollback returns to) and the applied count is recorded.
+/// rollback returns to) and the applied count is recorded, as `upkeep` (the plan's
+/// reading of the template) says.
 async fn finish(
     executor: &Executor,
-    name: &str,
     group: &Group,
     template_id: &str,
-    version: i64,
+    upkeep: &TemplateUpkeep,
 ) -> Result<(), AwsError> {
-    let live = live_template(executor, name);
-    if live.is_some_and(|t| t.default_version != version) {
+    if let Some((_, version)) = upkeep.default_moves {
         executor
             .aws
             .set_default_version(template_id, version)
             .await?;
     }
-    let count = group.count.to_string();
-    if let Some(t) = live
-        && t.tags.get(tags::COUNT) != Some(&count)
-    {
+    if upkeep.count_changes {
+        let count = group.count.to_string();
         executor
             .aws
             .set_tags(
@@ -353,7 +349,13 @@ async fn roll(
                 launch(executor, group, target, &members, n).await?;
             }
             Step::Terminate(ids, why) => {
-                let old_left = members.iter().filter(|m| !m.current).count() - ids.len();
+                // Scale-in terminates current instances, so this can be more than the
+                // old ones.
+                let old_left = members
+                    .iter()
+                    .filter(|m| !m.current)
+                    .count()
+                    .saturating_sub(ids.len());
                 let what = match why {
                     rollout::Why::OutOfService => "out of service",
                     rollout::Why::Replaced => "replaced",

@@ -230,14 +230,13 @@ pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Reference
             .insert(reference.to.to_string());
     }
     run_in_order(&executor, kept, &deps, &mut report).await;
-    // Removed resources: groups, then CloudFormation, then security groups (the plan's
-    // order), each kind once everything of the kind before it is gone.
-    let mut by_kind: BTreeMap<usize, Vec<&Change>> = BTreeMap::new();
-    let mut kind_rank: BTreeMap<&str, usize> = BTreeMap::new();
+    // Removed resources by kind (`Address::delete_rank`, the plan's order), each kind
+    // once everything of the kinds before it is gone.
+    let mut by_kind: BTreeMap<u8, Vec<&Change>> = BTreeMap::new();
     for change in removed {
-        let kind = change.address.split('.').next().unwrap_or_default();
-        let next = kind_rank.len();
-        let rank = *kind_rank.entry(kind).or_insert(next);
+        let rank = Address::try_from(change.address.clone())
+            .map(|a| a.delete_rank())
+            .unwrap_or(u8::MAX);
         by_kind.entry(rank).or_default().push(change);
     }
     // A resource is deleted once those that depended on it are gone.
@@ -323,6 +322,9 @@ async fn apply_node(executor: &Executor, change: &Change) -> NodeOutcome {
     match &change.detail {
         Detail::SecurityGroup(detail) => {
             security_group::apply(executor, name, change.action, detail).await
+        }
+        Detail::SecurityGroupRules(detail) => {
+            security_group::apply_rules(executor, name, change.action, detail).await
         }
         Detail::Group(detail) => group::apply(executor, name, change.action, detail).await,
         Detail::CloudFormation(detail) => {

@@ -1,4 +1,5 @@
-//! Security groups: create with tags, authorize/revoke the difference, delete.
+//! Security groups in two nodes: the group (create tagged, restore tags, delete) and its
+//! rules (authorize/revoke the difference), which run after every group they name.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use crate::model::{Address, Rule, SecurityGroup};
 use crate::observe::{Direction, aws_name, tags};
 use crate::plan::diff::security_groups::{desired_text, rules_hash};
 use crate::plan::spec::ownership_tags;
-use crate::plan::{Action, SecurityGroupChange};
+use crate::plan::{Action, RuleChange, SecurityGroupChange, SecurityGroupRulesChange};
 
 /// How long a delete waits for instances that still use the group to go.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -23,69 +24,134 @@ pub async fn apply(
 ) -> NodeOutcome {
     let result = match action {
         Action::Create => create(executor, name).await,
-        Action::Update => update(executor, name, change).await,
+        Action::Update => restore_tags(executor, change).await,
         Action::Delete => delete(executor, change).await,
+        // The plan refuses what AWS cannot change in place (a description).
         Action::Replace => Err(AwsError::Call {
             operation: "CreateSecurityGroup",
-            message: format!(
-                "`{}` cannot change its description in place, and replacing a group in use is not supported: restore the description, or destroy and re-apply",
-                change.name
-            ),
+            message: format!("`{}` cannot be replaced", change.name),
         }),
         Action::NoOp => Ok("in sync".to_owned()),
     };
+    outcome(executor, Address::SecurityGroup(name.to_owned()), result)
+}
+
+/// Applies the change to the rules of security group `name`.
+pub async fn apply_rules(
+    executor: &Executor,
+    name: &str,
+    action: Action,
+    change: &SecurityGroupRulesChange,
+) -> NodeOutcome {
+    let result = match action {
+        Action::Create => authorize_all(executor, name).await,
+        Action::Update => update_rules(executor, name, change).await,
+        Action::Delete => revoke(executor, change).await,
+        Action::Replace | Action::NoOp => Ok("in sync".to_owned()),
+    };
+    outcome(
+        executor,
+        Address::SecurityGroupRules(name.to_owned()),
+        result,
+    )
+}
+
+fn outcome(executor: &Executor, address: Address, result: Result<String, AwsError>) -> NodeOutcome {
     match result {
         Ok(done) => {
-            executor
-                .progress
-                .line(&Address::SecurityGroup(name.to_owned()).to_string(), &done);
+            executor.progress.line(&address.to_string(), &done);
             NodeOutcome::Done(done)
         }
         Err(e) => NodeOutcome::Failed(e.to_string()),
     }
 }
 
-fn tags_of(executor: &Executor, name: &str, group: &SecurityGroup) -> BTreeMap<String, String> {
+fn group_tags(executor: &Executor, name: &str, group: &SecurityGroup) -> BTreeMap<String, String> {
     let mut tags = ownership_tags(&executor.stack, &Address::SecurityGroup(name.to_owned()));
     tags.insert(tags::SPEC.to_owned(), rules_hash(group));
     tags
 }
 
+fn rule_tags(executor: &Executor, name: &str) -> BTreeMap<String, String> {
+    ownership_tags(&executor.stack, &Address::SecurityGroup(name.to_owned()))
+}
+
+/// The id of group `name`: observed, or created earlier in this apply.
+fn group_id(executor: &Executor, name: &str) -> Result<String, AwsError> {
+    executor
+        .security_group_ids()
+        .get(name)
+        .cloned()
+        .ok_or_else(|| AwsError::Call {
+            operation: "AuthorizeSecurityGroupIngress",
+            message: format!("security group `{name}` does not exist"),
+        })
+}
+
 async fn create(executor: &Executor, name: &str) -> Result<String, AwsError> {
     let group = &executor.stack.security_groups[name];
-    let tags = tags_of(executor, name, group);
     let id = executor
         .aws
-        .create_security_group(&aws_name(&executor.stack, name), &group.description, &tags)
+        .create_security_group(
+            &aws_name(&executor.stack, name),
+            &group.description,
+            executor.observed.vpc(),
+            &group_tags(executor, name, group),
+        )
         .await?;
     executor.set_security_group_id(name, &id);
+    Ok(format!("created `{id}`"))
+}
+
+async fn restore_tags(
+    executor: &Executor,
+    change: &SecurityGroupChange,
+) -> Result<String, AwsError> {
+    let id = change.id.clone().unwrap_or_default();
+    executor.aws.set_tags(&id, &change.set_tags).await?;
+    Ok(format!(
+        "{} restored",
+        crate::diagnostic::plural(change.set_tags.len(), "tag")
+    ))
+}
+
+/// The rules of a group just created: the default egress goes when the file gives
+/// egress rules of its own.
+async fn authorize_all(executor: &Executor, name: &str) -> Result<String, AwsError> {
+    let group = &executor.stack.security_groups[name];
+    let id = group_id(executor, name)?;
     let ids = executor.security_group_ids();
-    let rule_tags = ownership_tags(&executor.stack, &Address::SecurityGroup(name.to_owned()));
+    let tags = rule_tags(executor, name);
     let ingress: Vec<&Rule> = group.ingress.iter().collect();
     executor
         .aws
-        .authorize_rules(&id, Direction::Ingress, &ingress, &ids, &rule_tags)
+        .authorize_rules(&id, Direction::Ingress, &ingress, &ids, &tags)
         .await?;
+    let mut count = ingress.len();
     if let Some(egress) = &group.egress {
         executor.aws.revoke_default_egress(&id).await?;
         let egress: Vec<&Rule> = egress.iter().collect();
         executor
             .aws
-            .authorize_rules(&id, Direction::Egress, &egress, &ids, &rule_tags)
+            .authorize_rules(&id, Direction::Egress, &egress, &ids, &tags)
             .await?;
+        count += egress.len();
     }
-    Ok(format!("created `{id}`"))
+    Ok(format!(
+        "{} authorized",
+        crate::diagnostic::plural(count, "rule")
+    ))
 }
 
-async fn update(
+async fn update_rules(
     executor: &Executor,
     name: &str,
-    change: &SecurityGroupChange,
+    change: &SecurityGroupRulesChange,
 ) -> Result<String, AwsError> {
     let group = &executor.stack.security_groups[name];
     let id = change.id.clone().unwrap_or_default();
     let ids = executor.security_group_ids();
-    let rule_tags = ownership_tags(&executor.stack, &Address::SecurityGroup(name.to_owned()));
+    let tags = rule_tags(executor, name);
     for direction in [Direction::Ingress, Direction::Egress] {
         let wanted: Vec<&str> = change
             .add_rules
@@ -101,37 +167,53 @@ async fn update(
             .iter()
             .filter(|r| wanted.contains(&desired_text(direction, r).as_str()))
             .collect();
-        let remove: Vec<String> = change
-            .remove_rules
-            .iter()
-            .filter(|r| r.direction == direction)
-            .filter_map(|r| r.id.clone())
-            .collect();
-        executor.aws.revoke_rules(&id, direction, remove).await?;
+        revoke_ids(executor, &id, direction, &change.remove_rules).await?;
         executor
             .aws
-            .authorize_rules(&id, direction, &add, &ids, &rule_tags)
+            .authorize_rules(&id, direction, &add, &ids, &tags)
             .await?;
     }
-    let live_tags = executor
-        .observed
-        .security_groups
-        .iter()
-        .find(|g| g.id == id)
-        .map(|g| g.tags.clone())
-        .unwrap_or_default();
-    let missing: BTreeMap<String, String> = tags_of(executor, name, group)
-        .into_iter()
-        .filter(|(k, v)| live_tags.get(k) != Some(v))
-        .collect();
-    if !missing.is_empty() {
-        executor.aws.set_tags(&id, &missing).await?;
+    if let Some(hash) = &change.rules_hash {
+        executor
+            .aws
+            .set_tags(
+                &id,
+                &BTreeMap::from([(tags::SPEC.to_owned(), hash.clone())]),
+            )
+            .await?;
     }
     Ok(format!(
         "{} authorized, {} revoked",
         change.add_rules.len(),
         change.remove_rules.len()
     ))
+}
+
+/// The rules of a removed group that name other groups.
+async fn revoke(
+    executor: &Executor,
+    change: &SecurityGroupRulesChange,
+) -> Result<String, AwsError> {
+    let id = change.id.clone().unwrap_or_default();
+    for direction in [Direction::Ingress, Direction::Egress] {
+        revoke_ids(executor, &id, direction, &change.remove_rules).await?;
+    }
+    Ok(format!("{} revoked", change.remove_rules.len()))
+}
+
+/// Revokes the rules of `direction` among `rules` from group `id`.
+async fn revoke_ids(
+    executor: &Executor,
+    id: &str,
+    direction: Direction,
+    rules: &[RuleChange],
+) -> Result<(), AwsError> {
+    let ids: Vec<String> = rules
+        .iter()
+        .filter(|r| r.direction == direction)
+        .filter_map(|r| r.id.clone())
+        .collect();
+    executor.aws.revoke_rules(id, direction, ids).await
 }
 
 async fn delete(executor: &Executor, change: &SecurityGroupChange) -> Result<String, AwsError> {

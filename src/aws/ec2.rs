@@ -55,11 +55,13 @@ fn permission(rule: &Rule, group_ids: &BTreeMap<String, String>) -> Result<IpPer
 }
 
 impl Aws {
-    /// Creates security group `name`, tagged; returns its id.
+    /// Creates security group `name` in `vpc` (the default VPC when `None`), tagged;
+    /// returns its id.
     pub async fn create_security_group(
         &self,
         name: &str,
         description: &str,
+        vpc: Option<&str>,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let created = self
@@ -67,6 +69,7 @@ impl Aws {
             .create_security_group()
             .group_name(name)
             .description(description)
+            .set_vpc_id(vpc.map(str::to_owned))
             .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
             .send()
             .await

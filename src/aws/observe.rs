@@ -23,13 +23,20 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         security_groups(aws, query),
         launch_templates(aws, query),
     )?;
-    let (images, missing_artifacts, (cloudformation, foreign_stacks)) = tokio::try_join!(
+    let (images, missing_artifacts, (cloudformation, foreign_stacks), vpcs) = tokio::try_join!(
         images(aws, query),
         missing_artifacts(aws, &query.artifacts),
         cloudformation(aws, query),
+        vpcs(aws, &query.subnets),
     )?;
+    // Security group names are unique per VPC: a same-named group elsewhere is no conflict.
+    let own_vpc = match vpcs.as_slice() {
+        [vpc] => Some(vpc.as_str()),
+        _ => None,
+    };
     let foreign = foreign_groups
         .into_iter()
+        .filter(|g| own_vpc.is_none() || g.vpc.is_none() || g.vpc.as_deref() == own_vpc)
         .chain(foreign_templates)
         .chain(foreign_stacks)
         .collect();
@@ -41,7 +48,46 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         images,
         missing_artifacts,
         foreign,
+        vpcs,
     })
+}
+
+/// The VPCs of `subnets`, or the default VPC when there are none.
+async fn vpcs(aws: &Aws, subnets: &[String]) -> Result<Vec<String>, AwsError> {
+    let mut vpcs = BTreeSet::new();
+    if subnets.is_empty() {
+        let found = aws
+            .ec2
+            .describe_vpcs()
+            .filters(filter("is-default", ["true"]))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("DescribeVpcs", e))?;
+        vpcs.extend(
+            found
+                .vpcs()
+                .iter()
+                .filter_map(|v| v.vpc_id())
+                .map(str::to_owned),
+        );
+    } else {
+        let mut pages = aws
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(subnets.to_vec()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::call("DescribeSubnets", e))?;
+            vpcs.extend(
+                page.subnets()
+                    .iter()
+                    .filter_map(|s| s.vpc_id())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    Ok(vpcs.into_iter().collect())
 }
 
 pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
@@ -142,6 +188,7 @@ async fn security_groups(
             kind: "security group",
             name: g.name,
             id: g.id,
+            vpc: g.vpc_id,
         })
         .collect();
     let ids: Vec<&str> = owned.iter().map(|g| g.id.as_str()).collect();
@@ -173,6 +220,7 @@ pub(super) async fn describe_security_groups(
                 id: group.group_id().unwrap_or_default().to_owned(),
                 name: group.group_name().unwrap_or_default().to_owned(),
                 description: group.description().unwrap_or_default().to_owned(),
+                vpc_id: group.vpc_id().map(str::to_owned),
                 tags: tag_map(group.tags()),
                 rules: Vec::new(),
             });
@@ -245,6 +293,7 @@ async fn launch_templates(
             kind: "launch template",
             name: t.name,
             id: t.id,
+            vpc: None,
         })
         .collect();
     if !owned.is_empty() {
@@ -422,6 +471,7 @@ async fn cloudformation(
                     kind: "CloudFormation stack",
                     name,
                     id,
+                    vpc: None,
                 });
             }
         }

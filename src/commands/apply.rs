@@ -113,30 +113,51 @@ impl Session {
         let runtime = super::runtime()?;
         runtime.block_on(async {
             let aws = Aws::connect(&connection).await;
-            aws.check_bucket(&bucket).await.map_err(Failure::Aws)?;
-            let stack_arg = self.file.display().to_string();
-            let request = LockRequest {
-                bucket: &bucket,
-                stack: &self.stack.name,
-                env: &self.stack.environment.name,
-                command: self.command,
-                timeout: self.run.lock_timeout,
-                stack_arg: &stack_arg,
-            };
-            let lock = Lock::acquire(&aws, &request)
-                .await
-                .map_err(|e| Failure::Lock(Box::new(e)))?;
-            let result = self
-                .locked(&aws, &bucket, &lock, &env_values, &redactor)
-                .await;
-            let released = lock.release().await;
+            let result = self.connected(&aws, &bucket, &env_values, &redactor).await;
+            // Printed however the session ends: a refused apply shows it wrote nothing.
             if self.run.stats {
                 super::print_stats(aws.stats());
             }
-            let code = result?;
-            released.map_err(Failure::Aws)?;
-            Ok(code)
+            result
         })
+    }
+
+    async fn connected(
+        &self,
+        aws: &Aws,
+        bucket: &str,
+        env_values: &EnvironmentValues,
+        redactor: &Redactor,
+    ) -> Result<ExitCode, Failure> {
+        aws.check_bucket(bucket).await.map_err(Failure::Aws)?;
+        if self.saved.is_none() {
+            // Nothing to do takes no lock and writes nothing: a converged stack stays
+            // untouched however often CI applies it.
+            let (_, plan) = self.plan(aws, env_values, redactor).await?;
+            if !plan.has_changes() {
+                let stdout_color = super::color_on(&std::io::stdout());
+                print(redactor, &render::text(&plan, stdout_color))?;
+                extend_expiry(aws, &self.stack).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        let stack_arg = self.file.display().to_string();
+        let request = LockRequest {
+            bucket,
+            stack: &self.stack.name,
+            env: &self.stack.environment.name,
+            command: self.command,
+            timeout: self.run.lock_timeout,
+            stack_arg: &stack_arg,
+        };
+        let lock = Lock::acquire(aws, &request)
+            .await
+            .map_err(|e| Failure::Lock(Box::new(e)))?;
+        let result = self.locked(aws, bucket, &lock, env_values, redactor).await;
+        let released = lock.release().await;
+        let code = result?;
+        released.map_err(Failure::Aws)?;
+        Ok(code)
     }
 
     async fn locked(
@@ -148,19 +169,7 @@ impl Session {
         redactor: &Redactor,
     ) -> Result<ExitCode, Failure> {
         let stack = &self.stack;
-        let mut observed = crate::aws::observe(aws, &Query::for_stack(stack))
-            .await
-            .map_err(Failure::Aws)?;
-        if let Some(saved) = &self.saved {
-            // The images the plan resolved, not whatever is newest now.
-            for (group, image) in &saved.images {
-                if let Some(g) = stack.groups.get(group) {
-                    observed.images.insert(g.image.clone(), image.clone());
-                }
-            }
-        }
-        let plan = plan::diff(stack, &observed, env_values, redactor).map_err(Failure::Plan)?;
-        let mut plan = plan;
+        let (observed, mut plan) = self.plan(aws, env_values, redactor).await?;
         if let Some(saved) = &self.saved {
             check_fresh(saved, &plan)?;
             adopt_change_sets(aws, saved, &mut plan).await?;
@@ -277,6 +286,31 @@ impl Session {
     }
 }
 
+impl Session {
+    /// What AWS holds now, and the plan from it (for a saved plan, with the images it
+    /// resolved rather than whatever is newest now).
+    async fn plan(
+        &self,
+        aws: &Aws,
+        env_values: &EnvironmentValues,
+        redactor: &Redactor,
+    ) -> Result<(crate::observe::Observed, Plan), Failure> {
+        let stack = &self.stack;
+        let mut observed = crate::aws::observe(aws, &Query::for_stack(stack))
+            .await
+            .map_err(Failure::Aws)?;
+        if let Some(saved) = &self.saved {
+            for (group, image) in &saved.images {
+                if let Some(g) = stack.groups.get(group) {
+                    observed.images.insert(g.image.clone(), image.clone());
+                }
+            }
+        }
+        let plan = plan::diff(stack, &observed, env_values, redactor).map_err(Failure::Plan)?;
+        Ok((observed, plan))
+    }
+}
+
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     chars
@@ -298,9 +332,10 @@ fn redacted_model(redactor: &Redactor, model: &serde_json::Value) -> serde_json:
 }
 
 /// Moves the expiry of an `env up` environment: what this apply created was tagged at
-/// creation; everything of it that is live now gets the new tags in one batched
-/// `CreateTags`. (CloudFormation stacks take tags only with a change, so theirs may
-/// lag: an environment's expiry is the latest of its resources'.)
+/// creation; everything of it that is live now and carries another expiry gets the new
+/// tags in one batched `CreateTags` (none when all have it: a re-run with the same
+/// expiry writes nothing). CloudFormation stacks take tags only with a change, so theirs
+/// may lag: an environment's expiry is the latest of its resources'.
 async fn extend_expiry(aws: &Aws, stack: &Stack) -> Result<(), Failure> {
     let tags = lifecycle_tags(stack);
     if tags.is_empty() {
@@ -309,13 +344,32 @@ async fn extend_expiry(aws: &Aws, stack: &Stack) -> Result<(), Failure> {
     let observed = crate::aws::observe(aws, &Query::for_stack(stack))
         .await
         .map_err(Failure::Aws)?;
+    let stale = |live: &std::collections::BTreeMap<String, String>| {
+        tags.iter().any(|(k, v)| live.get(k) != Some(v))
+    };
     let ids: Vec<String> = observed
         .instances
         .iter()
+        .filter(|i| stale(&i.tags))
         .map(|i| i.id.clone())
-        .chain(observed.security_groups.iter().map(|g| g.id.clone()))
-        .chain(observed.launch_templates.iter().map(|t| t.id.clone()))
+        .chain(
+            observed
+                .security_groups
+                .iter()
+                .filter(|g| stale(&g.tags))
+                .map(|g| g.id.clone()),
+        )
+        .chain(
+            observed
+                .launch_templates
+                .iter()
+                .filter(|t| stale(&t.tags))
+                .map(|t| t.id.clone()),
+        )
         .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
     aws.tag_resources(&ids, &tags).await.map_err(Failure::Aws)
 }
 

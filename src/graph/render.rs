@@ -65,7 +65,7 @@ pub fn mermaid(graph: &StackGraph) -> String {
 fn color(address: &Address) -> &'static str {
     match address {
         Address::App(_) => "#e8f0fe",
-        Address::SecurityGroup(_) => "#fef7e0",
+        Address::SecurityGroup(_) | Address::SecurityGroupRules(_) => "#fef7e0",
         Address::CloudFormation(_) => "#fce8e6",
         Address::Group(_) => "#e6f4ea",
     }

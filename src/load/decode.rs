@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::raw::{RawEnvironment, RawStack};
 use super::spans::join;
-use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, did_you_mean, list};
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, closest, did_you_mean, list};
 
 /// The format version this rollstack reads.
 pub const FORMAT: u32 = 1;
@@ -155,9 +155,46 @@ impl Decoder<'_> {
         match marked_yaml::from_node(node) {
             Ok(value) => Some(value),
             Err(e) => {
-                let diagnostic = node_error(self.file, path, e);
-                self.errors.push(diagnostic);
+                self.every_error::<T>(node, path, e);
                 None
+            }
+        }
+    }
+
+    /// Decoding stops at the first problem; to report them all, each one found is
+    /// reported and its value taken out of a copy of the entry, which is decoded again.
+    /// A required field taken out that way comes back as "missing": that is no new
+    /// problem, so the search ends there.
+    fn every_error<T: DeserializeOwned>(&mut self, node: &Node, base: &str, first: FromNodeError) {
+        let mut node = node.clone();
+        let mut error = first;
+        let mut removed = Removed::default();
+        for _ in 0..MAX_PROBLEMS_PER_ENTRY {
+            let current = error.path().map(segments).unwrap_or_default();
+            let original = removed.original(&current);
+            if removed.explains(&original, &error) {
+                return;
+            }
+            let text = render(&original);
+            // A misspelt field stands for the field it resembles.
+            let suggestion = match &*error {
+                NodeError::UnknownFieldError(field, expected, _) => {
+                    closest(field, expected.iter().copied()).map(str::to_owned)
+                }
+                _ => None,
+            };
+            let mut diagnostic = node_error(self.file, base, error);
+            if !text.is_empty() {
+                diagnostic = diagnostic.path(join_path(base, &text));
+            }
+            self.errors.push(diagnostic);
+            if current.is_empty() || !remove(&mut node, &current) {
+                return;
+            }
+            removed.record(original, suggestion);
+            match marked_yaml::from_node::<T>(&node) {
+                Ok(_) => return,
+                Err(next) => error = next,
             }
         }
     }
@@ -224,6 +261,151 @@ impl Decoder<'_> {
             }
         }
         out
+    }
+}
+
+/// Problems reported in one entry at most (each needs a decode of its own).
+const MAX_PROBLEMS_PER_ENTRY: usize = 50;
+
+/// One step of a decoding error's path: a mapping key or a sequence index.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// `rollout.pause`, `roles[0]`, `ingress[1].ports` -> segments.
+fn segments(path: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            out.push(Segment::Key(key.to_owned()));
+        }
+        while let Some((index, after)) = rest.split_once(']') {
+            if let Ok(i) = index.parse() {
+                out.push(Segment::Index(i));
+            }
+            rest = after.trim_start_matches('[');
+        }
+    }
+    out
+}
+
+fn render(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(key) if out.is_empty() => out.push_str(key),
+            Segment::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn join_path(base: &str, inner: &str) -> String {
+    if inner.starts_with('[') {
+        format!("{base}{inner}")
+    } else {
+        join(base, inner)
+    }
+}
+
+/// Takes the value at `path` out of `node`; false when there is none.
+fn remove(node: &mut Node, path: &[Segment]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut at = node;
+    for segment in parents {
+        let next = match (segment, at) {
+            (Segment::Key(key), Node::Mapping(map)) => map.get_mut(key.as_str()),
+            (Segment::Index(i), Node::Sequence(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return false;
+        };
+        at = next;
+    }
+    match (last, at) {
+        (Segment::Key(key), Node::Mapping(map)) => map.remove(key.as_str()).is_some(),
+        (Segment::Index(i), Node::Sequence(items)) if *i < items.len() => {
+            items.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// What was taken out of an entry so far, as paths of the original entry.
+#[derive(Default)]
+struct Removed {
+    paths: Vec<Vec<Segment>>,
+}
+
+impl Removed {
+    /// The original path of a path in the entry as it is now: sequence items taken
+    /// out before an index shift it.
+    fn original(&self, current: &[Segment]) -> Vec<Segment> {
+        let mut out: Vec<Segment> = Vec::with_capacity(current.len());
+        for segment in current {
+            let segment = match segment {
+                Segment::Index(i) => {
+                    let mut taken: Vec<usize> = self
+                        .paths
+                        .iter()
+                        .filter_map(|p| match p.split_last() {
+                            Some((Segment::Index(t), prefix)) if prefix == out.as_slice() => {
+                                Some(*t)
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    taken.sort_unstable();
+                    let mut index = *i;
+                    for t in taken {
+                        if t <= index {
+                            index += 1;
+                        }
+                    }
+                    Segment::Index(index)
+                }
+                key => key.clone(),
+            };
+            out.push(segment);
+        }
+        out
+    }
+
+    /// Records that the value at `original` was taken out; a misspelt field also stands
+    /// for the field it resembles, so that field's absence is no new problem.
+    fn record(&mut self, original: Vec<Segment>, suggestion: Option<String>) {
+        if let (Some(field), Some((_, parent))) = (suggestion, original.split_last()) {
+            let mut meant = parent.to_vec();
+            meant.push(Segment::Key(field));
+            self.paths.push(meant);
+        }
+        self.paths.push(original);
+    }
+
+    /// Whether `error` at `path` is only the absence of a field taken out (or misspelt).
+    fn explains(&self, path: &[Segment], error: &FromNodeError) -> bool {
+        let text = error.to_string();
+        let Some(field) = text
+            .split("missing field `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+        else {
+            return false;
+        };
+        let mut missing = path.to_vec();
+        missing.push(Segment::Key(field.to_owned()));
+        self.paths.contains(&missing)
     }
 }
 

@@ -50,12 +50,20 @@ impl Stack {
             .security_groups
             .keys()
             .map(|n| Address::SecurityGroup(n.clone()));
+        let rules = self
+            .security_groups
+            .keys()
+            .map(|n| Address::SecurityGroupRules(n.clone()));
         let cfn = self
             .cloudformation
             .keys()
             .map(|n| Address::CloudFormation(n.clone()));
         let groups = self.groups.keys().map(|n| Address::Group(n.clone()));
-        apps.chain(sgs).chain(cfn).chain(groups).collect()
+        apps.chain(sgs)
+            .chain(rules)
+            .chain(cfn)
+            .chain(groups)
+            .collect()
     }
 }
 
@@ -267,8 +275,8 @@ pub struct TemplateParameter {
     pub no_echo: bool,
 }
 
-/// The address of a resource: `group.www`, `security_group.web`, `cloudformation.db`,
-/// `app.web`.
+/// The address of a resource: `group.www`, `security_group.web`,
+/// `security_group_rules.web`, `cloudformation.db`, `app.web`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum Address {
@@ -276,6 +284,9 @@ pub enum Address {
     App(String),
     /// A security group.
     SecurityGroup(String),
+    /// The rules of a security group: a node of their own, after every group they
+    /// name, so groups that allow each other (or themselves) are no cycle.
+    SecurityGroupRules(String),
     /// A CloudFormation stack.
     CloudFormation(String),
     /// An instance group.
@@ -288,6 +299,7 @@ impl Address {
         match self {
             Address::App(_) => "app",
             Address::SecurityGroup(_) => "security_group",
+            Address::SecurityGroupRules(_) => "security_group_rules",
             Address::CloudFormation(_) => "cloudformation",
             Address::Group(_) => "group",
         }
@@ -298,8 +310,23 @@ impl Address {
         match self {
             Address::App(n)
             | Address::SecurityGroup(n)
+            | Address::SecurityGroupRules(n)
             | Address::CloudFormation(n)
             | Address::Group(n) => n,
+        }
+    }
+}
+
+impl Address {
+    /// Where a removed resource is deleted, earliest first: instances go before the
+    /// stacks and groups they use, rules before the groups they name.
+    pub fn delete_rank(&self) -> u8 {
+        match self {
+            Address::Group(_) => 0,
+            Address::CloudFormation(_) => 1,
+            Address::SecurityGroupRules(_) => 2,
+            Address::SecurityGroup(_) => 3,
+            Address::App(_) => 4,
         }
     }
 }
@@ -320,6 +347,7 @@ impl TryFrom<String> for Address {
         match kind {
             "app" => Ok(Address::App(name)),
             "security_group" => Ok(Address::SecurityGroup(name)),
+            "security_group_rules" => Ok(Address::SecurityGroupRules(name)),
             "cloudformation" => Ok(Address::CloudFormation(name)),
             "group" => Ok(Address::Group(name)),
             _ => Err(format!("unknown resource kind `{kind}` in `{text}`")),

@@ -62,6 +62,8 @@ pub struct Query {
     pub images: BTreeMap<String, ImageRef>,
     /// Release artifacts to check.
     pub artifacts: Vec<ArtifactRef>,
+    /// Every subnet the stack launches into (the VPC they are in is the stack's).
+    pub subnets: Vec<String>,
 }
 
 impl Query {
@@ -97,6 +99,14 @@ impl Query {
                 .map(|(name, g)| (name.clone(), g.image.clone()))
                 .collect(),
             artifacts,
+            subnets: stack
+                .subnets
+                .iter()
+                .chain(stack.groups.values().flat_map(|g| &g.subnets))
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -157,8 +167,22 @@ pub struct Observed {
     /// Release artifacts that do not exist.
     pub missing_artifacts: Vec<ArtifactRef>,
     /// Resources with a name the file wants but without this environment's ownership
-    /// tags: never touched, reported as conflicts.
+    /// tags: never touched, reported as conflicts. Security groups only count in the
+    /// stack's VPC, since their names are unique per VPC.
     pub foreign: Vec<ForeignResource>,
+    /// The VPCs the stack's subnets are in (the default VPC's when it names none); more
+    /// than one is an error, none means the account has no default VPC.
+    pub vpcs: Vec<String>,
+}
+
+impl Observed {
+    /// The VPC the stack deploys into, when there is exactly one.
+    pub fn vpc(&self) -> Option<&str> {
+        match self.vpcs.as_slice() {
+            [vpc] => Some(vpc),
+            _ => None,
+        }
+    }
 }
 
 /// A live instance.
@@ -200,6 +224,8 @@ pub struct LiveSecurityGroup {
     pub name: String,
     /// Description.
     pub description: String,
+    /// The VPC it belongs to.
+    pub vpc_id: Option<String>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
     /// Its rules, both directions.
@@ -348,6 +374,8 @@ pub struct ForeignResource {
     pub name: String,
     /// Its id.
     pub id: String,
+    /// The VPC of a security group (their names are unique per VPC).
+    pub vpc: Option<String>,
 }
 
 /// Whether `tags` carry the ownership tags of `stack`/`env`.

@@ -19,7 +19,7 @@ pub use diff::{PlanError, diff};
 pub use redact::{Redactor, SENSITIVE};
 
 /// Version of the plan JSON; bumped when a field changes meaning or goes away.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A plan for one stack + environment.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -120,6 +120,8 @@ pub struct Change {
 pub enum Detail {
     /// A security group.
     SecurityGroup(SecurityGroupChange),
+    /// The rules of a security group.
+    SecurityGroupRules(SecurityGroupRulesChange),
     /// An instance group.
     Group(GroupChange),
     /// A CloudFormation stack.
@@ -136,12 +138,23 @@ pub struct SecurityGroupChange {
     pub id: Option<String>,
     /// Description (before, when it differs, and after).
     pub description: BeforeAfter,
+    /// Tags to set on the group (ownership tags that went missing).
+    pub set_tags: BTreeMap<String, String>,
+}
+
+/// Changes to the rules of a security group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SecurityGroupRulesChange {
+    /// AWS name of the group.
+    pub group: String,
+    /// Group id, when the group exists.
+    pub id: Option<String>,
     /// Rules to authorize.
     pub add_rules: Vec<RuleChange>,
     /// Rules to revoke.
     pub remove_rules: Vec<RuleChange>,
-    /// Tags to set on the group (ownership tags that went missing).
-    pub set_tags: BTreeMap<String, String>,
+    /// The rules hash to record on the group (`rollstack:spec`), when it changes.
+    pub rules_hash: Option<String>,
 }
 
 /// A value before and after; `before` is absent for creates, `after` for deletes.

@@ -151,3 +151,90 @@ pub const REQUIRED_INSTANCE_TAGS: &[&str] = &[
     tags::RELEASE,
     tags::NAME,
 ];
+
+/// What an instance must still be to count as running spec `hash`: both `plan` (is it
+/// outdated?) and `apply` (is it on the rollout's target?) ask [`InstanceTarget::holds`].
+#[derive(Clone, Debug)]
+pub struct InstanceTarget<'a> {
+    /// The spec hash (`rollstack:spec`).
+    pub hash: &'a str,
+    /// The instance type it must still have; `None` when only the hash is known (a
+    /// rollback to a spec the file no longer describes).
+    pub instance_type: Option<&'a str>,
+    /// The image it must still run; `None` as for `instance_type`.
+    pub image_id: Option<&'a str>,
+}
+
+impl InstanceTarget<'_> {
+    /// Whether `instance` runs this spec untouched: tagged as launched, not stopped, not
+    /// retyped, not re-imaged.
+    pub fn holds(&self, instance: &crate::observe::LiveInstance) -> bool {
+        instance.tag(tags::SPEC) == Some(self.hash)
+            && REQUIRED_INSTANCE_TAGS
+                .iter()
+                .all(|t| instance.tag(t).is_some())
+            && matches!(instance.state.as_str(), "pending" | "running")
+            && self
+                .instance_type
+                .is_none_or(|t| t == instance.instance_type)
+            && self.image_id.is_none_or(|i| i == instance.image_id)
+    }
+}
+
+/// What a group's launch template needs, besides instances, to hold spec `hash` at
+/// `count`: `plan` shows it and `apply` does exactly it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateUpkeep {
+    /// The version carrying the spec, when one was observed; `None`: apply adds one.
+    pub version: Option<i64>,
+    /// The default version (what a rollback returns to) moves to the spec's version
+    /// once the rollout completes: `Some((from, to))` when it is another one now.
+    pub default_moves: Option<(i64, i64)>,
+    /// Whether the applied count recorded on the template (`rollstack:count`) changes.
+    pub count_changes: bool,
+}
+
+impl TemplateUpkeep {
+    /// The upkeep of `template` (absent: not created yet) for spec `hash` at `count`.
+    pub fn of(
+        template: Option<&crate::observe::LiveLaunchTemplate>,
+        hash: &str,
+        count: u32,
+    ) -> TemplateUpkeep {
+        let Some(template) = template else {
+            // A new template is created with the version as default and the count tag.
+            return TemplateUpkeep {
+                version: None,
+                default_moves: None,
+                count_changes: false,
+            };
+        };
+        let version = template.version_with_spec(hash).map(|v| v.number);
+        TemplateUpkeep {
+            version,
+            default_moves: version
+                .filter(|v| *v != template.default_version)
+                .map(|v| (template.default_version, v)),
+            count_changes: template.tags.get(tags::COUNT) != Some(&count.to_string()),
+        }
+    }
+
+    /// The upkeep left once apply added `version` to `template` (absent: it created the
+    /// template, default version and count tag included).
+    pub fn with_new_version(
+        self,
+        template: Option<&crate::observe::LiveLaunchTemplate>,
+        version: i64,
+    ) -> TemplateUpkeep {
+        TemplateUpkeep {
+            version: Some(version),
+            default_moves: template.map(|t| (t.default_version, version)),
+            count_changes: template.is_some() && self.count_changes,
+        }
+    }
+
+    /// Whether anything is to be done.
+    pub fn is_needed(&self) -> bool {
+        self.version.is_none() || self.default_moves.is_some() || self.count_changes
+    }
+}

@@ -130,6 +130,9 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     stack
 }
 
+/// `from: self` in a rule: the group the rule belongs to.
+const SELF: &str = "self";
+
 fn security_group(
     checker: &mut Checker,
     names: &Names,
@@ -138,6 +141,20 @@ fn security_group(
     references: &mut Vec<Reference>,
 ) -> SecurityGroup {
     let path = format!("security_groups.{name}");
+    if name == SELF {
+        checker.error_at_key(
+            &path,
+            "`self` cannot name a security group".to_owned(),
+            "another name",
+            Some("`from: self` in a rule means the group the rule belongs to".to_owned()),
+        );
+    }
+    // A group's rules are applied once the group itself exists.
+    references.push(Reference {
+        from: Address::SecurityGroupRules(name.to_owned()),
+        to: Address::SecurityGroup(name.to_owned()),
+        path: path.clone(),
+    });
     let mut rules = |kind: &str, raw_rules: &[RawRule]| -> Vec<Rule> {
         raw_rules
             .iter()
@@ -175,9 +192,11 @@ fn security_group(
                     }
                     (None, Some(from)) => {
                         let from_path = format!("{rule_path}.from");
+                        // `self`: the group itself (a cluster whose members talk).
+                        let from = if from == SELF { name } else { from.as_str() };
                         match names.named("security_group", from) {
                             Ok(to) => references.push(Reference {
-                                from: Address::SecurityGroup(name.to_owned()),
+                                from: Address::SecurityGroupRules(name.to_owned()),
                                 to,
                                 path: from_path,
                             }),
@@ -188,7 +207,7 @@ fn security_group(
                                 e.hint,
                             ),
                         }
-                        Peer::SecurityGroup(from.clone())
+                        Peer::SecurityGroup(from.to_owned())
                     }
                     (cidr, _) => {
                         let message = if cidr.is_some() {
@@ -405,11 +424,20 @@ fn group(
     for (i, sg) in group.security_groups.iter().enumerate() {
         let sg_path = format!("{path}.security_groups[{i}]");
         match names.named("security_group", sg) {
-            Ok(to) => references.push(Reference {
-                from: address.clone(),
-                to,
-                path: sg_path,
-            }),
+            Ok(to) => {
+                // Instances start once their groups' rules are in place: health checks
+                // and peers reach them through those rules.
+                references.push(Reference {
+                    from: address.clone(),
+                    to: Address::SecurityGroupRules(to.name().to_owned()),
+                    path: sg_path.clone(),
+                });
+                references.push(Reference {
+                    from: address.clone(),
+                    to,
+                    path: sg_path,
+                });
+            }
             Err(e) => checker.error_at_value(
                 &sg_path,
                 e.message,

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod seed;
+pub mod web;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

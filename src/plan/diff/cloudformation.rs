@@ -253,11 +253,23 @@ pub fn needs_recreate(status: &str) -> Option<&'static str> {
     }
 }
 
-/// A template as sorted YAML, so key order and formatting are not changes. JSON
-/// templates are YAML too. A template that does not parse is compared as text.
+/// The only template format version there is; writing it or not is the same template.
+const TEMPLATE_FORMAT_VERSION: &str = "2010-09-09";
+
+/// A template as sorted YAML, so key order, formatting and the optional
+/// `AWSTemplateFormatVersion` are not changes. JSON templates are YAML too. A template
+/// that does not parse is compared as text.
 pub fn normalise(template: &str) -> String {
     match serde_yaml::from_str::<serde_yaml::Value>(template) {
-        Ok(value) => serde_yaml::to_string(&sorted(value)).unwrap_or_else(|_| template.to_owned()),
+        Ok(mut value) => {
+            if let Some(top) = value.as_mapping_mut()
+                && top.get("AWSTemplateFormatVersion").and_then(|v| v.as_str())
+                    == Some(TEMPLATE_FORMAT_VERSION)
+            {
+                top.remove("AWSTemplateFormatVersion");
+            }
+            serde_yaml::to_string(&sorted(value)).unwrap_or_else(|_| template.to_owned())
+        }
         Err(_) => template.to_owned(),
     }
 }
@@ -326,5 +338,17 @@ mod tests {
             "{yaml}Outputs:\n  O:\n    Value: !GetAtt A.Endpoint.Port\n  S:\n    Value: !Sub '${{A}}'\n"
         );
         assert_eq!(normalise(long), normalise(&short));
+    }
+
+    #[test]
+    fn the_template_format_version_is_not_a_change() {
+        let bare = "Resources:\n  A: {Type: X}\n";
+        for versioned in [
+            "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  A: {Type: X}\n",
+            "AWSTemplateFormatVersion: 2010-09-09\nResources:\n  A: {Type: X}\n",
+            r#"{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"A": {"Type": "X"}}}"#,
+        ] {
+            assert_eq!(normalise(bare), normalise(versioned), "{versioned}");
+        }
     }
 }

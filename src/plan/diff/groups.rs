@@ -8,7 +8,7 @@ use crate::diagnostic::plural;
 use crate::model::{Address, Group, Stack};
 use crate::observe::{LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags};
 use crate::plan::redact::Redactor;
-use crate::plan::spec::{LaunchSpec, REQUIRED_INSTANCE_TAGS};
+use crate::plan::spec::{InstanceTarget, LaunchSpec, REQUIRED_INSTANCE_TAGS, TemplateUpkeep};
 use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
 use crate::rollout::{Health, Member, oldest_first};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
@@ -88,14 +88,10 @@ fn group_of(stack: &Stack, instance: &LiveInstance) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Whether a live instance must be replaced to match the planned spec; what was
-/// changed by hand goes to `drift`.
-fn outdated(
-    instance: &LiveInstance,
-    spec: &LaunchSpec,
-    hash: &str,
-    drift: &mut Vec<String>,
-) -> bool {
+/// Whether a live instance must be replaced to match the planned spec (the question
+/// apply's rollout asks too, through [`InstanceTarget::holds`]); what was changed by
+/// hand goes to `drift`.
+fn outdated(instance: &LiveInstance, target: &InstanceTarget<'_>, drift: &mut Vec<String>) -> bool {
     let id = &instance.id;
     let missing: Vec<&str> = REQUIRED_INSTANCE_TAGS
         .iter()
@@ -110,24 +106,22 @@ fn outdated(
     if matches!(instance.state.as_str(), "stopping" | "stopped") {
         drift.push(format!("instance `{id}` was stopped outside rollstack"));
     }
-    let same_spec = instance.tag(tags::SPEC) == Some(hash);
-    if same_spec && instance.instance_type != spec.instance_type {
+    let same_spec = instance.tag(tags::SPEC) == Some(target.hash);
+    let instance_type = target.instance_type.unwrap_or_default();
+    let image_id = target.image_id.unwrap_or_default();
+    if same_spec && instance.instance_type != instance_type {
         drift.push(format!(
-            "instance `{id}` was retyped outside rollstack ({} -> {})",
-            spec.instance_type, instance.instance_type
+            "instance `{id}` was retyped outside rollstack ({instance_type} -> {})",
+            instance.instance_type
         ));
     }
-    if same_spec && instance.image_id != spec.image_id {
+    if same_spec && instance.image_id != image_id {
         drift.push(format!(
-            "instance `{id}` runs image `{}`, not `{}`",
-            instance.image_id, spec.image_id
+            "instance `{id}` runs image `{}`, not `{image_id}`",
+            instance.image_id
         ));
     }
-    let by_hand = !missing.is_empty()
-        || matches!(instance.state.as_str(), "stopping" | "stopped")
-        || instance.instance_type != spec.instance_type
-        || instance.image_id != spec.image_id;
-    by_hand || !same_spec
+    !target.holds(instance)
 }
 
 /// One line on what changed between an old instance and the new spec.
@@ -178,8 +172,13 @@ fn diff_one(
     let mut drift = Vec::new();
     let mut current = Vec::new();
     let mut stale = Vec::new();
+    let target = InstanceTarget {
+        hash: &hash,
+        instance_type: Some(&spec.instance_type),
+        image_id: Some(&spec.image_id),
+    };
     for instance in live {
-        if outdated(instance, spec, &hash, &mut drift) {
+        if outdated(instance, &target, &mut drift) {
             stale.push(*instance);
         } else {
             current.push(*instance);
@@ -225,9 +224,7 @@ fn diff_one(
             "user data (planned)",
         )
     });
-    let template_has_spec = template
-        .and_then(|t| t.version(t.latest_version))
-        .is_some_and(|v| v.spec() == Some(hash.as_str()));
+    let upkeep = TemplateUpkeep::of(template, &hash, group.count);
     let mut redacted_spec = spec.clone();
     redacted_spec.user_data = spec.user_data.as_deref().map(|u| redactor.redact(u));
     let before: BTreeSet<String> = live
@@ -250,7 +247,7 @@ fn diff_one(
         launch_spec: Some(redacted_spec),
         user_data_diff,
         rollout: None,
-        new_launch_template_version: !template_has_spec,
+        new_launch_template_version: upkeep.version.is_none(),
     };
     let (action, reason) = if live.is_empty() && template.is_none() {
         (
@@ -278,11 +275,8 @@ fn diff_one(
         let reason = scale_text(live.len(), count)
             .unwrap_or_else(|| "replace stopped or untagged instances".to_owned());
         (Action::Update, reason)
-    } else if detail.new_launch_template_version {
-        (
-            Action::Update,
-            "launch template has no version with this spec".to_owned(),
-        )
+    } else if upkeep.is_needed() {
+        (Action::Update, upkeep_reason(&upkeep))
     } else {
         (Action::NoOp, "in sync".to_owned())
     };
@@ -299,6 +293,23 @@ fn diff_one(
         drift,
         fingerprint: instances_fingerprint(live, template),
     }
+}
+
+/// What an update that only looks after the launch template does, in words.
+fn upkeep_reason(upkeep: &TemplateUpkeep) -> String {
+    let mut parts = Vec::new();
+    if upkeep.version.is_none() {
+        parts.push("launch template gets a version with this spec".to_owned());
+    }
+    if let Some((from, to)) = upkeep.default_moves {
+        parts.push(format!(
+            "launch template default version {from} -> {to} (the last complete rollout)"
+        ));
+    }
+    if upkeep.count_changes {
+        parts.push("record the applied count on the launch template".to_owned());
+    }
+    parts.join("; ")
 }
 
 fn scale_text(live: usize, count: usize) -> Option<String> {
@@ -468,12 +479,15 @@ mod tests {
             let stack = stack(count);
             let live = fleet(&stack, current, old, stopped);
             // What the apply that launched them left: a template whose latest version
-            // carries the planned spec.
+            // carries the planned spec, with the count it applied.
             let spec = LaunchSpec::new(&stack, "web", "ami-1", &Outputs::new());
             let template = LiveLaunchTemplate {
                 id: "lt-1".to_owned(),
                 name: "t-default-web".to_owned(),
-                tags: BTreeMap::new(),
+                tags: BTreeMap::from([(
+                    tags::COUNT.to_owned(),
+                    (current + old + stopped).to_string(),
+                )]),
                 latest_version: 1,
                 default_version: 1,
                 versions: vec![crate::observe::LaunchTemplateVersion {

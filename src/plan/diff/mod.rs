@@ -55,6 +55,27 @@ pub enum PlanError {
         /// Its id.
         id: String,
     },
+    /// A security group's description changed; AWS cannot change it in place.
+    #[error(
+        "`{address}`: the description changed (`{live}` -> `{planned}`), and AWS cannot change a security group's description in place"
+    )]
+    DescriptionChange {
+        /// The security group.
+        address: String,
+        /// The live description.
+        live: String,
+        /// The stack file's.
+        planned: String,
+    },
+    /// The stack's subnets are in several VPCs; its security groups can be in one.
+    #[error("the stack's subnets are in several VPCs ({}); its security groups can only be in one", .vpcs.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "))]
+    SeveralVpcs {
+        /// The VPCs.
+        vpcs: Vec<String>,
+    },
+    /// The stack names no subnets and the account has no default VPC.
+    #[error("the stack names no subnets, and the region has no default VPC to launch into")]
+    NoDefaultVpc,
 }
 
 impl PlanError {
@@ -72,6 +93,15 @@ impl PlanError {
             }
             PlanError::Conflict { .. } => {
                 "rollstack never adopts or touches resources without its ownership tags: rename the resource in the stack file, or remove the other one".to_owned()
+            }
+            PlanError::DescriptionChange { .. } => {
+                "restore the description in the stack file; for a new description, give the group a new name as well: rollstack then creates the new group, rolls the instances that use it onto it, and deletes the old one".to_owned()
+            }
+            PlanError::SeveralVpcs { .. } => {
+                "list subnets of one VPC in `network.subnets` and `groups.*.subnets`".to_owned()
+            }
+            PlanError::NoDefaultVpc => {
+                "name the subnets to launch into in `network.subnets`".to_owned()
             }
         }
     }
@@ -106,6 +136,17 @@ pub fn diff(
         }
     }
     errors.extend(conflicts(stack, observed));
+    errors.extend(unchangeable(stack, observed));
+    // Only what is created needs the VPC (a destroy plans nothing to create).
+    let creates = !stack.security_groups.is_empty() || !stack.groups.is_empty();
+    match observed.vpcs.len() {
+        _ if !creates => {}
+        0 => errors.push(PlanError::NoDefaultVpc),
+        1 => {}
+        _ => errors.push(PlanError::SeveralVpcs {
+            vpcs: observed.vpcs.clone(),
+        }),
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -146,10 +187,13 @@ pub fn diff(
             take(d);
         }
     }
-    // What is left was removed from the file: dependents first (groups, then
-    // CloudFormation, then security groups).
+    // What is left was removed from the file: dependents first (`Address::delete_rank`).
     let mut removed: Vec<Diffed> = diffed.into_values().collect();
-    removed.sort_by_key(|d| std::cmp::Reverse(kind_rank(&d.change.address)));
+    removed.sort_by_key(|d| {
+        Address::try_from(d.change.address.clone())
+            .map(|a| a.delete_rank())
+            .unwrap_or(u8::MAX)
+    });
     removed.into_iter().for_each(&mut take);
 
     let summary = Summary::of(&changes);
@@ -167,15 +211,6 @@ pub fn diff(
         fingerprints,
         model: serde_json::to_value(stack).unwrap_or_default(),
     })
-}
-
-fn kind_rank(address: &str) -> u8 {
-    match address.split_once('.').map(|(k, _)| k) {
-        Some("security_group") => 1,
-        Some("cloudformation") => 2,
-        Some("group") => 3,
-        _ => 0,
-    }
 }
 
 /// Creates that would collide with a same-named resource rollstack does not own.
@@ -197,6 +232,26 @@ fn conflicts(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
                 kind: foreign.kind,
                 name: foreign.name.clone(),
                 id: foreign.id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Changes AWS cannot make in place and rollstack does not make by replacement: refused
+/// here, so that apply never meets them.
+fn unchangeable(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
+    stack
+        .security_groups
+        .iter()
+        .filter_map(|(name, desired)| {
+            let live = observed
+                .security_groups
+                .iter()
+                .find(|g| g.name == aws_name(stack, name))?;
+            (live.description != desired.description).then(|| PlanError::DescriptionChange {
+                address: Address::SecurityGroup(name.clone()).to_string(),
+                live: live.description.clone(),
+                planned: desired.description.clone(),
             })
         })
         .collect()

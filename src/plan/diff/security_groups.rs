@@ -1,5 +1,7 @@
-//! Security groups: rule changes are updates (authorize/revoke the difference); rules
-//! in our groups that rollstack did not make are drift.
+//! Security groups, as two nodes each: the group (`security_group.NAME`: created,
+//! re-tagged, deleted) and its rules (`security_group_rules.NAME`: authorize/revoke the
+//! difference). Rules come after every group they name, so groups that allow each other
+//! are no cycle. Rules in our groups that rollstack did not make are drift.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +10,9 @@ use crate::diagnostic::plural;
 use crate::model::{Address, Peer, Protocol, Rule, SecurityGroup, Stack};
 use crate::observe::{Direction, LiveRule, LiveSecurityGroup, Observed, aws_name, tags};
 use crate::plan::spec::{lifecycle_tags, ownership_tags};
-use crate::plan::{Action, BeforeAfter, Change, Detail, RuleChange, SecurityGroupChange};
+use crate::plan::{
+    Action, BeforeAfter, Change, Detail, RuleChange, SecurityGroupChange, SecurityGroupRulesChange,
+};
 
 /// Diffs every security group of `stack` and every owned one it no longer has.
 pub fn diff(stack: &Stack, observed: &Observed) -> Vec<Diffed> {
@@ -21,7 +25,8 @@ pub fn diff(stack: &Stack, observed: &Observed) -> Vec<Diffed> {
         if let Some(live) = live {
             seen.insert(live.id.clone());
         }
-        out.push(diff_one(stack, name, desired, live, &ids));
+        out.push(diff_group(stack, name, desired, live));
+        out.push(diff_rules(stack, name, desired, live, &ids));
     }
     for live in &observed.security_groups {
         if seen.contains(&live.id) {
@@ -30,7 +35,8 @@ pub fn diff(stack: &Stack, observed: &Observed) -> Vec<Diffed> {
         let Some(name) = live.name.strip_prefix(&aws_name(stack, "")) else {
             continue;
         };
-        out.push(removed(name, live, &ids));
+        out.extend(removed_rules(name, live, &ids));
+        out.push(removed(name, live));
     }
     out
 }
@@ -121,24 +127,30 @@ fn desired_rules(desired: &SecurityGroup) -> BTreeSet<(Direction, String)> {
 /// Hash of a group's desired description and rules: its `rollstack:spec` tag, so a rule
 /// removed by hand is told apart from a rule added to the file.
 pub fn rules_hash(desired: &SecurityGroup) -> String {
+    // The words are part of hashes stored on AWS: they must never change.
     let text: Vec<String> = desired_rules(desired)
         .into_iter()
-        .map(|(d, r)| format!("{d:?} {r}"))
+        .map(|(d, r)| {
+            let word = match d {
+                Direction::Ingress => "Ingress",
+                Direction::Egress => "Egress",
+            };
+            format!("{word} {r}")
+        })
         .collect();
     super::short_hash(&format!("{}\n{}", desired.description, text.join("\n")))
 }
 
-fn diff_one(
+fn diff_group(
     stack: &Stack,
     name: &str,
     desired: &SecurityGroup,
     live: Option<&LiveSecurityGroup>,
-    ids: &BTreeMap<String, String>,
 ) -> Diffed {
     let address = Address::SecurityGroup(name.to_owned());
-    let wanted = desired_rules(desired);
     let mut detail = SecurityGroupChange {
         name: aws_name(stack, name),
+        id: live.map(|l| l.id.clone()),
         description: BeforeAfter {
             before: live.map(|l| l.description.clone()),
             after: Some(desired.description.clone()),
@@ -146,14 +158,6 @@ fn diff_one(
         ..SecurityGroupChange::default()
     };
     let Some(live) = live else {
-        detail.add_rules = wanted
-            .into_iter()
-            .map(|(direction, rule)| RuleChange {
-                direction,
-                rule,
-                id: None,
-            })
-            .collect();
         return Diffed {
             change: Change {
                 address: address.to_string(),
@@ -165,7 +169,72 @@ fn diff_one(
             fingerprint: super::ABSENT.to_owned(),
         };
     };
-    detail.id = Some(live.id.clone());
+    let mut drift = Vec::new();
+    let lifecycle = lifecycle_tags(stack);
+    for (key, value) in ownership_tags(stack, &address) {
+        if !lifecycle.contains_key(&key) && live.tags.get(&key) != Some(&value) {
+            drift.push(format!("tag `{key}` is missing or changed"));
+            detail.set_tags.insert(key, value);
+        }
+    }
+    // A description change never gets here: the plan refuses it (`PlanError`).
+    let (action, reason) = if detail.set_tags.is_empty() {
+        (Action::NoOp, "in sync".to_owned())
+    } else {
+        (Action::Update, "ownership tags to restore".to_owned())
+    };
+    Diffed {
+        change: Change {
+            address: address.to_string(),
+            action,
+            reason,
+            detail: Detail::SecurityGroup(detail),
+        },
+        drift,
+        fingerprint: group_fingerprint(live),
+    }
+}
+
+fn diff_rules(
+    stack: &Stack,
+    name: &str,
+    desired: &SecurityGroup,
+    live: Option<&LiveSecurityGroup>,
+    ids: &BTreeMap<String, String>,
+) -> Diffed {
+    let address = Address::SecurityGroupRules(name.to_owned());
+    let wanted = desired_rules(desired);
+    let hash = rules_hash(desired);
+    let mut detail = SecurityGroupRulesChange {
+        group: aws_name(stack, name),
+        id: live.map(|l| l.id.clone()),
+        ..SecurityGroupRulesChange::default()
+    };
+    let Some(live) = live else {
+        detail.add_rules = wanted
+            .into_iter()
+            .map(|(direction, rule)| RuleChange {
+                direction,
+                rule,
+                id: None,
+            })
+            .collect();
+        let (action, reason) = if detail.add_rules.is_empty() && desired.egress.is_none() {
+            (Action::NoOp, "no rules".to_owned())
+        } else {
+            (Action::Create, rules_reason(&detail))
+        };
+        return Diffed {
+            change: Change {
+                address: address.to_string(),
+                action,
+                reason,
+                detail: Detail::SecurityGroupRules(detail),
+            },
+            drift: Vec::new(),
+            fingerprint: super::ABSENT.to_owned(),
+        };
+    };
     let mut drift = Vec::new();
     let considered = live
         .rules
@@ -191,7 +260,7 @@ fn diff_one(
             id: Some(rule.id.clone()),
         });
     }
-    let unchanged_file = live.tags.get(tags::SPEC) == Some(&rules_hash(desired));
+    let unchanged_file = live.tags.get(tags::SPEC) == Some(&hash);
     for (direction, rule) in wanted.difference(&have) {
         if unchanged_file {
             drift.push(format!(
@@ -205,41 +274,30 @@ fn diff_one(
             id: None,
         });
     }
-    let lifecycle = lifecycle_tags(stack);
-    for (key, value) in ownership_tags(stack, &address) {
-        if !lifecycle.contains_key(&key) && live.tags.get(&key) != Some(&value) {
-            drift.push(format!("tag `{key}` is missing or changed"));
-            detail.set_tags.insert(key, value);
-        }
-    }
     detail.remove_rules.sort();
     detail.add_rules.sort();
-    let (action, reason) = if detail.description.changes() {
-        (
-            Action::Replace,
-            "description changed (AWS cannot change it in place)".to_owned(),
-        )
-    } else if detail.add_rules.is_empty()
+    detail.rules_hash = (!unchanged_file).then_some(hash);
+    let (action, reason) = if detail.add_rules.is_empty()
         && detail.remove_rules.is_empty()
-        && detail.set_tags.is_empty()
+        && detail.rules_hash.is_none()
     {
         (Action::NoOp, "in sync".to_owned())
     } else {
-        (Action::Update, update_reason(&detail))
+        (Action::Update, rules_reason(&detail))
     };
     Diffed {
         change: Change {
             address: address.to_string(),
             action,
             reason,
-            detail: Detail::SecurityGroup(detail),
+            detail: Detail::SecurityGroupRules(detail),
         },
         drift,
         fingerprint: group_fingerprint(live),
     }
 }
 
-fn update_reason(detail: &SecurityGroupChange) -> String {
+fn rules_reason(detail: &SecurityGroupRulesChange) -> String {
     let mut parts = Vec::new();
     if !detail.add_rules.is_empty() {
         parts.push(format!(
@@ -253,13 +311,59 @@ fn update_reason(detail: &SecurityGroupChange) -> String {
             plural(detail.remove_rules.len(), "rule")
         ));
     }
-    if !detail.set_tags.is_empty() {
-        parts.push("ownership tags to restore".to_owned());
+    if parts.is_empty() {
+        parts.push(if detail.id.is_none() {
+            "only the rules the stack file gives".to_owned()
+        } else {
+            "record the rules hash".to_owned()
+        });
     }
     parts.join(", ")
 }
 
-fn removed(name: &str, live: &LiveSecurityGroup, ids: &BTreeMap<String, String>) -> Diffed {
+/// The rules of a removed group that name other groups: revoked first, since a group
+/// another group's rule names cannot be deleted (two groups that allow each other
+/// would wait on each other forever). Rules naming only addresses go with the group.
+fn removed_rules(
+    name: &str,
+    live: &LiveSecurityGroup,
+    ids: &BTreeMap<String, String>,
+) -> Option<Diffed> {
+    let remove_rules: Vec<RuleChange> = live
+        .rules
+        .iter()
+        .filter(|r| r.group_id.is_some())
+        .map(|r| RuleChange {
+            direction: r.direction,
+            rule: live_text(r, ids),
+            id: Some(r.id.clone()),
+        })
+        .collect();
+    if remove_rules.is_empty() {
+        return None;
+    }
+    let detail = SecurityGroupRulesChange {
+        group: live.name.clone(),
+        id: Some(live.id.clone()),
+        remove_rules,
+        ..SecurityGroupRulesChange::default()
+    };
+    Some(Diffed {
+        change: Change {
+            address: Address::SecurityGroupRules(name.to_owned()).to_string(),
+            action: Action::Delete,
+            reason: format!(
+                "no longer in the stack file: revoke {} naming security groups",
+                plural(detail.remove_rules.len(), "rule")
+            ),
+            detail: Detail::SecurityGroupRules(detail),
+        },
+        drift: Vec::new(),
+        fingerprint: group_fingerprint(live),
+    })
+}
+
+fn removed(name: &str, live: &LiveSecurityGroup) -> Diffed {
     let detail = SecurityGroupChange {
         name: live.name.clone(),
         id: Some(live.id.clone()),
@@ -267,15 +371,6 @@ fn removed(name: &str, live: &LiveSecurityGroup, ids: &BTreeMap<String, String>)
             before: Some(live.description.clone()),
             after: None,
         },
-        remove_rules: live
-            .rules
-            .iter()
-            .map(|r| RuleChange {
-                direction: r.direction,
-                rule: live_text(r, ids),
-                id: Some(r.id.clone()),
-            })
-            .collect(),
         ..SecurityGroupChange::default()
     };
     Diffed {

@@ -29,19 +29,21 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
                     _ => {}
                 }
             }
-            for rule in &sg.add_rules {
+            for (key, value) in &sg.set_tags {
+                lines.push(format!("~ tag {key} = {value:?}"));
+            }
+        }
+        Detail::SecurityGroupRules(rules) => {
+            for rule in &rules.add_rules {
                 lines.push(format!("+ {} {}", direction(rule.direction), rule.rule));
             }
-            for rule in &sg.remove_rules {
+            for rule in &rules.remove_rules {
                 let id = rule
                     .id
                     .as_deref()
                     .map(|i| format!("  ({i})"))
                     .unwrap_or_default();
                 lines.push(format!("- {} {}{id}", direction(rule.direction), rule.rule));
-            }
-            for (key, value) in &sg.set_tags {
-                lines.push(format!("~ tag {key} = {value:?}"));
             }
         }
         Detail::Group(g) => {
