@@ -16,6 +16,16 @@ pub struct Cli {
     /// S3 then uses path-style addressing.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Time to open a connection to AWS [default: 5s].
+    #[arg(long, global = true, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Time for one attempt of an AWS call, its answer read [default: 30s].
+    #[arg(long, global = true, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub attempt_timeout: Option<std::time::Duration>,
+    /// Time for one AWS call, its retries and the waits between them; a silent endpoint
+    /// fails in this time [default: 100s].
+    #[arg(long, global = true, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub call_timeout: Option<std::time::Duration>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

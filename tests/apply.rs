@@ -4,56 +4,14 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
 use support::web::{
-    ROLLOUT, USER_DATA, apply, assert_fleet, assert_ok, buckets, clients, instances, releases,
-    setup, stack_file, write,
+    Poller, ROLLOUT, USER_DATA, apply, assert_fleet, assert_ok, buckets, clients, instances,
+    releases, setup, stack_file, write,
 };
 use support::{Agent, rollstack_aws, rollstack_aws_command, scratch, stderr, stdout};
-
-/// Watches the instances of stack `name` from another thread until dropped, recording
-/// the most live and the fewest running instances seen.
-struct Poller {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<(usize, usize, usize)>>,
-}
-
-impl Poller {
-    fn start(name: &str) -> Poller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let name = name.to_owned();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async {
-                let c = clients().await;
-                let (mut most, mut fewest, mut seen) = (0, usize::MAX, 0);
-                while !flag.load(Ordering::SeqCst) {
-                    let live = instances(&c, &name).await;
-                    let running = live.iter().filter(|(_, s, _)| s == "running").count();
-                    most = most.max(live.len());
-                    fewest = fewest.min(running);
-                    seen += 1;
-                }
-                (most, fewest, seen)
-            })
-        });
-        Poller {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// (most live, fewest running, observations).
-    fn finish(mut self) -> (usize, usize, usize) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.take().unwrap().join().unwrap()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_from_empty_creates_everything_tagged_and_converges() {

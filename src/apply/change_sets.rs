@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::patience::Patience;
 use crate::aws::{Aws, ChangeSetKind, ChangeSetRequest, ChangeSetState};
 use crate::model::{Address, Stack};
 use crate::observe::aws_name;
@@ -155,16 +156,16 @@ pub async fn change_set_ready(
 ) -> Result<ChangeSetState, String> {
     let started = Instant::now();
     let mut pause = Duration::from_secs(1);
+    let mut patience = Patience::default();
     loop {
-        let Some(state) = aws
-            .describe_change_set(id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
-            return Err(format!("change set `{id}` no longer exists"));
-        };
-        if !state.pending() {
-            return Ok(state);
+        let described = patience
+            .poll(aws.describe_change_set(id).await)
+            .map_err(|e| e.to_string())?;
+        match described {
+            Some(Some(state)) if !state.pending() => return Ok(state),
+            Some(None) => return Err(format!("change set `{id}` no longer exists")),
+            // Pending, or the poll failed with a passing problem.
+            Some(Some(_)) | None => {}
         }
         if started.elapsed() > CHANGE_SET_TIMEOUT || cancelled() {
             return Err(format!(

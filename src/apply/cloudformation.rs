@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::change_sets::{Inputs, change_set_ready, create_change_set};
+use super::patience::Patience;
 use super::{Executor, NodeOutcome};
 use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackEvent, StackState};
 use crate::model::Address;
@@ -187,8 +188,13 @@ impl Node<'_> {
     async fn wait(&self, id: &str) -> Result<StackState, Stop> {
         let mut pause = Duration::from_secs(1);
         let mut last = String::new();
+        let mut patience = Patience::default();
         loop {
-            let Some(state) = self.executor.aws.describe_stack(id).await? else {
+            let Some(described) = patience.poll(self.executor.aws.describe_stack(id).await)? else {
+                self.pause(&mut pause).await?;
+                continue;
+            };
+            let Some(state) = described else {
                 return Err(Stop::Failed(format!("`{}` disappeared", self.aws_name)));
             };
             if !in_progress(&state.status) {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use super::health::{self, Seen, Signal};
+use super::patience::Patience;
 use super::{Executor, NodeOutcome};
 use crate::aws::{AwsError, Batch, LaunchVersion};
 use crate::diagnostic::plural;
@@ -107,6 +108,12 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
                     .collect(),
                 user_data: spec.user_data.clone(),
                 instance_tags: instance_tags(stack, name, &spec),
+                client_token: short_hash(&format!(
+                    "{}/{}/spec={hash} commit={}",
+                    aws_name(stack, name),
+                    template.map(|t| t.id.as_str()).unwrap_or("new"),
+                    executor.options.commit
+                )),
             };
             let (id, number) = executor
                 .aws
@@ -284,18 +291,31 @@ async fn roll(
         .timeout(Duration::from_secs(2))
         .build()
         .ok();
+    // Every call of the loop may fail with AWS weather: the loop then tries again, from
+    // what AWS reports next time (launches carry their client token, terminations are
+    // idempotent).
+    let mut patience = Patience::default();
     loop {
         if executor.cancelled() {
             progress.finish("interrupted after a safe step");
             return Ok(Rolled::Interrupted);
         }
-        let live = executor
+        let observed = executor
             .aws
             .group_instances(&stack.name, &stack.environment.name, &address)
-            .await?;
+            .await;
+        let Some(live) = patience.poll(observed)? else {
+            executor.nap(executor.options.poll_interval).await;
+            continue;
+        };
         let current: Vec<&LiveInstance> = live.iter().filter(|i| target.holds(i)).collect();
-        if checks.contains(&Check::Signal) {
-            poll_signals(executor, &current, &mut signals).await?;
+        if checks.contains(&Check::Signal)
+            && patience
+                .poll(poll_signals(executor, &current, &mut signals).await)?
+                .is_none()
+        {
+            executor.nap(executor.options.poll_interval).await;
+            continue;
         }
         let probes = match (
             &http,
@@ -346,7 +366,12 @@ async fn roll(
         match rollout::next_step(&members, &policy) {
             Step::Launch(n) => {
                 progress.update(on_target, healthy, &format!("launching {n}"));
-                launch(executor, group, target, &members, n).await?;
+                if patience
+                    .poll(launch(executor, group, target, &members, n).await)?
+                    .is_none()
+                {
+                    executor.nap(executor.options.poll_interval).await;
+                }
             }
             Step::Terminate(ids, why) => {
                 // Scale-in terminates current instances, so this can be more than the
@@ -366,7 +391,13 @@ async fn roll(
                     healthy,
                     &format!("terminating {} ({what}): {}", ids.len(), ids.join(" ")),
                 );
-                executor.aws.terminate_instances(&ids).await?;
+                if patience
+                    .poll(executor.aws.terminate_instances(&ids).await)?
+                    .is_none()
+                {
+                    executor.nap(executor.options.poll_interval).await;
+                    continue;
+                }
                 if why == rollout::Why::Replaced && old_left > 0 {
                     executor.nap(group.rollout.pause.0).await;
                 }
@@ -519,11 +550,16 @@ async fn remove(
     let stack = &executor.stack;
     let address = Address::Group(name.to_owned()).to_string();
     let started = std::time::Instant::now();
+    let mut patience = Patience::default();
     loop {
-        let live = executor
+        let observed = executor
             .aws
             .group_instances(&stack.name, &stack.environment.name, &address)
-            .await?;
+            .await;
+        let Some(live) = patience.poll(observed)? else {
+            executor.nap(executor.options.poll_interval).await;
+            continue;
+        };
         if live.is_empty() {
             break;
         }
@@ -535,7 +571,7 @@ async fn remove(
             )));
         }
         let ids: Vec<String> = live.iter().map(|i| i.id.clone()).collect();
-        executor.aws.terminate_instances(&ids).await?;
+        patience.poll(executor.aws.terminate_instances(&ids).await)?;
         executor.nap(executor.options.poll_interval).await;
     }
     if let Some(template) = live_template(executor, name) {

@@ -109,12 +109,23 @@ pub async fn create(
     loop {
         entry.seq = seq;
         let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
+        let key = key(stack, env, seq);
         match aws
-            .put_object_if(bucket, &key(stack, env, seq), body, Condition::Absent)
+            .put_object_if(bucket, &key, body.clone(), Condition::Absent)
             .await?
         {
             Written::Yes(_) => return Ok(seq),
-            Written::ConditionFailed => seq += 1,
+            // Our own write, whose answer was lost, or another writer's.
+            Written::ConditionFailed => {
+                if aws
+                    .get_object(bucket, &key)
+                    .await?
+                    .is_some_and(|stored| stored.body == body)
+                {
+                    return Ok(seq);
+                }
+                seq += 1;
+            }
         }
     }
 }

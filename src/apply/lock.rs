@@ -156,6 +156,9 @@ impl Lock {
                     Some(held) => {
                         let other: Option<LockRecord> = serde_json::from_slice(&held.body).ok();
                         match other {
+                            // Our own write, whose answer was lost: the SDK's retry
+                            // found the object it had made.
+                            Some(other) if other.id == record.id => Some(held.etag),
                             Some(other) if !other.expired(SystemTime::now()) => {
                                 if started.elapsed().unwrap_or_default() >= request.timeout {
                                     return Err(LockError::Held {
@@ -212,15 +215,51 @@ impl Lock {
         &self.record
     }
 
-    /// Stops renewing and deletes the lock, if it is still ours.
+    /// Stops renewing and deletes the lock, if it is still ours. A release that meets
+    /// AWS weather is tried again, [`RELEASE_ROUNDS`] times (each with the SDK's own
+    /// retries) before it gives up.
     pub async fn release(self) -> Result<(), AwsError> {
         self.renewal.abort();
-        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
-        self.aws
-            .delete_object(&self.bucket, &self.key, Some(&etag))
-            .await
-            .map(drop)
+        let mut round = 0;
+        loop {
+            round += 1;
+            match self.delete_if_ours().await {
+                Err(e) if e.is_passing() && round < RELEASE_ROUNDS => {
+                    tracing::warn!("releasing the lock: {e}; trying again");
+                    tokio::time::sleep(Duration::from_secs(2 * round)).await;
+                }
+                done => return done,
+            }
+        }
     }
+
+    async fn delete_if_ours(&self) -> Result<(), AwsError> {
+        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        match self
+            .aws
+            .delete_object(&self.bucket, &self.key, Some(&etag))
+            .await?
+        {
+            Written::Yes(_) => Ok(()),
+            // Renewed by a write whose answer was lost, or forced open and taken.
+            Written::ConditionFailed => match self.aws.get_object(&self.bucket, &self.key).await? {
+                Some(held) if is_ours(&held.body, &self.record.id) => self
+                    .aws
+                    .delete_object(&self.bucket, &self.key, Some(&held.etag))
+                    .await
+                    .map(drop),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+/// Release attempts, each with the SDK's own retries.
+const RELEASE_ROUNDS: u64 = 3;
+
+/// Whether a lock object's `body` is the lock `id`.
+fn is_ours(body: &[u8], id: &str) -> bool {
+    serde_json::from_slice::<LockRecord>(body).is_ok_and(|r| r.id == id)
 }
 
 /// Extends the lease every third of it, as long as the lock is still ours.
@@ -245,9 +284,18 @@ async fn renew(
                     *e = new;
                 }
             }
-            // Forced open by someone else: nothing more to renew.
-            Ok(Written::ConditionFailed) => return,
-            Err(e) => tracing::warn!("lock renewal failed: {e}"),
+            // Our renewal whose answer was lost (the lock is still ours, at a new ETag),
+            // or forced open by someone else: then nothing more to renew.
+            Ok(Written::ConditionFailed) => match aws.get_object(&bucket, &key).await {
+                Ok(Some(held)) if is_ours(&held.body, &record.id) => {
+                    if let Ok(mut e) = etag.lock() {
+                        *e = held.etag;
+                    }
+                }
+                Ok(_) => return,
+                Err(e) => tracing::warn!("lock renewal: {e}; trying again"),
+            },
+            Err(e) => tracing::warn!("lock renewal failed: {e}; trying again"),
         }
     }
 }

@@ -10,6 +10,7 @@ mod group;
 pub mod health;
 pub mod history;
 pub mod lock;
+mod patience;
 pub mod progress;
 mod security_group;
 

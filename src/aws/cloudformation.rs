@@ -181,11 +181,30 @@ impl Aws {
             .description(request.description)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CreateChangeSet", e))?;
-        Ok(CreatedChangeSet {
-            id: created.id().unwrap_or_default().to_owned(),
-            stack_id: created.stack_id().unwrap_or_default().to_owned(),
-        })
+            .map_err(|e| self.error("CreateChangeSet", e));
+        match created {
+            Ok(created) => Ok(CreatedChangeSet {
+                id: created.id().unwrap_or_default().to_owned(),
+                stack_id: created.stack_id().unwrap_or_default().to_owned(),
+            }),
+            // A retry after a lost answer finds the change set it made (names are
+            // unique per plan and node).
+            Err(e) if e.code() == Some("AlreadyExistsException") => {
+                let found = self
+                    .cloudformation
+                    .describe_change_set()
+                    .stack_name(request.stack)
+                    .change_set_name(request.name)
+                    .send()
+                    .await
+                    .map_err(|e| self.error("DescribeChangeSet", e))?;
+                Ok(CreatedChangeSet {
+                    id: found.change_set_id().unwrap_or_default().to_owned(),
+                    stack_id: found.stack_id().unwrap_or_default().to_owned(),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Change set `id`, or `None` when it no longer exists.
@@ -199,7 +218,7 @@ impl Aws {
         {
             Ok(d) => d,
             Err(e) if e.as_service_error().is_some_and(not_found) => return Ok(None),
-            Err(e) => return Err(AwsError::from_sdk("DescribeChangeSet", e)),
+            Err(e) => return Err(self.error("DescribeChangeSet", e)),
         };
         let changes = described
             .changes()
@@ -232,13 +251,32 @@ impl Aws {
 
     /// Executes change set `id`.
     pub async fn execute_change_set(&self, id: &str) -> Result<(), AwsError> {
-        self.cloudformation
+        match self
+            .cloudformation
             .execute_change_set()
             .change_set_name(id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ExecuteChangeSet", e))?;
-        Ok(())
+            .map_err(|e| self.error("ExecuteChangeSet", e))
+        {
+            Ok(_) => Ok(()),
+            // A retry after a lost answer finds it executing or executed: the stack's
+            // status, waited for next, tells how it went.
+            Err(e) if e.code() == Some("InvalidChangeSetStatus") => {
+                match self.describe_change_set(id).await? {
+                    Some(state)
+                        if matches!(
+                            state.execution_status.as_str(),
+                            "EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE" | "EXECUTE_FAILED"
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes change set `id` (one that changes nothing, or a stale one).
@@ -252,7 +290,7 @@ impl Aws {
         {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(not_found) => Ok(()),
-            Err(e) => Err(AwsError::from_sdk("DeleteChangeSet", e)),
+            Err(e) => Err(self.error("DeleteChangeSet", e)),
         }
     }
 
@@ -267,7 +305,7 @@ impl Aws {
         {
             Ok(d) => d,
             Err(e) if e.as_service_error().is_some_and(not_found) => return Ok(None),
-            Err(e) => return Err(AwsError::from_sdk("DescribeStacks", e)),
+            Err(e) => return Err(self.error("DescribeStacks", e)),
         };
         Ok(described.stacks().first().map(|s| StackState {
             id: s.stack_id().unwrap_or_default().to_owned(),
@@ -285,7 +323,7 @@ impl Aws {
             .stack_name(id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+            .map_err(|e| self.error("DescribeStackEvents", e))?;
         Ok(described
             .stack_events()
             .iter()
@@ -308,7 +346,7 @@ impl Aws {
             .stack_name(id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DeleteStack", e))?;
+            .map_err(|e| self.error("DeleteStack", e))?;
         Ok(())
     }
 }

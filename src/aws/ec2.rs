@@ -10,7 +10,9 @@ use aws_sdk_ec2::types::{
     TagSpecification, UserIdGroupPair,
 };
 
-use super::observe::{describe_instances, filter};
+use super::observe::{
+    describe_instances, describe_launch_templates, describe_security_groups, filter,
+};
 use super::{Aws, AwsError};
 use crate::model::{Peer, Protocol, Rule};
 use crate::observe::{Direction, LiveInstance, tags};
@@ -73,8 +75,25 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
             .send()
             .await
-            .map_err(|e| AwsError::call("CreateSecurityGroup", e))?;
-        Ok(created.group_id().unwrap_or_default().to_owned())
+            .map_err(|e| self.error("CreateSecurityGroup", e));
+        match created {
+            Ok(created) => Ok(created.group_id().unwrap_or_default().to_owned()),
+            // A retry after a lost answer finds the group it made: ours by its tags.
+            Err(e) if e.code() == Some("InvalidGroup.Duplicate") => {
+                let mut filters = vec![filter("group-name", [name])];
+                if let Some(vpc) = vpc {
+                    filters.push(filter("vpc-id", [vpc]));
+                }
+                let found = describe_security_groups(self, filters).await?;
+                let ours = found.into_iter().find(|g| {
+                    [tags::STACK, tags::ENV]
+                        .iter()
+                        .all(|k| g.tags.get(*k) == tags.get(*k))
+                });
+                ours.map(|g| g.id).ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Authorizes `rules` in group `group_id`, each rule tagged with `tags`.
@@ -94,7 +113,7 @@ impl Aws {
             .map(|r| permission(r, group_ids))
             .collect::<Result<Vec<_>, _>>()?;
         let spec = tag_spec(ResourceType::SecurityGroupRule, tags);
-        match direction {
+        let result = match direction {
             Direction::Ingress => self
                 .ec2
                 .authorize_security_group_ingress()
@@ -104,7 +123,7 @@ impl Aws {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| AwsError::call("AuthorizeSecurityGroupIngress", e)),
+                .map_err(|e| self.error("AuthorizeSecurityGroupIngress", e)),
             Direction::Egress => self
                 .ec2
                 .authorize_security_group_egress()
@@ -114,8 +133,10 @@ impl Aws {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| AwsError::call("AuthorizeSecurityGroupEgress", e)),
-        }
+                .map_err(|e| self.error("AuthorizeSecurityGroupEgress", e)),
+        };
+        // A retry after a lost answer finds the rules it authorized.
+        done_unless(result, &["InvalidPermission.Duplicate"])
     }
 
     /// Revokes the rules `rule_ids` of group `group_id`.
@@ -128,7 +149,7 @@ impl Aws {
         if rule_ids.is_empty() {
             return Ok(());
         }
-        match direction {
+        let result = match direction {
             Direction::Ingress => self
                 .ec2
                 .revoke_security_group_ingress()
@@ -137,7 +158,7 @@ impl Aws {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| AwsError::call("RevokeSecurityGroupIngress", e)),
+                .map_err(|e| self.error("RevokeSecurityGroupIngress", e)),
             Direction::Egress => self
                 .ec2
                 .revoke_security_group_egress()
@@ -146,19 +167,29 @@ impl Aws {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| AwsError::call("RevokeSecurityGroupEgress", e)),
-        }
+                .map_err(|e| self.error("RevokeSecurityGroupEgress", e)),
+        };
+        // A retry after a lost answer finds them revoked.
+        done_unless(
+            result,
+            &[
+                "InvalidPermission.NotFound",
+                "InvalidSecurityGroupRuleId.NotFound",
+            ],
+        )
     }
 
     /// Deletes security group `group_id`.
     pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
-        self.ec2
+        let result = self
+            .ec2
             .delete_security_group()
             .group_id(group_id)
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("DeleteSecurityGroup", e))
+            .map_err(|e| self.error("DeleteSecurityGroup", e));
+        done_unless(result, &["InvalidGroup.NotFound"])
     }
 
     /// Sets `tags` on an existing resource of ours (a launch template's applied count, a
@@ -175,7 +206,7 @@ impl Aws {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("CreateTags", e))
+            .map_err(|e| self.error("CreateTags", e))
     }
 
     /// Adds a version to launch template `name` (creating the template, tagged with
@@ -219,16 +250,43 @@ impl Aws {
                     .version_description(&version.description)
                     .launch_template_data(data)
                     .tag_specifications(tag_spec(ResourceType::LaunchTemplate, template_tags))
+                    .client_token(&version.client_token)
                     .send()
                     .await
-                    .map_err(|e| AwsError::call("CreateLaunchTemplate", e))?;
-                let t = created.launch_template();
-                Ok((
-                    t.and_then(|t| t.launch_template_id())
-                        .unwrap_or_default()
-                        .to_owned(),
-                    t.and_then(|t| t.latest_version_number()).unwrap_or(1),
-                ))
+                    .map_err(|e| self.error("CreateLaunchTemplate", e));
+                match created {
+                    Ok(created) => {
+                        let t = created.launch_template();
+                        Ok((
+                            t.and_then(|t| t.launch_template_id())
+                                .unwrap_or_default()
+                                .to_owned(),
+                            t.and_then(|t| t.latest_version_number()).unwrap_or(1),
+                        ))
+                    }
+                    // A retry after a lost answer finds the template it made (an endpoint
+                    // that ignores the client token): ours by its tags, its first
+                    // version the one asked for.
+                    Err(e)
+                        if e.code() == Some("InvalidLaunchTemplateName.AlreadyExistsException") =>
+                    {
+                        let found = describe_launch_templates(
+                            self,
+                            vec![filter("launch-template-name", [name])],
+                        )
+                        .await?;
+                        found
+                            .into_iter()
+                            .find(|t| {
+                                [tags::STACK, tags::ENV]
+                                    .iter()
+                                    .all(|k| t.tags.get(*k) == template_tags.get(*k))
+                            })
+                            .map(|t| (t.id, 1))
+                            .ok_or(e)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Some(id) => {
                 let created = self
@@ -237,9 +295,10 @@ impl Aws {
                     .launch_template_id(id)
                     .version_description(&version.description)
                     .launch_template_data(data)
+                    .client_token(&version.client_token)
                     .send()
                     .await
-                    .map_err(|e| AwsError::call("CreateLaunchTemplateVersion", e))?;
+                    .map_err(|e| self.error("CreateLaunchTemplateVersion", e))?;
                 let number = created
                     .launch_template_version()
                     .and_then(|v| v.version_number())
@@ -262,18 +321,20 @@ impl Aws {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("ModifyLaunchTemplate", e))
+            .map_err(|e| self.error("ModifyLaunchTemplate", e))
     }
 
     /// Deletes launch template `template_id`.
     pub async fn delete_launch_template(&self, template_id: &str) -> Result<(), AwsError> {
-        self.ec2
+        let result = self
+            .ec2
             .delete_launch_template()
             .launch_template_id(template_id)
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("DeleteLaunchTemplate", e))
+            .map_err(|e| self.error("DeleteLaunchTemplate", e));
+        done_unless(result, &["InvalidLaunchTemplateId.NotFound"])
     }
 
     /// Launches one batch: `count` instances from version `version` of launch template
@@ -295,7 +356,7 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::Instance, batch.tags))
             .send()
             .await
-            .map_err(|e| AwsError::call("RunInstances", e))?;
+            .map_err(|e| self.error("RunInstances", e))?;
         Ok(launched
             .instances()
             .iter()
@@ -314,7 +375,7 @@ impl Aws {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("TerminateInstances", e))
+            .map_err(|e| self.error("TerminateInstances", e))
     }
 
     /// The live instances of resource `address` of stack `stack` / env `env`: one
@@ -352,6 +413,17 @@ pub struct LaunchVersion {
     pub user_data: Option<String>,
     /// Tags instances launched from it carry.
     pub instance_tags: BTreeMap<String, String>,
+    /// Idempotency token: the same version asked for again is the same version.
+    pub client_token: String,
+}
+
+/// `result`, with the error codes `done` (what a retry after a lost answer meets: the
+/// thing made, or gone already) taken as success.
+fn done_unless(result: Result<(), AwsError>, done: &[&str]) -> Result<(), AwsError> {
+    match result {
+        Err(e) if e.code().is_some_and(|c| done.contains(&c)) => Ok(()),
+        other => other,
+    }
 }
 
 /// One `RunInstances` call.
@@ -375,7 +447,8 @@ impl Aws {
     /// Revokes the allow-all egress rule AWS gives every new group, for groups whose
     /// egress the stack file spells out.
     pub async fn revoke_default_egress(&self, group_id: &str) -> Result<(), AwsError> {
-        self.ec2
+        let result = self
+            .ec2
             .revoke_security_group_egress()
             .group_id(group_id)
             .ip_permissions(
@@ -387,6 +460,7 @@ impl Aws {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("RevokeSecurityGroupEgress", e))
+            .map_err(|e| self.error("RevokeSecurityGroupEgress", e));
+        done_unless(result, &["InvalidPermission.NotFound"])
     }
 }

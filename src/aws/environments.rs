@@ -63,7 +63,7 @@ impl Aws {
             .send();
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk("DescribeStacks", e))?;
+            let page = page.map_err(|e| self.error("DescribeStacks", e))?;
             for s in page.stacks() {
                 let tags = super::cloudformation::stack_tags(s);
                 let env = tags.get(tags::ENV).cloned().unwrap_or_default();
@@ -95,7 +95,7 @@ impl Aws {
                 .set_tags(Some(super::ec2::ec2_tags(tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::call("CreateTags", e))
+                .map_err(|e| self.error("CreateTags", e))
         });
         try_join_all(calls).await.map(drop)
     }

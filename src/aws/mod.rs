@@ -1,31 +1,24 @@
-//! The only module that talks to AWS: clients, call statistics, and the batched reads
-//! that observe a stack.
+//! The only module that talks to AWS: clients (retries, timeouts), errors as sentences,
+//! call statistics, and the batched reads that observe a stack.
 
 mod cloudformation;
+mod connect;
 mod ec2;
 mod environments;
+mod error;
 mod observe;
 mod state;
 mod stats;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-
 pub use cloudformation::{
     ChangeSetKind, ChangeSetRequest, ChangeSetState, CreatedChangeSet, StackEvent, StackState,
 };
+pub use connect::{Connection, DEFAULT_MAX_ATTEMPTS, Reach, Timeouts};
 pub use ec2::{Batch, LaunchVersion};
+pub use error::{AwsError, iam_action};
 pub use observe::observe;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
-
-/// How to reach AWS, from the command line and the standard environment variables.
-#[derive(Clone, Debug, Default)]
-pub struct Connection {
-    /// `--endpoint-url`; `AWS_ENDPOINT_URL` is read by the SDK itself when this is unset.
-    pub endpoint_url: Option<String>,
-    /// The stack file's region.
-    pub region: String,
-}
 
 /// Clients for one region, all counting their calls into one [`CallStats`].
 #[derive(Clone, Debug)]
@@ -34,117 +27,52 @@ pub struct Aws {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) cloudformation: aws_sdk_cloudformation::Client,
     stats: CallStats,
+    /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
+    endpoint_url: Option<String>,
+    region: String,
 }
 
 impl Aws {
-    /// Loads credentials and configuration (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, ...) as the
-    /// AWS CLI does, for the stack's region.
-    pub async fn connect(connection: &Connection) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(connection.region.clone()));
-        if let Some(url) = &connection.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        Aws::from_config(&loader.load().await)
-    }
-
-    /// Clients built from an SDK configuration.
-    pub fn from_config(config: &SdkConfig) -> Aws {
-        let stats = CallStats::default();
-        // Local endpoints do not serve bucket subdomains.
-        let path_style = config.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .interceptor(stats.interceptor())
-            .build();
-        let ec2 = aws_sdk_ec2::config::Builder::from(config)
-            .interceptor(stats.interceptor())
-            .build();
-        let cloudformation = aws_sdk_cloudformation::config::Builder::from(config)
-            .interceptor(stats.interceptor())
-            .build();
-        Aws {
-            ec2: aws_sdk_ec2::Client::from_conf(ec2),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),
-            stats,
-        }
-    }
-
     /// The calls made so far.
     pub fn stats(&self) -> &CallStats {
         &self.stats
     }
-}
 
-/// A failed AWS call.
-#[derive(Debug, thiserror::Error)]
-pub enum AwsError {
-    /// The call was refused or could not be made.
-    #[error("AWS call `{operation}` failed: {message}")]
-    Call {
-        /// Operation name (`DescribeInstances`).
-        operation: &'static str,
-        /// The SDK's error, with its context.
-        message: String,
-    },
-    /// AWS answered, refusing the request (a CloudFormation `ValidationError`, ...).
-    #[error("`{operation}` refused: {code}: {message}")]
-    Refused {
-        /// Operation name (`CreateChangeSet`).
-        operation: &'static str,
-        /// AWS error code (`ValidationError`).
-        code: String,
-        /// AWS's message.
-        message: String,
-    },
-    /// The state bucket does not exist.
-    #[error("state bucket `{bucket}` does not exist")]
-    NoStateBucket {
-        /// The bucket.
-        bucket: String,
-    },
-}
-
-impl AwsError {
-    /// Wraps an SDK error from `operation`.
-    pub(crate) fn call(operation: &'static str, error: impl std::error::Error) -> AwsError {
-        AwsError::Call {
-            operation,
-            message: aws_sdk_ec2::error::DisplayErrorContext(error).to_string(),
-        }
-    }
-
-    /// Wraps an SDK error from `operation`; a refusal AWS explains is kept to its code
-    /// and message, which is what a reader needs.
-    pub(crate) fn from_sdk<E>(operation: &'static str, error: E) -> AwsError
-    where
-        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata,
-    {
-        match (error.code(), error.message()) {
-            (Some(code), Some(message)) => AwsError::Refused {
-                operation,
-                code: code.to_owned(),
-                message: message.to_owned(),
-            },
-            _ => AwsError::call(operation, error),
-        }
-    }
-
-    /// What to check next.
-    pub fn hint(&self) -> String {
-        match self {
-            AwsError::NoStateBucket { bucket } => format!(
-                "create it once per account (`aws s3 mb s3://{bucket}`), or set `state_bucket` to an existing bucket"
+    /// The endpoint `operation` is sent to, as a reader knows it.
+    pub fn endpoint(&self, operation: &str) -> String {
+        match &self.endpoint_url {
+            Some(url) => format!("`{url}`"),
+            None => format!(
+                "`https://{}.{}.amazonaws.com`",
+                error::service_of(operation),
+                self.region
             ),
-            AwsError::Refused { .. } => {
-                "AWS refused the request as made: the message above says why".to_owned()
-            }
-            AwsError::Call { .. } => {
-                "check credentials (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`), the region, and \
-         `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint"
-                    .to_owned()
-            }
+        }
+    }
+
+    /// `error` of `operation`, as a sentence naming the endpoint.
+    pub(crate) fn error<E>(
+        &self,
+        operation: &'static str,
+        error: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    ) -> AwsError
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match AwsError::from_sdk(operation, &self.endpoint(operation), error) {
+            AwsError::Timeout {
+                operation,
+                endpoint,
+                last: None,
+            } => AwsError::Timeout {
+                operation,
+                endpoint,
+                last: self.stats.last_failure(operation),
+            },
+            other => other,
         }
     }
 }

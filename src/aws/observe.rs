@@ -62,7 +62,7 @@ async fn vpcs(aws: &Aws, subnets: &[String]) -> Result<Vec<String>, AwsError> {
             .filters(filter("is-default", ["true"]))
             .send()
             .await
-            .map_err(|e| AwsError::call("DescribeVpcs", e))?;
+            .map_err(|e| aws.error("DescribeVpcs", e))?;
         vpcs.extend(
             found
                 .vpcs()
@@ -78,7 +78,7 @@ async fn vpcs(aws: &Aws, subnets: &[String]) -> Result<Vec<String>, AwsError> {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::call("DescribeSubnets", e))?;
+            let page = page.map_err(|e| aws.error("DescribeSubnets", e))?;
             vpcs.extend(
                 page.subnets()
                     .iter()
@@ -134,7 +134,7 @@ pub(super) async fn describe_instances(
         .send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::call("DescribeInstances", e))?;
+        let page = page.map_err(|e| aws.error("DescribeInstances", e))?;
         for instance in page.reservations().iter().flat_map(|r| r.instances()) {
             found.push(LiveInstance {
                 id: instance.instance_id().unwrap_or_default().to_owned(),
@@ -214,7 +214,7 @@ pub(super) async fn describe_security_groups(
         .send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::call("DescribeSecurityGroups", e))?;
+        let page = page.map_err(|e| aws.error("DescribeSecurityGroups", e))?;
         for group in page.security_groups() {
             found.push(LiveSecurityGroup {
                 id: group.group_id().unwrap_or_default().to_owned(),
@@ -244,7 +244,7 @@ async fn security_group_rules(
         .send();
     let mut rules: BTreeMap<String, Vec<LiveRule>> = BTreeMap::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::call("DescribeSecurityGroupRules", e))?;
+        let page = page.map_err(|e| aws.error("DescribeSecurityGroupRules", e))?;
         for rule in page.security_group_rules() {
             let Some(group) = rule.group_id() else {
                 continue;
@@ -309,7 +309,7 @@ async fn launch_templates(
             .send();
         let mut versions: BTreeMap<String, Vec<LaunchTemplateVersion>> = BTreeMap::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::call("DescribeLaunchTemplateVersions", e))?;
+            let page = page.map_err(|e| aws.error("DescribeLaunchTemplateVersions", e))?;
             for version in page.launch_template_versions() {
                 let user_data = version
                     .launch_template_data()
@@ -349,7 +349,7 @@ pub(super) async fn describe_launch_templates(
         .send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::call("DescribeLaunchTemplates", e))?;
+        let page = page.map_err(|e| aws.error("DescribeLaunchTemplates", e))?;
         for template in page.launch_templates() {
             found.push(LiveLaunchTemplate {
                 id: template.launch_template_id().unwrap_or_default().to_owned(),
@@ -384,7 +384,7 @@ async fn images(aws: &Aws, query: &Query) -> Result<BTreeMap<ImageRef, ResolvedI
                     .filters(filter("name", [name.as_str()]))
                     .send()
                     .await
-                    .map_err(|e| AwsError::call("DescribeImages", e))?;
+                    .map_err(|e| aws.error("DescribeImages", e))?;
                 newest(found.images())
             }
         };
@@ -422,7 +422,7 @@ async fn missing_artifacts(
             Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
                 Ok(Some(artifact.clone()))
             }
-            Err(e) => Err(AwsError::call("HeadObject", e)),
+            Err(e) => Err(aws.error("HeadObject", e)),
         }
     });
     Ok(try_join_all(heads).await?.into_iter().flatten().collect())
@@ -442,7 +442,7 @@ async fn cloudformation(
     let mut owned = Vec::new();
     let mut foreign = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::call("DescribeStacks", e))?;
+        let page = page.map_err(|e| aws.error("DescribeStacks", e))?;
         for stack in page.stacks() {
             let name = stack.stack_name().unwrap_or_default().to_owned();
             let id = stack.stack_id().unwrap_or_default().to_owned();
@@ -488,7 +488,7 @@ async fn cloudformation(
             .send()
             .await
             .map(|t| t.template_body().unwrap_or_default().to_owned())
-            .map_err(|e| AwsError::call("GetTemplate", e))
+            .map_err(|e| aws.error("GetTemplate", e))
     });
     let templates = try_join_all(templates).await?;
     for (stack, template) in owned.iter_mut().zip(templates) {

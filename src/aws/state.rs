@@ -53,14 +53,18 @@ impl Aws {
         let got = match self.s3.get_object().bucket(bucket).key(key).send().await {
             Ok(got) => got,
             Err(e) if status(&e) == Some(404) => return Ok(None),
-            Err(e) => return Err(AwsError::call("GetObject", e)),
+            Err(e) => return Err(self.error("GetObject", e)),
         };
         let etag = got.e_tag().unwrap_or_default().to_owned();
         let body = got
             .body
             .collect()
             .await
-            .map_err(|e| AwsError::call("GetObject", e))?
+            .map_err(|e| AwsError::Unreachable {
+                operation: "GetObject",
+                endpoint: self.endpoint("GetObject"),
+                cause: format!("the answer broke off ({e})"),
+            })?
             .into_bytes()
             .to_vec();
         Ok(Some(Stored { body, etag }))
@@ -89,7 +93,7 @@ impl Aws {
             Ok(put) => Ok(Written::Yes(put.e_tag().unwrap_or_default().to_owned())),
             // 409: a concurrent conditional write won.
             Err(e) if matches!(status(&e), Some(412 | 409)) => Ok(Written::ConditionFailed),
-            Err(e) => Err(AwsError::call("PutObject", e)),
+            Err(e) => Err(self.error("PutObject", e)),
         }
     }
 
@@ -104,7 +108,7 @@ impl Aws {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::call("PutObject", e))
+            .map_err(|e| self.error("PutObject", e))
     }
 
     /// Deletes `key`, if its ETag is still `etag` when one is given.
@@ -120,8 +124,10 @@ impl Aws {
         }
         match request.send().await {
             Ok(_) => Ok(Written::Yes(String::new())),
+            // Gone already (a retry after a lost answer finds it so): deleted.
+            Err(e) if status(&e) == Some(404) => Ok(Written::Yes(String::new())),
             Err(e) if matches!(status(&e), Some(412 | 409)) => Ok(Written::ConditionFailed),
-            Err(e) => Err(AwsError::call("DeleteObject", e)),
+            Err(e) => Err(self.error("DeleteObject", e)),
         }
     }
 
@@ -139,7 +145,7 @@ impl Aws {
             let page = match page {
                 Ok(page) => page,
                 Err(e) if status(&e) == Some(404) => return Err(no_bucket(bucket)),
-                Err(e) => return Err(AwsError::call("ListObjectsV2", e)),
+                Err(e) => return Err(self.error("ListObjectsV2", e)),
             };
             for object in page.contents() {
                 found.push(Listed {
@@ -156,7 +162,7 @@ impl Aws {
         match self.s3.head_bucket().bucket(bucket).send().await {
             Ok(_) => Ok(()),
             Err(e) if status(&e) == Some(404) => Err(no_bucket(bucket)),
-            Err(e) => Err(AwsError::call("HeadBucket", e)),
+            Err(e) => Err(self.error("HeadBucket", e)),
         }
     }
 }

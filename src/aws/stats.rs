@@ -17,6 +17,9 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 #[derive(Clone, Debug, Default)]
 pub struct CallStats {
     operations: Arc<Mutex<BTreeMap<String, OperationStats>>>,
+    /// What the last failed attempt of each operation (`DescribeInstances`) met: a call
+    /// that runs out of time says why its attempts failed.
+    last_failures: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 /// Calls of one operation.
@@ -35,6 +38,11 @@ impl CallStats {
             .lock()
             .map(|m| m.clone())
             .unwrap_or_default()
+    }
+
+    /// What the last failed attempt of `operation` met, if one failed.
+    pub fn last_failure(&self, operation: &str) -> Option<String> {
+        self.last_failures.lock().ok()?.get(operation).cloned()
     }
 
     pub(super) fn interceptor(&self) -> CountCalls {
@@ -82,10 +90,16 @@ impl Intercept for CountCalls {
 
     fn read_after_attempt(
         &self,
-        _context: &FinalizerInterceptorContextRef<'_>,
+        context: &FinalizerInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if let (Some(Err(failure)), Some(metadata)) =
+            (context.output_or_error(), cfg.load::<Metadata>())
+            && let Ok(mut last) = self.stats.last_failures.lock()
+        {
+            last.insert(metadata.name().to_owned(), super::error::innermost(failure));
+        }
         // An attempt that failed before transmitting never reached AWS.
         let Some(SentAt(sent)) = cfg.load::<SentAt>().copied() else {
             return Ok(());

@@ -12,7 +12,7 @@ use super::Failure;
 use crate::apply::history::{self, Entry, Outcome};
 use crate::apply::lock::{self, Lock, LockRequest};
 use crate::apply::{self, Executor, Known, Options, Progress};
-use crate::aws::{Aws, Connection};
+use crate::aws::{Aws, Reach};
 use crate::cli::{ApplyArgs, RunArgs};
 use crate::model::{Reference, Stack};
 use crate::observe::Query;
@@ -25,7 +25,7 @@ use crate::validate::validate_file;
 const INTERRUPTED: u8 = 130;
 
 /// Applies a stack file's environment, or a saved plan.
-pub fn run(args: &ApplyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &ApplyArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     if let Some(saved) = read_saved_plan(&args.target)? {
         let stack: Stack =
             serde_json::from_value(saved.model.clone()).map_err(|e| Failure::Refused {
@@ -43,7 +43,7 @@ pub fn run(args: &ApplyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
             saved: Some(saved),
             teardown: Vec::new(),
         };
-        return session.run(endpoint_url);
+        return session.run(reach);
     }
     let stack = validate_file(&args.target)
         .and_then(|v| v.select(&args.target, args.env.as_deref()))
@@ -56,7 +56,7 @@ pub fn run(args: &ApplyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
         saved: None,
         teardown: Vec::new(),
     }
-    .run(endpoint_url)
+    .run(reach)
 }
 
 /// A plan file is JSON with a `format_version`; anything else is a stack file.
@@ -95,7 +95,7 @@ pub struct Session {
 impl Session {
     /// Runs the session; exit 0 when everything converged, 1 on failure or rollback, 130
     /// when interrupted.
-    pub fn run(self, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+    pub fn run(self, reach: &Reach) -> Result<ExitCode, Failure> {
         let Some(bucket) = self.stack.state_bucket.clone() else {
             return Err(Failure::Refused {
                 message: format!(
@@ -106,13 +106,11 @@ impl Session {
             });
         };
         let (env_values, redactor) = super::plan::read_environment(&self.file, &self.stack)?;
-        let connection = Connection {
-            endpoint_url: endpoint_url.map(str::to_owned),
-            region: self.stack.region.clone(),
-        };
         let runtime = super::runtime()?;
         runtime.block_on(async {
-            let aws = Aws::connect(&connection).await;
+            let aws = Aws::connect(&reach.to(&self.stack.region))
+                .await
+                .map_err(Failure::Aws)?;
             let result = self.connected(&aws, &bucket, &env_values, &redactor).await;
             // Printed however the session ends: a refused apply shows it wrote nothing.
             if self.run.stats {
@@ -153,11 +151,18 @@ impl Session {
         let lock = Lock::acquire(aws, &request)
             .await
             .map_err(|e| Failure::Lock(Box::new(e)))?;
+        let id = lock.record().id.clone();
         let result = self.locked(aws, bucket, &lock, env_values, redactor).await;
-        let released = lock.release().await;
-        let code = result?;
-        released.map_err(Failure::Aws)?;
-        Ok(code)
+        if let Err(e) = lock.release().await {
+            // Said whatever the apply's own outcome, which follows.
+            eprintln!("error: the lock `{id}` could not be released: {e}");
+            eprintln!(
+                "  hint: once no run of this stack is left, free it with `rollstack unlock {stack_arg} --env {} --force {id}`",
+                self.stack.environment.name
+            );
+            return result.map(|_| ExitCode::FAILURE);
+        }
+        result
     }
 
     async fn locked(

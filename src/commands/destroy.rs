@@ -1,5 +1,6 @@
 //! `rollstack destroy STACK --env E`: everything the environment owns, dependents first.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
@@ -8,7 +9,7 @@ use crate::cli::DestroyArgs;
 use crate::model::{Reference, Stack};
 
 /// Plans the environment down to nothing, confirms, and applies that.
-pub fn run(args: &DestroyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &DestroyArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let (stack, teardown) = emptied(super::load(&args.stack, args.env.as_deref())?);
     Session {
         file: args.stack.clone(),
@@ -18,7 +19,7 @@ pub fn run(args: &DestroyArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
         saved: None,
         teardown,
     }
-    .run(endpoint_url)
+    .run(reach)
 }
 
 /// `stack` with nothing in it, so that every owned resource is planned as a delete and

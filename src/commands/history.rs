@@ -1,5 +1,6 @@
 //! `rollstack history STACK [--env E] [--format json]`.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
@@ -7,12 +8,12 @@ use crate::apply::history;
 use crate::cli::{HistoryArgs, ListFormat};
 
 /// Lists the applies recorded for the environment, oldest first.
-pub fn run(args: &HistoryArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let bucket = super::state_bucket(&stack, "history")?;
     let runtime = super::runtime()?;
     let entries = runtime.block_on(async {
-        let aws = super::connect(&stack, endpoint_url).await;
+        let aws = super::connect(&stack, reach).await?;
         history::list(&aws, &bucket, &stack.name, &stack.environment.name)
             .await
             .map_err(Failure::Aws)

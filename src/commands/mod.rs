@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::aws::{AwsError, CallStats};
+use crate::aws::{AwsError, CallStats, Reach, Timeouts};
 use crate::cli::{Cli, Command};
 use crate::diagnostic::{self, Diagnostic, Diagnostics};
 use crate::plan::PlanError;
@@ -60,18 +60,26 @@ pub enum Failure {
 
 /// Runs the command the user gave.
 pub fn run(cli: Cli) -> ExitCode {
-    let endpoint_url = cli.endpoint_url.as_deref();
+    let defaults = Timeouts::default();
+    let reach = &Reach {
+        endpoint_url: cli.endpoint_url.clone(),
+        timeouts: Timeouts {
+            connect: cli.connect_timeout.unwrap_or(defaults.connect),
+            attempt: cli.attempt_timeout.unwrap_or(defaults.attempt),
+            call: cli.call_timeout.unwrap_or(defaults.call),
+        },
+    };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Graph(args) => graph::run(args),
-        Command::Plan(args) => plan::run(args, endpoint_url),
-        Command::Apply(args) => apply::run(args, endpoint_url),
-        Command::Destroy(args) => destroy::run(args, endpoint_url),
-        Command::Status(args) => status::run(args, endpoint_url),
-        Command::History(args) => history::run(args, endpoint_url),
-        Command::Rollback(args) => rollback::run(args, endpoint_url),
-        Command::Unlock(args) => unlock::run(args, endpoint_url),
-        Command::Env(command) => env::run(command, endpoint_url),
+        Command::Plan(args) => plan::run(args, reach),
+        Command::Apply(args) => apply::run(args, reach),
+        Command::Destroy(args) => destroy::run(args, reach),
+        Command::Status(args) => status::run(args, reach),
+        Command::History(args) => history::run(args, reach),
+        Command::Rollback(args) => rollback::run(args, reach),
+        Command::Unlock(args) => unlock::run(args, reach),
+        Command::Env(command) => env::run(command, reach),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
     };
@@ -171,12 +179,10 @@ fn state_bucket(stack: &crate::model::Stack, command: &str) -> Result<String, Fa
 }
 
 /// Clients for the stack's region.
-async fn connect(stack: &crate::model::Stack, endpoint_url: Option<&str>) -> crate::aws::Aws {
-    crate::aws::Aws::connect(&crate::aws::Connection {
-        endpoint_url: endpoint_url.map(str::to_owned),
-        region: stack.region.clone(),
-    })
-    .await
+async fn connect(stack: &crate::model::Stack, reach: &Reach) -> Result<crate::aws::Aws, Failure> {
+    crate::aws::Aws::connect(&reach.to(&stack.region))
+        .await
+        .map_err(Failure::Aws)
 }
 
 /// Writes `text` to stdout.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use super::Failure;
 use crate::apply::change_sets::{Inputs, plan_change_sets};
-use crate::aws::{Aws, Connection};
+use crate::aws::{Aws, Reach};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::model::{ParameterValue, Stack};
@@ -18,17 +18,15 @@ use crate::plan::{self, Plan, Redactor, render};
 use crate::validate::validate_file;
 
 /// Plans one environment against live AWS state and prints the plan.
-pub fn run(args: &PlanArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = validate_file(&args.stack)
         .and_then(|v| v.select(&args.stack, args.env.as_deref()))
         .map_err(Failure::Invalid)?;
     let (env_values, redactor) = read_environment(&args.stack, &stack)?;
-    let connection = Connection {
-        endpoint_url: endpoint_url.map(str::to_owned),
-        region: stack.region.clone(),
-    };
     let runtime = super::runtime()?;
-    let aws = runtime.block_on(Aws::connect(&connection));
+    let aws = runtime
+        .block_on(Aws::connect(&reach.to(&stack.region)))
+        .map_err(Failure::Aws)?;
     let result = runtime.block_on(async {
         let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
             .await

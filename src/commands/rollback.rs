@@ -1,5 +1,6 @@
 //! `rollstack rollback STACK [--env E] [--to N]`: plan and apply a recorded model.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
@@ -10,12 +11,12 @@ use crate::model::Stack;
 
 /// Restores the model of history entry `--to` (default: the last successful apply
 /// before the current state), showing the plan first.
-pub fn run(args: &RollbackArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &RollbackArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let current = super::load(&args.stack, args.env.as_deref())?;
     let bucket = super::state_bucket(&current, "rollback")?;
     let runtime = super::runtime()?;
     let entries = runtime.block_on(async {
-        let aws = super::connect(&current, endpoint_url).await;
+        let aws = super::connect(&current, reach).await?;
         history::list(&aws, &bucket, &current.name, &current.environment.name)
             .await
             .map_err(Failure::Aws)
@@ -63,5 +64,5 @@ pub fn run(args: &RollbackArgs, endpoint_url: Option<&str>) -> Result<ExitCode, 
         saved: None,
         teardown: Vec::new(),
     }
-    .run(endpoint_url)
+    .run(reach)
 }

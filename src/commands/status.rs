@@ -1,6 +1,7 @@
 //! `rollstack status STACK [--env E] [--format json]`: the live view of an environment:
 //! lock, CloudFormation stacks with their outputs, and groups.
 
+use crate::aws::Reach;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -61,11 +62,11 @@ struct SpecStatus {
 }
 
 /// Prints the live view of the environment.
-pub fn run(args: &StatusArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
     let (observed, lock, signals) = runtime.block_on(async {
-        let aws = super::connect(&stack, endpoint_url).await;
+        let aws = super::connect(&stack, reach).await?;
         let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
             .await
             .map_err(Failure::Aws)?;

@@ -1,5 +1,6 @@
 //! `rollstack unlock STACK --env E --force LOCK_ID`.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
@@ -7,12 +8,12 @@ use crate::apply::lock;
 use crate::cli::UnlockArgs;
 
 /// Removes the environment's lock if its id is the one given.
-pub fn run(args: &UnlockArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &UnlockArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let bucket = super::state_bucket(&stack, "unlock")?;
     let runtime = super::runtime()?;
     let record = runtime.block_on(async {
-        let aws = super::connect(&stack, endpoint_url).await;
+        let aws = super::connect(&stack, reach).await?;
         lock::force_unlock(
             &aws,
             &bucket,

@@ -219,3 +219,61 @@ impl Drop for Agent {
         let _ = self.0.wait();
     }
 }
+
+/// The fault-injecting proxy (`scripts/fault_proxy.py`) in front of this binary's moto
+/// server: `kind` faults at `rate`, seeded. Stopped when dropped.
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    child: Child,
+}
+
+impl FaultProxy {
+    /// Starts a proxy injecting `kind` (`throttle`, `error`, `reset`, `lost`, `silent`)
+    /// into `rate` of the requests.
+    pub fn start(kind: &str, rate: f64, seed: u64) -> FaultProxy {
+        let (rate, seed) = (rate.to_string(), seed.to_string());
+        FaultProxy::with(kind, &["--rate", &rate, "--seed", &seed])
+    }
+
+    /// Starts a proxy injecting `kind` with the proxy's own `options` (`--match TEXT`,
+    /// `--times N`, ...).
+    pub fn with(kind: &str, options: &[&str]) -> FaultProxy {
+        let upstream = moto().endpoint.rsplit(':').next().unwrap().to_owned();
+        let mut child = Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("scripts/fault_proxy.py"))
+            .arg(&upstream)
+            .args(["--kind", kind])
+            .args(options)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the fault proxy starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the fault proxy did not start: {line:?}"));
+        FaultProxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+
+    /// The rollstack binary with `args` in `dir`, through this proxy.
+    pub fn rollstack(&self, dir: &Path, args: &[&str]) -> Output {
+        rollstack_aws_command(dir, args)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .output()
+            .expect("the rollstack binary runs")
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_ec2::types::Filter;
 
@@ -181,4 +183,44 @@ pub async fn fleet(c: &Clients, name: &str) -> Vec<String> {
         .collect();
     found.sort();
     found
+}
+
+/// Watches the instances of stack `name` from another thread until dropped, recording
+/// the most live and the fewest running instances seen.
+pub struct Poller {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(usize, usize, usize)>>,
+}
+
+impl Poller {
+    pub fn start(name: &str) -> Poller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let name = name.to_owned();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async {
+                let c = clients().await;
+                let (mut most, mut fewest, mut seen) = (0, usize::MAX, 0);
+                while !flag.load(Ordering::SeqCst) {
+                    let live = instances(&c, &name).await;
+                    let running = live.iter().filter(|(_, s, _)| s == "running").count();
+                    most = most.max(live.len());
+                    fewest = fewest.min(running);
+                    seen += 1;
+                }
+                (most, fewest, seen)
+            })
+        });
+        Poller {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// (most live, fewest running, observations).
+    pub fn finish(mut self) -> (usize, usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
 }

@@ -1,5 +1,6 @@
 //! `rollstack env down STACK NAME [--force NAME]`.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::super::Failure;
@@ -7,10 +8,10 @@ use crate::cli::EnvDownArgs;
 
 /// Destroys everything environment `NAME` owns; refuses a long-lived one unless
 /// `--force` repeats its name. Nothing in AWS is not an error: it is already down.
-pub fn run(args: &EnvDownArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &EnvDownArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let file = super::validated(&args.stack)?;
     let probe = super::model_for(&file, &args.name, None);
-    let Some(found) = super::environments(&probe, endpoint_url)?
+    let Some(found) = super::environments(&probe, reach)?
         .into_iter()
         .find(|e| e.name == args.name)
     else {
@@ -35,5 +36,5 @@ pub fn run(args: &EnvDownArgs, endpoint_url: Option<&str>) -> Result<ExitCode, F
         });
     }
     let stack = super::model_for(&file, &args.name, found.overlay.as_deref());
-    super::teardown(&args.stack, stack, &args.name, "env down", args.run.clone()).run(endpoint_url)
+    super::teardown(&args.stack, stack, &args.name, "env down", args.run.clone()).run(reach)
 }

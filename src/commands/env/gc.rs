@@ -1,5 +1,6 @@
 //! `rollstack env gc STACK [--dry-run] [--now T]`: meant for a schedule in CI.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -8,11 +9,11 @@ use crate::cli::{EnvGcArgs, RunArgs};
 
 /// Destroys every expired ephemeral environment of the stack, and lists what it
 /// destroyed and what it kept. An environment without an expiry is never destroyed.
-pub fn run(args: &EnvGcArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let file = super::validated(&args.stack)?;
     let probe = super::model_for(&file, "", None);
     let now = args.now.unwrap_or_else(SystemTime::now);
-    let (expired, kept): (Vec<_>, Vec<_>) = super::environments(&probe, endpoint_url)?
+    let (expired, kept): (Vec<_>, Vec<_>) = super::environments(&probe, reach)?
         .into_iter()
         .partition(|e| e.expired(now));
     let mut report = Vec::new();
@@ -38,7 +39,7 @@ pub fn run(args: &EnvGcArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
             stats: false,
         };
         let session = super::teardown(&args.stack, stack, &env.name, "env gc", run);
-        match session.run(endpoint_url) {
+        match session.run(reach) {
             Ok(code) if code == ExitCode::SUCCESS => {
                 report.push(format!("destroyed  {}  (expired at {at})", env.name));
             }

@@ -1,5 +1,6 @@
 //! `rollstack env list STACK [--format json] [--now T]`.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -21,11 +22,11 @@ struct Row {
 }
 
 /// Lists every environment of the stack found in AWS.
-pub fn run(args: &EnvListArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &EnvListArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let file = super::validated(&args.stack)?;
     let stack = super::model_for(&file, "", None);
     let now = args.now.unwrap_or_else(SystemTime::now);
-    let rows: Vec<Row> = super::environments(&stack, endpoint_url)?
+    let rows: Vec<Row> = super::environments(&stack, reach)?
         .into_iter()
         .map(|summary| Row {
             age_secs: summary

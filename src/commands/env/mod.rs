@@ -9,6 +9,7 @@ mod gc;
 mod list;
 mod up;
 
+use crate::aws::Reach;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,12 +21,12 @@ use crate::observe::environments::{EnvironmentSummary, summarize};
 use crate::validate::{ValidatedFile, validate_file};
 
 /// Runs one `env` subcommand.
-pub fn run(command: &EnvCommand, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(command: &EnvCommand, reach: &Reach) -> Result<ExitCode, Failure> {
     match command {
-        EnvCommand::Up(args) => up::run(args, endpoint_url),
-        EnvCommand::Down(args) => down::run(args, endpoint_url),
-        EnvCommand::List(args) => list::run(args, endpoint_url),
-        EnvCommand::Gc(args) => gc::run(args, endpoint_url),
+        EnvCommand::Up(args) => up::run(args, reach),
+        EnvCommand::Down(args) => down::run(args, reach),
+        EnvCommand::List(args) => list::run(args, reach),
+        EnvCommand::Gc(args) => gc::run(args, reach),
     }
 }
 
@@ -51,13 +52,10 @@ fn model_for(file: &ValidatedFile, name: &str, overlay: Option<&str>) -> Stack {
 }
 
 /// The stack's environments as AWS knows them (every resource tagged with its name).
-fn environments(
-    stack: &Stack,
-    endpoint_url: Option<&str>,
-) -> Result<Vec<EnvironmentSummary>, Failure> {
+fn environments(stack: &Stack, reach: &Reach) -> Result<Vec<EnvironmentSummary>, Failure> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let aws = super::connect(stack, endpoint_url).await;
+        let aws = super::connect(stack, reach).await?;
         let resources = aws
             .stack_resources(&stack.name)
             .await

@@ -1,5 +1,6 @@
 //! `rollstack env up STACK NAME --from OVERLAY [--ttl D] [--now T]`.
 
+use crate::aws::Reach;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -10,7 +11,7 @@ use crate::model::Lifecycle;
 
 /// Applies the stack as environment `NAME`, shaped by the ephemeral overlay, expiring
 /// `--ttl` (or the overlay's `ttl`) from now.
-pub fn run(args: &EnvUpArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Failure> {
+pub fn run(args: &EnvUpArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     check_name(&args.name)?;
     let file = super::validated(&args.stack)?;
     if let Some(long_lived) = file
@@ -42,7 +43,7 @@ pub fn run(args: &EnvUpArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
             ),
         });
     };
-    if let Some(existing) = super::environments(&stack, endpoint_url)?
+    if let Some(existing) = super::environments(&stack, reach)?
         .into_iter()
         .find(|e| e.name == args.name && e.expires_at.is_none())
     {
@@ -75,7 +76,7 @@ pub fn run(args: &EnvUpArgs, endpoint_url: Option<&str>) -> Result<ExitCode, Fai
         saved: None,
         teardown: Vec::new(),
     }
-    .run(endpoint_url)
+    .run(reach)
 }
 
 /// An environment name: `[a-z0-9-]{1,24}` (it becomes part of every AWS name).

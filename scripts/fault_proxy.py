@@ -1,0 +1,182 @@
+"""A fault-injecting HTTP proxy between rollstack and the local endpoint, for tests of
+AWS weather: it forwards every request to 127.0.0.1:UPSTREAM and, at a seeded rate,
+answers in place of it with one kind of fault instead.
+
+usage: fault_proxy.py UPSTREAM_PORT --kind KIND [--rate R] [--seed N] [--match TEXT] [--times N]
+
+KIND is one of:
+  throttle  each service's own throttling answer: EC2 `RequestLimitExceeded` (503),
+            S3 `SlowDown` (503), CloudFormation `Throttling` (400)
+  error     each service's own internal error (500)
+  reset     the connection is reset before any answer
+  lost      the request is forwarded and carried out, then the answer is dropped (reset)
+  silent    the connection is accepted and never answered
+
+With --match, only requests whose path or body contains TEXT (`lock.json`,
+`Action=CreateSecurityGroup`) are faulted; with --times, at most N faults are injected.
+
+Like AWS, the proxy answers an EC2 request that repeats a `ClientToken` with the answer
+the first one got (the local endpoint ignores client tokens). It prints `ready PORT`
+once listening, and runs until the process that started it exits.
+"""
+import argparse
+import http.client
+import http.server
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("upstream", type=int)
+parser.add_argument("--kind", required=True, choices=["throttle", "error", "reset", "lost", "silent"])
+parser.add_argument("--rate", type=float, default=1.0)
+parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--match", default=None)
+parser.add_argument("--times", type=int, default=None)
+args = parser.parse_args()
+
+rng = random.Random(args.seed)
+lock = threading.Lock()
+replies = {}  # (action, client token) -> (status, headers, body)
+injected = {"count": 0}
+
+THROTTLE = {
+    "ec2": (503, b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                 b"<Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
+                 b"</Error></Errors><RequestID>fault-proxy</RequestID></Response>"),
+    "s3": (503, b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+                b"<Message>Please reduce your request rate.</Message>"
+                b"<RequestId>fault-proxy</RequestId></Error>"),
+    "cloudformation": (400, b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+                            b"<Error><Type>Sender</Type><Code>Throttling</Code>"
+                            b"<Message>Rate exceeded</Message></Error>"
+                            b"<RequestId>fault-proxy</RequestId></ErrorResponse>"),
+}
+INTERNAL = {
+    "ec2": (500, b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                 b"<Code>InternalError</Code><Message>An internal error has occurred.</Message>"
+                 b"</Error></Errors><RequestID>fault-proxy</RequestID></Response>"),
+    "s3": (500, b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+                b"<Message>We encountered an internal error. Please try again.</Message>"
+                b"<RequestId>fault-proxy</RequestId></Error>"),
+    "cloudformation": (500, b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+                            b"<Error><Type>Receiver</Type><Code>InternalFailure</Code>"
+                            b"<Message>Internal failure.</Message></Error>"
+                            b"<RequestId>fault-proxy</RequestId></ErrorResponse>"),
+}
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def service(headers):
+    """The service a request is signed for (`.../us-east-1/ec2/aws4_request`)."""
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
+    return match.group(1) if match else "s3"
+
+
+def fault_now(path, body):
+    if args.match and args.match not in path and args.match.encode() not in body:
+        return False
+    with lock:
+        if args.times is not None and injected["count"] >= args.times:
+            return False
+        hit = rng.random() < args.rate
+        if hit:
+            injected["count"] += 1
+        return hit
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reset(self):
+        """Closes the connection with a TCP reset, answering nothing."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def answer(self, status, headers, body):
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        if self.command == "HEAD":
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def forward(self, body):
+        upstream = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers["Content-Length"] = str(len(body))
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        response = upstream.getresponse()
+        reply = (response.status, response.getheaders(), response.read())
+        upstream.close()
+        return reply
+
+    def handle_any(self):
+        body = self.read_body()
+        kind = args.kind
+        svc = service(self.headers)
+        if kind == "silent":
+            while True:
+                time.sleep(60)
+        token = None
+        if svc == "ec2":
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            if "ClientToken" in form:
+                token = (form.get("Action", [""])[0], form["ClientToken"][0])
+        fault = fault_now(self.path, body)
+        if fault and kind == "reset":
+            return self.reset()
+        if fault and kind in ("throttle", "error"):
+            status, payload = (THROTTLE if kind == "throttle" else INTERNAL)[svc]
+            return self.answer(status, [("Content-Type", "text/xml")], payload)
+        with lock:
+            cached = replies.get(token) if token else None
+        reply = cached or self.forward(body)
+        if token and not cached and reply[0] < 300:
+            with lock:
+                replies[token] = reply
+        if fault and kind == "lost":
+            return self.reset()
+        self.answer(*reply)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+server.daemon_threads = True
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("ready", server.server_address[1], flush=True)
+parent = os.getppid()
+try:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+finally:
+    print(f"fault proxy: {injected['count']} {args.kind} faults injected", file=sys.stderr)
+    server.shutdown()

@@ -1,0 +1,334 @@
+//! AWS errors as sentences: the operation, what AWS (or the network) said, the endpoint,
+//! and a hint. The only place an SDK error is looked into; nothing prints an SDK type.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// A failed AWS call.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// AWS answered, refusing the call.
+    #[error("`{operation}` failed: {code}: {message}")]
+    Refused {
+        /// Operation name (`DescribeInstances`).
+        operation: &'static str,
+        /// AWS error code (`UnauthorizedOperation`).
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// No answer came in time, through every attempt.
+    #[error("`{operation}` got no answer from {endpoint} in time{}", .last.as_ref().map(|l| format!(" (its last attempt: {l})")).unwrap_or_default())]
+    Timeout {
+        /// Operation name.
+        operation: &'static str,
+        /// The endpoint asked.
+        endpoint: String,
+        /// What the last failed attempt met, when known (`connection refused`).
+        last: Option<String>,
+    },
+    /// The endpoint could not be reached.
+    #[error("`{operation}` could not reach {endpoint}: {cause}")]
+    Unreachable {
+        /// Operation name.
+        operation: &'static str,
+        /// The endpoint asked.
+        endpoint: String,
+        /// What the network said (`connection refused`).
+        cause: String,
+    },
+    /// The endpoint answered with something that is not an AWS answer (an HTML error
+    /// page from a proxy, ...).
+    #[error("`{operation}` got HTTP {status} from {endpoint}, which is not an AWS answer")]
+    NotAws {
+        /// Operation name.
+        operation: &'static str,
+        /// The endpoint asked.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+    },
+    /// The call could not be signed: no credentials.
+    #[error("`{operation}` was not sent: no AWS credentials were found ({detail})")]
+    NoCredentials {
+        /// Operation name.
+        operation: &'static str,
+        /// Where the credential chain looked, as it says it.
+        detail: String,
+    },
+    /// The shared AWS configuration names a profile that does not exist.
+    #[error("AWS profile `{profile}` is not in the shared config or credentials files")]
+    UnknownProfile {
+        /// The profile (`AWS_PROFILE`).
+        profile: String,
+    },
+    /// The retry settings of the environment or profile cannot be used.
+    #[error("AWS retry settings: {0}")]
+    RetrySettings(String),
+    /// Something rollstack found about an answer or a call it could not make.
+    #[error("`{operation}` failed: {message}")]
+    Call {
+        /// Operation name.
+        operation: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The state bucket does not exist.
+    #[error("state bucket `{bucket}` does not exist")]
+    NoStateBucket {
+        /// The bucket.
+        bucket: String,
+    },
+}
+
+impl AwsError {
+    /// The error of `operation` sent to `endpoint`, from the SDK's.
+    pub(crate) fn from_sdk<E>(
+        operation: &'static str,
+        endpoint: &str,
+        error: SdkError<E, HttpResponse>,
+    ) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let endpoint = endpoint.to_owned();
+        let cause = innermost(&error);
+        match error {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                let err = service.err();
+                match err.code() {
+                    Some(code) => AwsError::Refused {
+                        operation,
+                        code: code.to_owned(),
+                        message: err.message().unwrap_or("(no message)").to_owned(),
+                    },
+                    None => AwsError::NotAws {
+                        operation,
+                        endpoint,
+                        status,
+                    },
+                }
+            }
+            SdkError::TimeoutError(_) => AwsError::Timeout {
+                operation,
+                endpoint,
+                last: None,
+            },
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => AwsError::Timeout {
+                operation,
+                endpoint,
+                last: None,
+            },
+            SdkError::DispatchFailure(failure) if failure.is_io() => AwsError::Unreachable {
+                operation,
+                endpoint,
+                cause,
+            },
+            SdkError::DispatchFailure(_) => {
+                if cause.contains("credential") {
+                    AwsError::NoCredentials {
+                        operation,
+                        detail: cause,
+                    }
+                } else {
+                    AwsError::Unreachable {
+                        operation,
+                        endpoint,
+                        cause,
+                    }
+                }
+            }
+            SdkError::ResponseError(response) => AwsError::NotAws {
+                operation,
+                endpoint,
+                status: response.raw().status().as_u16(),
+            },
+            SdkError::ConstructionFailure(_) if cause.contains("credential") => {
+                AwsError::NoCredentials {
+                    operation,
+                    detail: cause,
+                }
+            }
+            _ => AwsError::Call {
+                operation,
+                message: cause,
+            },
+        }
+    }
+
+    /// Whether the problem passes by itself (throttling, a timeout, a 5xx, a lost
+    /// connection): worth trying again later, where an access denial is not.
+    pub fn is_passing(&self) -> bool {
+        match self {
+            AwsError::Timeout { .. } | AwsError::Unreachable { .. } => true,
+            AwsError::NotAws { status, .. } => *status >= 500 || *status == 429,
+            AwsError::Refused { code, .. } => PASSING_CODES.contains(&code.as_str()),
+            _ => false,
+        }
+    }
+
+    /// The AWS error code, when AWS refused the call.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// What to check next.
+    pub fn hint(&self) -> String {
+        match self {
+            AwsError::NoStateBucket { bucket } => format!(
+                "create it once per account (`aws s3 mb s3://{bucket}`), or set `state_bucket` to an existing bucket"
+            ),
+            AwsError::Refused {
+                operation, code, ..
+            } => refusal_hint(operation, code),
+            AwsError::Timeout { last: Some(last), .. } if last.contains("refused") => {
+                "nothing answers there: check the network, and `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint".to_owned()
+            }
+            AwsError::Timeout { .. } => {
+                "the endpoint is slow or silent; check the network, or allow more time with `--attempt-timeout` and `--call-timeout`".to_owned()
+            }
+            AwsError::Unreachable { .. } => {
+                "check the network, and `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint".to_owned()
+            }
+            AwsError::NotAws { .. } => {
+                "something between rollstack and AWS (a proxy, a local endpoint) answered instead of AWS; check `--endpoint-url`/`AWS_ENDPOINT_URL` and any HTTPS proxy settings".to_owned()
+            }
+            AwsError::NoCredentials { .. } => {
+                "set `AWS_PROFILE` to a configured profile, or `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`; `aws sts get-caller-identity` shows what the AWS CLI finds".to_owned()
+            }
+            AwsError::UnknownProfile { profile } => format!(
+                "define `[profile {profile}]` in `~/.aws/config` (or `[{profile}]` in `~/.aws/credentials`), or set `AWS_PROFILE` to one of yours; `aws configure list-profiles` lists them"
+            ),
+            AwsError::RetrySettings(_) => {
+                "`AWS_MAX_ATTEMPTS` (or `max_attempts` in the profile) is a whole number of at least 1; `AWS_RETRY_MODE` is `standard` or `adaptive`".to_owned()
+            }
+            AwsError::Call { .. } => {
+                "the message above says what failed; run again to retry: every step is re-derived from AWS".to_owned()
+            }
+        }
+    }
+}
+
+/// Error codes of problems that pass by themselves.
+const PASSING_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "SlowDown",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// The hint for an error code AWS answered `operation` with.
+fn refusal_hint(operation: &str, code: &str) -> String {
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "Forbidden"
+        | "AllAccessDisabled" => format!(
+            "the identity in use may not call `{}`: allow it in that identity's IAM policy (`aws sts get-caller-identity` shows which identity it is)",
+            iam_action(operation)
+        ),
+        "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "SlowDown"
+        | "TooManyRequestsException" | "RequestThrottled" => {
+            "AWS throttled the call through every attempt; try again later, or allow more attempts with `AWS_MAX_ATTEMPTS`".to_owned()
+        }
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "AuthFailure" | "InvalidAccessKeyId"
+        | "UnrecognizedClientException" => {
+            "the credentials are not valid for this account; check `AWS_PROFILE` or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`".to_owned()
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "the credentials expired; log in again (`aws sso login`, or new session credentials)".to_owned()
+        }
+        "OptInRequired" | "InvalidRegion" | "UnrecognizedRegion" => {
+            "check the stack file's `region`: the account may not have it enabled".to_owned()
+        }
+        _ => "AWS refused the request as made: the message above says why".to_owned(),
+    }
+}
+
+/// The IAM action `operation` needs (`ec2:DescribeInstances`, `s3:ListBucket`).
+pub fn iam_action(operation: &str) -> String {
+    match operation {
+        "ListObjectsV2" | "HeadBucket" => "s3:ListBucket".to_owned(),
+        "HeadObject" => "s3:GetObject".to_owned(),
+        op if service_of(op) == "s3" => format!("s3:{op}"),
+        op => format!("{}:{op}", service_of(op)),
+    }
+}
+
+/// The service an operation rollstack makes belongs to.
+pub fn service_of(operation: &str) -> &'static str {
+    const S3: &[&str] = &[
+        "GetObject",
+        "PutObject",
+        "DeleteObject",
+        "HeadObject",
+        "HeadBucket",
+        "ListObjectsV2",
+        "CreateBucket",
+        "GetBucketVersioning",
+    ];
+    const CLOUDFORMATION: &[&str] = &[
+        "DescribeStacks",
+        "DescribeStackEvents",
+        "GetTemplate",
+        "CreateChangeSet",
+        "DescribeChangeSet",
+        "ExecuteChangeSet",
+        "DeleteChangeSet",
+        "DeleteStack",
+        "UpdateTerminationProtection",
+    ];
+    if S3.contains(&operation) {
+        "s3"
+    } else if CLOUDFORMATION.contains(&operation) {
+        "cloudformation"
+    } else {
+        "ec2"
+    }
+}
+
+/// The innermost cause of `error`: what actually went wrong, without the SDK's wrapping.
+pub(super) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    let text = current.to_string();
+    // Some causes only print their kind; the one above says more.
+    if text.len() < 8 {
+        aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_name_their_iam_actions() {
+        let table = [
+            ("DescribeInstances", "ec2:DescribeInstances"),
+            ("RunInstances", "ec2:RunInstances"),
+            ("ListObjectsV2", "s3:ListBucket"),
+            ("HeadObject", "s3:GetObject"),
+            ("PutObject", "s3:PutObject"),
+            ("CreateChangeSet", "cloudformation:CreateChangeSet"),
+        ];
+        for (operation, action) in table {
+            assert_eq!(iam_action(operation), action);
+        }
+    }
+}
