@@ -111,3 +111,30 @@ def _live_tags(self):
 
 
 ec2_launch_templates.LaunchTemplate.tags = property(_live_tags, lambda self, value: None)
+
+from moto.ec2.models import instances as ec2_instances
+
+_run_instances = ec2_instances.InstanceBackend.run_instances
+
+
+def _run_instances_with_template_profile(self, image_id, count, user_data, security_group_names, **kwargs):
+    """AWS launches instances with their launch template's `IamInstanceProfile`; moto
+    ignores it, so instances launched from a template would have no profile."""
+    reservation = _run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+    template = kwargs.get("launch_template")
+    given = kwargs.get("iam_instance_profile_name") or kwargs.get("iam_instance_profile_arn")
+    if template and not given:
+        profile = self._get_template_from_args(template).data.get("IamInstanceProfile") or {}
+        for instance in reservation.instances:
+            if profile.get("Arn"):
+                self.associate_iam_instance_profile(
+                    instance_id=instance.id, iam_instance_profile_arn=profile["Arn"]
+                )
+            elif profile.get("Name"):
+                self.associate_iam_instance_profile(
+                    instance_id=instance.id, iam_instance_profile_name=profile["Name"]
+                )
+    return reservation
+
+
+ec2_instances.InstanceBackend.run_instances = _run_instances_with_template_profile

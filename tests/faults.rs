@@ -60,9 +60,11 @@ async fn weathers(name: &str, kind: &str, rate: f64) {
     assert_eq!(
         planned.status.code(),
         Some(0),
-        "{}{}",
+        "{}{}\n--- the bump:\n{}{}",
         stdout(&planned),
-        stderr(&planned)
+        stderr(&planned),
+        stdout(&rolled),
+        stderr(&rolled)
     );
     let lock =
         c.s3.head_object()

@@ -108,6 +108,13 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
                     .collect(),
                 user_data: spec.user_data.clone(),
                 instance_tags: instance_tags(stack, name, &spec),
+                instance_profile: spec.instance_profile.clone(),
+                key_name: spec.key_name.clone(),
+                root_volume: spec.root_volume.clone().and_then(|volume| {
+                    let device = executor.root_devices.get(name)?;
+                    Some((device.clone(), volume))
+                }),
+                metadata: spec.metadata,
                 client_token: short_hash(&format!(
                     "{}/{}/spec={hash} commit={}",
                     aws_name(stack, name),

@@ -60,6 +60,8 @@ pub struct Executor {
     pub observed: Observed,
     /// Image id per group, as planned.
     pub images: BTreeMap<String, String>,
+    /// The root device of each group's image, where the plan described it.
+    pub root_devices: BTreeMap<String, String>,
     /// Values of `from_env` parameters.
     pub environment: EnvironmentValues,
     /// How to run.
@@ -91,6 +93,11 @@ impl Executor {
                 .images
                 .iter()
                 .map(|(g, i)| (g.clone(), i.id.clone()))
+                .collect(),
+            root_devices: plan
+                .images
+                .iter()
+                .filter_map(|(g, i)| Some((g.clone(), i.root_device.clone()?)))
                 .collect(),
             aws,
             stack,

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, LaunchTemplateInstanceMetadataOptionsRequest,
-    LaunchTemplateInstanceMetadataTagsState, LaunchTemplateSpecification,
-    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
-    TagSpecification, UserIdGroupPair,
+    IpPermission, IpRange, LaunchTemplateBlockDeviceMappingRequest,
+    LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
+    LaunchTemplateIamInstanceProfileSpecificationRequest,
+    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateInstanceMetadataTagsState,
+    LaunchTemplateSpecification, LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData,
+    ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 
 use super::observe::{
@@ -232,8 +234,40 @@ impl Aws {
             .metadata_options(
                 LaunchTemplateInstanceMetadataOptionsRequest::builder()
                     .instance_metadata_tags(LaunchTemplateInstanceMetadataTagsState::Enabled)
+                    .http_tokens(if version.metadata.tokens_required {
+                        LaunchTemplateHttpTokensState::Required
+                    } else {
+                        LaunchTemplateHttpTokensState::Optional
+                    })
+                    .http_put_response_hop_limit(version.metadata.hop_limit.into())
                     .build(),
             )
+            .set_iam_instance_profile(version.instance_profile.as_ref().map(|p| {
+                let profile = LaunchTemplateIamInstanceProfileSpecificationRequest::builder();
+                if p.starts_with("arn:") {
+                    profile.arn(p).build()
+                } else {
+                    profile.name(p).build()
+                }
+            }))
+            .set_key_name(version.key_name.clone())
+            .set_block_device_mappings(version.root_volume.as_ref().map(|(device, volume)| {
+                vec![
+                    LaunchTemplateBlockDeviceMappingRequest::builder()
+                        .device_name(device)
+                        .ebs(
+                            LaunchTemplateEbsBlockDeviceRequest::builder()
+                                .set_volume_size(volume.size_gb.map(|s| s as i32))
+                                .volume_type(volume.volume_type.as_str().into())
+                                .encrypted(volume.encrypted)
+                                .set_iops(volume.iops.map(|i| i as i32))
+                                .set_throughput(volume.throughput.map(|t| t as i32))
+                                .delete_on_termination(true)
+                                .build(),
+                        )
+                        .build(),
+                ]
+            }))
             .tag_specifications(
                 LaunchTemplateTagSpecificationRequest::builder()
                     .resource_type(ResourceType::Instance)
@@ -415,6 +449,14 @@ pub struct LaunchVersion {
     pub instance_tags: BTreeMap<String, String>,
     /// Idempotency token: the same version asked for again is the same version.
     pub client_token: String,
+    /// IAM instance profile, by name or ARN.
+    pub instance_profile: Option<String>,
+    /// EC2 key pair.
+    pub key_name: Option<String>,
+    /// The root volume, at the image's root device (`/dev/xvda`).
+    pub root_volume: Option<(String, crate::model::RootVolume)>,
+    /// The instance metadata service.
+    pub metadata: crate::model::Metadata,
 }
 
 /// `result`, with the error codes `done` (what a retry after a lost answer meets: the

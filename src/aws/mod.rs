@@ -20,6 +20,12 @@ pub use observe::observe;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
 
+/// Every EC2 instance type, as the SDK knows them: what `validate` checks types against
+/// (a list no one writes by hand).
+pub fn instance_types() -> &'static [&'static str] {
+    aws_sdk_ec2::types::InstanceType::values()
+}
+
 /// Clients for one region, all counting their calls into one [`CallStats`].
 #[derive(Clone, Debug)]
 pub struct Aws {

@@ -320,6 +320,10 @@ async fn launch_templates(
                     number: version.version_number().unwrap_or_default(),
                     description: version.version_description().unwrap_or_default().to_owned(),
                     user_data,
+                    settings: version
+                        .launch_template_data()
+                        .map(settings_of)
+                        .unwrap_or_default(),
                 };
                 let of_template = versions
                     .entry(version.launch_template_id().unwrap_or_default().to_owned())
@@ -334,6 +338,40 @@ async fn launch_templates(
         }
     }
     Ok((owned, foreign))
+}
+
+/// What a launch template version holds of the settings a plan names.
+fn settings_of(
+    data: &aws_sdk_ec2::types::ResponseLaunchTemplateData,
+) -> BTreeMap<&'static str, String> {
+    let profile = data
+        .iam_instance_profile()
+        .and_then(|p| p.name().or(p.arn()));
+    let root_volume = data
+        .block_device_mappings()
+        .iter()
+        .find_map(|m| m.ebs())
+        .map(|ebs| crate::model::RootVolume {
+            size_gb: ebs.volume_size().map(|s| s as u32),
+            volume_type: ebs
+                .volume_type()
+                .and_then(|t| crate::model::VolumeType::parse(t.as_str()))
+                .unwrap_or(crate::model::VolumeType::Gp3),
+            encrypted: ebs.encrypted().unwrap_or(false),
+            iops: ebs.iops().map(|i| i as u32),
+            throughput: ebs.throughput().map(|t| t as u32),
+        });
+    let metadata = data.metadata_options().map_or(
+        crate::model::Metadata {
+            tokens_required: false,
+            hop_limit: 1,
+        },
+        |m| crate::model::Metadata {
+            tokens_required: m.http_tokens().map(|t| t.as_str()) == Some("required"),
+            hop_limit: m.http_put_response_hop_limit().unwrap_or(1) as u8,
+        },
+    );
+    crate::observe::launch_settings(profile, data.key_name(), root_volume.as_ref(), metadata)
 }
 
 pub(super) async fn describe_launch_templates(
@@ -371,11 +409,32 @@ pub(super) async fn describe_launch_templates(
 async fn images(aws: &Aws, query: &Query) -> Result<BTreeMap<ImageRef, ResolvedImage>, AwsError> {
     let lookups = query.distinct_images().into_iter().map(|image| async move {
         let resolved = match image {
-            ImageRef::Id(id) => Some(ResolvedImage {
+            // An id is used as written, unless its root device must be known.
+            ImageRef::Id(id) if !query.described_ids.contains(id) => Some(ResolvedImage {
                 id: id.clone(),
                 name: None,
                 created: None,
+                root_device: None,
+                root_size_gb: None,
             }),
+            ImageRef::Id(id) => {
+                let found = aws.ec2.describe_images().image_ids(id).send().await;
+                match found {
+                    Ok(found) => newest(found.images()).map(|mut image| {
+                        // Described for its device, it is still named as written.
+                        image.name = None;
+                        image.created = None;
+                        image
+                    }),
+                    Err(e)
+                        if e.as_service_error().and_then(|s| s.meta().code())
+                            == Some("InvalidAMIID.NotFound") =>
+                    {
+                        None
+                    }
+                    Err(e) => return Err(aws.error("DescribeImages", e)),
+                }
+            }
             ImageRef::Lookup { name, owner } => {
                 let found = aws
                     .ec2
@@ -398,10 +457,21 @@ fn newest(images: &[Image]) -> Option<ResolvedImage> {
     images
         .iter()
         .max_by(|a, b| (a.creation_date(), a.image_id()).cmp(&(b.creation_date(), b.image_id())))
-        .map(|image| ResolvedImage {
-            id: image.image_id().unwrap_or_default().to_owned(),
-            name: image.name().map(str::to_owned),
-            created: image.creation_date().map(str::to_owned),
+        .map(|image| {
+            let root_device = image.root_device_name().map(str::to_owned);
+            let root_size_gb = image
+                .block_device_mappings()
+                .iter()
+                .find(|m| m.device_name() == root_device.as_deref())
+                .and_then(|m| m.ebs()?.volume_size())
+                .map(|s| s as u32);
+            ResolvedImage {
+                id: image.image_id().unwrap_or_default().to_owned(),
+                name: image.name().map(str::to_owned),
+                created: image.creation_date().map(str::to_owned),
+                root_device,
+                root_size_gb,
+            }
         })
 }
 

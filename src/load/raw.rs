@@ -175,12 +175,94 @@ pub struct RawGroup {
     /// A user-data template (minijinja), relative to the stack file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+    /// The IAM instance profile the instances run with (its name or ARN), which gives
+    /// them credentials to fetch releases and write signals; may be a reference to a
+    /// CloudFormation output, `${outputs.NODE.OUTPUT}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// An existing EC2 key pair for SSH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// The image's root volume: size, type, encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<RawRootVolume>,
+    /// The instance metadata service (IMDSv2 required by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<RawMetadata>,
     /// Resources that must be in place first: `db` or `cloudformation.db`.
     #[serde(default)]
     pub depends_on: Vec<String>,
     /// How instances are replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RawRollout>,
+}
+
+/// The root volume of a group's instances (the image's root device).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRootVolume {
+    /// Size in GiB (default: the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65536))]
+    pub size_gb: Option<u32>,
+    /// EBS volume type (default `gp3`).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<RawVolumeType>,
+    /// Encrypted with the account's default EBS key (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    /// Provisioned IOPS (`gp3`, `io1`, `io2` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u32>,
+    /// Throughput in MiB/s (`gp3` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<u32>,
+}
+
+/// An EBS volume type.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RawVolumeType {
+    /// General purpose SSD, current generation.
+    Gp3,
+    /// General purpose SSD, previous generation.
+    Gp2,
+    /// Provisioned IOPS SSD.
+    Io1,
+    /// Provisioned IOPS SSD, current generation.
+    Io2,
+    /// Throughput optimised HDD.
+    St1,
+    /// Cold HDD.
+    Sc1,
+    /// Magnetic, previous generation.
+    Standard,
+}
+
+/// The instance metadata service of a group's instances.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetadata {
+    /// `required` (IMDSv2 only, the default) or `optional` (IMDSv1 allowed too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_tokens: Option<RawHttpTokens>,
+    /// How many network hops a metadata answer may travel (default 1; 2 for
+    /// containers that reach the metadata service through a bridge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub hop_limit: Option<u8>,
+}
+
+/// Whether instances must use IMDSv2 session tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawHttpTokens {
+    /// IMDSv2 only.
+    Required,
+    /// IMDSv1 allowed too.
+    Optional,
 }
 
 /// A rolling replacement policy.
@@ -307,6 +389,20 @@ pub struct RawGroupOverlay {
     /// User-data template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+    /// The IAM instance profile the instances run with (its name or ARN), which gives
+    /// them credentials to fetch releases and write signals; may be a reference to a
+    /// CloudFormation output, `${outputs.NODE.OUTPUT}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// An existing EC2 key pair for SSH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// The image's root volume: size, type, encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<RawRootVolume>,
+    /// The instance metadata service (IMDSv2 required by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<RawMetadata>,
     /// Dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,

@@ -198,8 +198,100 @@ pub struct Group {
     pub subnets: Vec<String>,
     /// The user-data template, if any.
     pub user_data: Option<Template>,
+    /// IAM instance profile (name or ARN) as written; may hold `${outputs.NODE.OUTPUT}`.
+    pub instance_profile: Option<String>,
+    /// EC2 key pair.
+    pub key_name: Option<String>,
+    /// The root volume, when the file sets it (else the image's own).
+    pub root_volume: Option<RootVolume>,
+    /// The instance metadata service.
+    #[serde(default)]
+    pub metadata: Metadata,
     /// Rollout policy.
     pub rollout: Rollout,
+}
+
+/// The root volume of a group's instances.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RootVolume {
+    /// Size in GiB; `None`: the image's.
+    pub size_gb: Option<u32>,
+    /// EBS volume type (`gp3`).
+    pub volume_type: VolumeType,
+    /// Encrypted with the account's default EBS key.
+    pub encrypted: bool,
+    /// Provisioned IOPS.
+    pub iops: Option<u32>,
+    /// Throughput, MiB/s.
+    pub throughput: Option<u32>,
+}
+
+/// An EBS volume type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeType {
+    /// General purpose SSD.
+    Gp3,
+    /// General purpose SSD, previous generation.
+    Gp2,
+    /// Provisioned IOPS SSD.
+    Io1,
+    /// Provisioned IOPS SSD, current generation.
+    Io2,
+    /// Throughput optimised HDD.
+    St1,
+    /// Cold HDD.
+    Sc1,
+    /// Magnetic.
+    Standard,
+}
+
+impl VolumeType {
+    /// The type EBS calls `name`.
+    pub fn parse(name: &str) -> Option<VolumeType> {
+        [
+            VolumeType::Gp3,
+            VolumeType::Gp2,
+            VolumeType::Io1,
+            VolumeType::Io2,
+            VolumeType::St1,
+            VolumeType::Sc1,
+            VolumeType::Standard,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
+
+    /// The EBS name (`gp3`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VolumeType::Gp3 => "gp3",
+            VolumeType::Gp2 => "gp2",
+            VolumeType::Io1 => "io1",
+            VolumeType::Io2 => "io2",
+            VolumeType::St1 => "st1",
+            VolumeType::Sc1 => "sc1",
+            VolumeType::Standard => "standard",
+        }
+    }
+}
+
+/// The instance metadata service of a group's instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Metadata {
+    /// IMDSv2 session tokens required.
+    pub tokens_required: bool,
+    /// Network hops a metadata answer may travel.
+    pub hop_limit: u8,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata {
+            tokens_required: true,
+            hop_limit: 1,
+        }
+    }
 }
 
 /// A template file read from disk, relative to the stack file.

@@ -62,6 +62,8 @@ pub struct Query {
     pub images: BTreeMap<String, ImageRef>,
     /// Release artifacts to check.
     pub artifacts: Vec<ArtifactRef>,
+    /// Image ids to describe (for their root device), not only to use as written.
+    pub described_ids: BTreeSet<String>,
     /// Every subnet the stack launches into (the VPC they are in is the stack's).
     pub subnets: Vec<String>,
 }
@@ -99,6 +101,15 @@ impl Query {
                 .map(|(name, g)| (name.clone(), g.image.clone()))
                 .collect(),
             artifacts,
+            described_ids: stack
+                .groups
+                .values()
+                .filter(|g| g.root_volume.is_some())
+                .filter_map(|g| match &g.image {
+                    ImageRef::Id(id) => Some(id.clone()),
+                    ImageRef::Lookup { .. } => None,
+                })
+                .collect(),
             subnets: stack
                 .subnets
                 .iter()
@@ -313,6 +324,57 @@ pub struct LaunchTemplateVersion {
     pub description: String,
     /// Decoded user data.
     pub user_data: Option<String>,
+    /// Instance profile, key pair, root volume and metadata service, as
+    /// [`launch_settings`] says them.
+    pub settings: BTreeMap<&'static str, String>,
+}
+
+/// The launch settings a plan names when they change, each as one readable value: what
+/// a launch template version holds and what a launch spec asks for are said alike.
+pub fn launch_settings(
+    instance_profile: Option<&str>,
+    key_name: Option<&str>,
+    root_volume: Option<&crate::model::RootVolume>,
+    metadata: crate::model::Metadata,
+) -> BTreeMap<&'static str, String> {
+    let mut settings = BTreeMap::new();
+    if let Some(profile) = instance_profile {
+        settings.insert("instance profile", profile.to_owned());
+    }
+    if let Some(key) = key_name {
+        settings.insert("key pair", key.to_owned());
+    }
+    if let Some(volume) = root_volume {
+        let size = volume
+            .size_gb
+            .map_or("the image's size".to_owned(), |s| format!("{s} GiB"));
+        let mut text = format!("{size} {}", volume.volume_type.as_str());
+        if let Some(iops) = volume.iops {
+            text.push_str(&format!(", {iops} IOPS"));
+        }
+        if let Some(throughput) = volume.throughput {
+            text.push_str(&format!(", {throughput} MiB/s"));
+        }
+        text.push_str(if volume.encrypted {
+            ", encrypted"
+        } else {
+            ", unencrypted"
+        });
+        settings.insert("root volume", text);
+    }
+    settings.insert(
+        "metadata",
+        format!(
+            "{}, hop limit {}",
+            if metadata.tokens_required {
+                "IMDSv2 required"
+            } else {
+                "IMDSv1 allowed"
+            },
+            metadata.hop_limit
+        ),
+    );
+    settings
 }
 
 impl LaunchTemplateVersion {
@@ -363,6 +425,12 @@ pub struct ResolvedImage {
     pub name: Option<String>,
     /// Creation date, when looked up.
     pub created: Option<String>,
+    /// Its root device (`/dev/xvda`), when the image was described.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_device: Option<String>,
+    /// The size of its root snapshot in GiB, when the image was described.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_size_gb: Option<u32>,
 }
 
 /// A resource with a name the file wants, owned by someone else.

@@ -123,7 +123,7 @@ pub enum Detail {
     /// The rules of a security group.
     SecurityGroupRules(SecurityGroupRulesChange),
     /// An instance group.
-    Group(GroupChange),
+    Group(Box<GroupChange>),
     /// A CloudFormation stack.
     #[serde(rename = "cloudformation")]
     CloudFormation(CloudFormationChange),

@@ -7,8 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Address, Stack};
+use crate::model::{Address, Metadata, RootVolume, Stack};
 use crate::observe::{aws_name, tags};
+use crate::plan::diff::cloudformation::interpolate;
 use crate::template::{self, KNOWN_AFTER_APPLY, Outputs};
 
 /// Everything an instance of a group is launched with. Two instances with the same spec
@@ -27,6 +28,18 @@ pub struct LaunchSpec {
     pub releases: Vec<String>,
     /// Rendered user data.
     pub user_data: Option<String>,
+    /// IAM instance profile (name or ARN), references resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// EC2 key pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// The root volume, when the file sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<RootVolume>,
+    /// The instance metadata service.
+    #[serde(default)]
+    pub metadata: Metadata,
 }
 
 impl LaunchSpec {
@@ -35,7 +48,7 @@ impl LaunchSpec {
     /// error here can only come from an output value, and shows up in the rendered text.
     pub fn new(stack: &Stack, group: &str, image_id: &str, outputs: &Outputs) -> LaunchSpec {
         let user_data = Self::user_data(stack, group, outputs).unwrap_or_else(Some);
-        Self::with_user_data(stack, group, image_id, user_data)
+        Self::with_user_data(stack, group, image_id, user_data, outputs)
     }
 
     /// As [`LaunchSpec::new`], but a user-data render error is an error: what `apply`
@@ -47,7 +60,9 @@ impl LaunchSpec {
         outputs: &Outputs,
     ) -> Result<LaunchSpec, String> {
         let user_data = Self::user_data(stack, group, outputs)?;
-        Ok(Self::with_user_data(stack, group, image_id, user_data))
+        Ok(Self::with_user_data(
+            stack, group, image_id, user_data, outputs,
+        ))
     }
 
     fn user_data(stack: &Stack, group: &str, outputs: &Outputs) -> Result<Option<String>, String> {
@@ -65,6 +80,7 @@ impl LaunchSpec {
         group: &str,
         image_id: &str,
         user_data: Option<String>,
+        outputs: &Outputs,
     ) -> LaunchSpec {
         let g = &stack.groups[group];
         let releases: BTreeSet<String> = g
@@ -80,21 +96,38 @@ impl LaunchSpec {
             roles: g.roles.clone(),
             releases: releases.into_iter().collect(),
             user_data,
+            instance_profile: g
+                .instance_profile
+                .as_deref()
+                .map(|p| interpolate(stack, p, &BTreeMap::new(), outputs)),
+            key_name: g.key_name.clone(),
+            root_volume: g.root_volume.clone(),
+            metadata: g.metadata,
         }
     }
 
     /// Whether the spec depends on a value not known until apply.
     pub fn is_known(&self) -> bool {
-        !self
-            .user_data
-            .as_deref()
-            .is_some_and(|u| u.contains(KNOWN_AFTER_APPLY))
+        ![&self.user_data, &self.instance_profile]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|u| u.contains(KNOWN_AFTER_APPLY)))
     }
 
     /// The spec hash: 16 hex digits of the SHA-256 of the canonical JSON of the spec.
     pub fn hash(&self) -> String {
         let canonical = serde_json::to_vec(self).unwrap_or_default();
         hex::encode(&Sha256::digest(&canonical)[..8])
+    }
+
+    /// The settings a plan names when they change (see
+    /// [`crate::observe::launch_settings`]).
+    pub fn settings(&self) -> BTreeMap<&'static str, String> {
+        crate::observe::launch_settings(
+            self.instance_profile.as_deref(),
+            self.key_name.as_deref(),
+            self.root_volume.as_ref(),
+            self.metadata,
+        )
     }
 
     /// `web@1.0.0 worker@2.1` (the `rollstack:release` tag).

@@ -5,6 +5,7 @@
 //! merged); a problem found again in an environment is reported once.
 
 mod formats;
+mod launch;
 mod references;
 mod sections;
 

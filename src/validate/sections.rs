@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::Checker;
 use super::formats;
+use super::launch;
 use super::references::{Names, interpolations};
 use crate::diagnostic::did_you_mean;
 use crate::load::raw::*;
@@ -126,6 +127,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         references,
     };
     cloudformation_references(checker, &names, raw, &mut stack);
+    launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
     user_data(checker, raw, &mut stack);
     stack
 }
@@ -421,6 +423,10 @@ fn group(
         formats::instance_type,
         "instance type",
     );
+    if formats::instance_type(&group.instance_type).is_ok() {
+        launch::instance_type(checker, &path, &group.instance_type);
+    }
+    launch::names(checker, &path, group);
     for (i, sg) in group.security_groups.iter().enumerate() {
         let sg_path = format!("{path}.security_groups[{i}]");
         match names.named("security_group", sg) {
@@ -475,6 +481,10 @@ fn group(
         security_groups: group.security_groups.clone(),
         subnets,
         user_data,
+        instance_profile: group.instance_profile.clone(),
+        key_name: group.key_name.clone(),
+        root_volume: launch::root_volume(checker, &path, group),
+        metadata: launch::metadata(group),
         rollout,
     }
 }
@@ -701,12 +711,24 @@ fn user_data(checker: &mut Checker, raw: &RawStack, stack: &mut Stack) {
             continue;
         }
         let context = template::context(stack, name, &outputs);
-        if let Err(e) = template::render(
+        match template::render(
             &user_data.file.display().to_string(),
             &user_data.source,
             &context,
         ) {
-            checker.template_error(&path, user_data, &e, &context);
+            Err(e) => checker.template_error(&path, user_data, &e, &context),
+            Ok(rendered) if rendered.len() > launch::MAX_USER_DATA => checker.error_at_value(
+                &path,
+                format!(
+                    "`{}` renders to {} bytes of user data; AWS takes at most {}",
+                    user_data.path,
+                    rendered.len(),
+                    launch::MAX_USER_DATA
+                ),
+                "user data of at most 16 KB",
+                Some("fetch the rest at boot (from S3, say) and keep the user data a small bootstrap script".to_owned()),
+            ),
+            Ok(_) => {}
         }
     }
     stack.references.extend(found);

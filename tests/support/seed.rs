@@ -116,6 +116,13 @@ pub async fn instances(
                 .as_ref()
                 .map(aws_smithy_types::base64::encode),
         )
+        // As apply makes them: IMDSv2 required, one hop.
+        .metadata_options(
+            aws_sdk_ec2::types::LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                .http_tokens(aws_sdk_ec2::types::LaunchTemplateHttpTokensState::Required)
+                .http_put_response_hop_limit(1)
+                .build(),
+        )
         .build();
     let existing = ec2
         .describe_launch_templates()

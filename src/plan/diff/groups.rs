@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Diffed, fingerprint, unified_diff};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, Stack};
-use crate::observe::{LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags};
+use crate::observe::{
+    LaunchTemplateVersion, LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags,
+};
 use crate::plan::redact::Redactor;
 use crate::plan::spec::{InstanceTarget, LaunchSpec, REQUIRED_INSTANCE_TAGS, TemplateUpkeep};
 use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
@@ -124,8 +126,14 @@ fn outdated(instance: &LiveInstance, target: &InstanceTarget<'_>, drift: &mut Ve
     !target.holds(instance)
 }
 
-/// One line on what changed between an old instance and the new spec.
-fn spec_reason(old: &LiveInstance, spec: &LaunchSpec, user_data_changed: bool) -> String {
+/// One line on what changed between an old instance (launched from `base`) and the new
+/// spec.
+fn spec_reason(
+    old: &LiveInstance,
+    base: Option<&LaunchTemplateVersion>,
+    spec: &LaunchSpec,
+    user_data_changed: bool,
+) -> String {
     let mut parts = Vec::new();
     let old_release = old.tag(tags::RELEASE).unwrap_or_default();
     if old_release != spec.release_tag() {
@@ -146,6 +154,20 @@ fn spec_reason(old: &LiveInstance, spec: &LaunchSpec, user_data_changed: bool) -
     }
     if user_data_changed {
         parts.push("user data changed".to_owned());
+    }
+    if let Some(base) = base {
+        let planned = spec.settings();
+        let names: BTreeSet<&&str> = base.settings.keys().chain(planned.keys()).collect();
+        for name in names {
+            match (base.settings.get(*name), planned.get(*name)) {
+                (Some(old), Some(new)) if old != new => {
+                    parts.push(format!("{name} {old} -> {new}"));
+                }
+                (None, Some(new)) => parts.push(format!("{name} {new}")),
+                (Some(old), None) => parts.push(format!("no {name} (was {old})")),
+                _ => {}
+            }
+        }
     }
     if parts.is_empty() {
         parts.push("launch spec changed".to_owned());
@@ -263,7 +285,7 @@ fn diff_one(
         detail.rollout = Some(rollout_text(group));
         let mut reason = match (stale.first(), known) {
             (_, false) => "user data depends on values known after apply".to_owned(),
-            (Some(old), true) => spec_reason(old, spec, detail.user_data_diff.is_some()),
+            (Some(old), true) => spec_reason(old, base, spec, detail.user_data_diff.is_some()),
             (None, true) => "launch spec changed".to_owned(),
         };
         if let Some(scale) = scale_text(live.len(), count) {
@@ -288,7 +310,7 @@ fn diff_one(
             address: address.to_string(),
             action,
             reason,
-            detail: Detail::Group(detail),
+            detail: Detail::Group(Box::new(detail)),
         },
         drift,
         fingerprint: instances_fingerprint(live, template),
@@ -372,7 +394,7 @@ fn gone(
                 "no longer in the stack file: terminate {}",
                 plural(live.len(), "instance")
             ),
-            detail: Detail::Group(detail),
+            detail: Detail::Group(Box::new(detail)),
         },
         drift: Vec::new(),
         fingerprint: instances_fingerprint(live, template),
@@ -494,6 +516,7 @@ mod tests {
                     number: 1,
                     description: format!("spec={}", spec.hash()),
                     user_data: None,
+                    settings: BTreeMap::new(),
                 }],
             };
             let observed = Observed {

@@ -73,6 +73,14 @@ pub enum PlanError {
         /// The VPCs.
         vpcs: Vec<String>,
     },
+    /// A root volume the image cannot give.
+    #[error("`{address}`: {message}")]
+    RootVolume {
+        /// The group.
+        address: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The stack names no subnets and the account has no default VPC.
     #[error("the stack names no subnets, and the region has no default VPC to launch into")]
     NoDefaultVpc,
@@ -100,6 +108,9 @@ impl PlanError {
             PlanError::SeveralVpcs { .. } => {
                 "list subnets of one VPC in `network.subnets` and `groups.*.subnets`".to_owned()
             }
+            PlanError::RootVolume { .. } => {
+                "set `root_volume.size_gb` to at least the image's size, or use an image whose root device EC2 reports".to_owned()
+            }
             PlanError::NoDefaultVpc => {
                 "name the subnets to launch into in `network.subnets`".to_owned()
             }
@@ -124,6 +135,9 @@ pub fn diff(
     for (name, group) in &stack.groups {
         match observed.images.get(&group.image) {
             Some(image) => {
+                if let Some(volume) = &group.root_volume {
+                    errors.extend(root_volume_problem(name, image, volume));
+                }
                 images.insert(name.clone(), image.clone());
             }
             None => errors.push(PlanError::NoImage {
@@ -235,6 +249,31 @@ fn conflicts(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
             })
         })
         .collect()
+}
+
+/// Why `image` cannot give group `name` the root `volume`, if it cannot.
+fn root_volume_problem(
+    name: &str,
+    image: &crate::observe::ResolvedImage,
+    volume: &crate::model::RootVolume,
+) -> Option<PlanError> {
+    let address = Address::Group(name.to_owned()).to_string();
+    let Some(device) = &image.root_device else {
+        return Some(PlanError::RootVolume {
+            address,
+            message: format!("image `{}` reports no root device to size", image.id),
+        });
+    };
+    match (volume.size_gb, image.root_size_gb) {
+        (Some(size), Some(snapshot)) if size < snapshot => Some(PlanError::RootVolume {
+            address,
+            message: format!(
+                "`root_volume.size_gb: {size}` is below the {snapshot} GiB of image `{}`'s root snapshot ({device})",
+                image.id
+            ),
+        }),
+        _ => None,
+    }
 }
 
 /// Changes AWS cannot make in place and rollstack does not make by replacement: refused

@@ -1,0 +1,203 @@
+//! What a group's instances launch with beyond image and type: instance profile, key
+//! pair, root volume, metadata service; and limits AWS enforces that the local endpoint
+//! does not (instance types it knows, user data size).
+
+use std::collections::BTreeMap;
+
+use super::Checker;
+use super::references::{Names, interpolations};
+use crate::diagnostic::did_you_mean;
+use crate::load::raw::{RawGroup, RawHttpTokens, RawVolumeType};
+use crate::model::{Address, Metadata, Reference, RootVolume, Stack, VolumeType};
+
+/// The most user data AWS takes, before base64: 16 KB.
+pub const MAX_USER_DATA: usize = 16 * 1024;
+
+/// The root volume a group asks for, checked.
+pub fn root_volume(checker: &mut Checker, path: &str, raw: &RawGroup) -> Option<RootVolume> {
+    let raw = raw.root_volume.as_ref()?;
+    let path = format!("{path}.root_volume");
+    let volume_type = match raw.volume_type.unwrap_or(RawVolumeType::Gp3) {
+        RawVolumeType::Gp3 => VolumeType::Gp3,
+        RawVolumeType::Gp2 => VolumeType::Gp2,
+        RawVolumeType::Io1 => VolumeType::Io1,
+        RawVolumeType::Io2 => VolumeType::Io2,
+        RawVolumeType::St1 => VolumeType::St1,
+        RawVolumeType::Sc1 => VolumeType::Sc1,
+        RawVolumeType::Standard => VolumeType::Standard,
+    };
+    let kind = volume_type.as_str();
+    let provisioned = matches!(volume_type, VolumeType::Io1 | VolumeType::Io2);
+    if raw.iops.is_some() && !provisioned && volume_type != VolumeType::Gp3 {
+        checker.error_at_value(
+            &format!("{path}.iops"),
+            format!("`{kind}` volumes take no `iops`"),
+            "`iops` only with `gp3`, `io1` or `io2`",
+            Some("remove `iops`, or use `type: gp3`".to_owned()),
+        );
+    }
+    if provisioned && raw.iops.is_none() {
+        checker.error_at_key(
+            &path,
+            format!("`{kind}` volumes need `iops`"),
+            "`iops: 3000` or more",
+            Some("add `iops`, or use `type: gp3` (3,000 IOPS included)".to_owned()),
+        );
+    }
+    if raw.throughput.is_some() && volume_type != VolumeType::Gp3 {
+        checker.error_at_value(
+            &format!("{path}.throughput"),
+            format!("`{kind}` volumes take no `throughput`"),
+            "`throughput` only with `gp3`",
+            Some("remove `throughput`, or use `type: gp3`".to_owned()),
+        );
+    }
+    if volume_type == VolumeType::Gp3 {
+        if let Some(iops) = raw.iops.filter(|i| !(3000..=16000).contains(i)) {
+            checker.error_at_value(
+                &format!("{path}.iops"),
+                format!("`gp3` takes 3000 to 16000 IOPS, not {iops}"),
+                "3000 to 16000",
+                None,
+            );
+        }
+        if let Some(throughput) = raw.throughput.filter(|t| !(125..=1000).contains(t)) {
+            checker.error_at_value(
+                &format!("{path}.throughput"),
+                format!("`gp3` takes 125 to 1000 MiB/s, not {throughput}"),
+                "125 to 1000",
+                None,
+            );
+        }
+    }
+    let minimum = match volume_type {
+        VolumeType::Io1 | VolumeType::Io2 => 4,
+        VolumeType::St1 | VolumeType::Sc1 => 125,
+        _ => 1,
+    };
+    if let Some(size) = raw.size_gb.filter(|s| *s < minimum || *s > 16384) {
+        checker.error_at_value(
+            &format!("{path}.size_gb"),
+            format!("a `{kind}` volume is {minimum} to 16384 GiB, not {size}"),
+            "a size AWS allows for the type",
+            None,
+        );
+    }
+    Some(RootVolume {
+        size_gb: raw.size_gb,
+        volume_type,
+        encrypted: raw.encrypted.unwrap_or(true),
+        iops: raw.iops,
+        throughput: raw.throughput,
+    })
+}
+
+/// The metadata service settings a group asks for (IMDSv2 required, one hop, unless
+/// the file says otherwise).
+pub fn metadata(raw: &RawGroup) -> Metadata {
+    let defaults = Metadata::default();
+    raw.metadata.as_ref().map_or(defaults, |m| Metadata {
+        tokens_required: m.http_tokens.is_none_or(|t| t == RawHttpTokens::Required),
+        hop_limit: m.hop_limit.unwrap_or(defaults.hop_limit),
+    })
+}
+
+/// An instance type AWS knows (its list, from the SDK), with a "did you mean".
+pub fn instance_type(checker: &mut Checker, path: &str, instance_type: &str) {
+    let known = crate::aws::instance_types();
+    if known.contains(&instance_type) {
+        return;
+    }
+    checker.error_at_value(
+        &format!("{path}.instance_type"),
+        format!("unknown instance type `{instance_type}`"),
+        "an EC2 instance type, e.g. `t3.micro`",
+        did_you_mean(instance_type, known.iter().copied()),
+    );
+}
+
+/// A key pair name and an instance profile name or ARN, as AWS takes them.
+pub fn names(checker: &mut Checker, path: &str, raw: &RawGroup) {
+    if let Some(key) = &raw.key_name
+        && (key.is_empty() || key.len() > 255)
+    {
+        checker.error_at_value(
+            &format!("{path}.key_name"),
+            "a key pair name is 1 to 255 characters".to_owned(),
+            "the name of an existing EC2 key pair",
+            None,
+        );
+    }
+    if let Some(profile) = raw
+        .instance_profile
+        .as_deref()
+        .filter(|p| !p.contains("${"))
+    {
+        let name = profile
+            .strip_prefix("arn:")
+            .and_then(|arn| arn.split_once(":instance-profile/"))
+            .map_or(profile, |(_, name)| name.rsplit('/').next().unwrap_or(name));
+        let valid = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !valid {
+            checker.error_at_value(
+                &format!("{path}.instance_profile"),
+                format!("invalid instance profile `{profile}`"),
+                "an instance profile name, its ARN, or `${outputs.NODE.OUTPUT}`",
+                None,
+            );
+        }
+    }
+}
+
+/// The `${outputs.NODE.OUTPUT}` references of every group's `instance_profile`: graph
+/// edges, checked against the outputs the templates declare.
+pub fn instance_profile_references(
+    checker: &mut Checker,
+    names: &Names,
+    groups: &BTreeMap<String, RawGroup>,
+    stack: &mut Stack,
+) {
+    let outputs: BTreeMap<String, Vec<String>> = stack
+        .cloudformation
+        .iter()
+        .map(|(n, c)| (n.clone(), c.outputs.clone()))
+        .collect();
+    for (name, group) in groups {
+        let Some(profile) = &group.instance_profile else {
+            continue;
+        };
+        let path = format!("groups.{name}.instance_profile");
+        let Ok(found) = interpolations(profile) else {
+            checker.error_at_value(
+                &path,
+                "unclosed `${` in the instance profile".to_owned(),
+                "`${outputs.NODE.OUTPUT}`",
+                Some("close it with `}`".to_owned()),
+            );
+            continue;
+        };
+        for (_, expression) in found {
+            let has_output = |node: &str, output: &str| {
+                outputs
+                    .get(node)
+                    .filter(|o| !o.iter().any(|x| x == output))
+                    .cloned()
+            };
+            match names.expression(expression, has_output) {
+                Ok(Some(to)) => stack.references.push(Reference {
+                    from: Address::Group(name.clone()),
+                    to,
+                    path: path.clone(),
+                }),
+                Ok(None) => {}
+                Err(e) => {
+                    checker.error_at_value(&path, e.message, "a reference that resolves", e.hint)
+                }
+            }
+        }
+    }
+}

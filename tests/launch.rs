@@ -1,0 +1,202 @@
+//! What instances launch with beyond image and type, through the real binary against
+//! the local endpoint: instance profile, key pair, root volume, IMDSv2.
+
+mod support;
+
+use std::process::Command;
+
+use support::web::{ROLLOUT, apply, assert_ok, setup, stack_file, write};
+use support::{rollstack_aws, root, stderr, stdout};
+
+/// An image (with a root snapshot), and an instance profile.
+async fn image_and_profile(c: &support::Clients, profile: &str) -> String {
+    let image = c
+        .ec2
+        .register_image()
+        .name(format!("launch-test-{profile}"))
+        .root_device_name("/dev/xvda")
+        .block_device_mappings(
+            aws_sdk_ec2::types::BlockDeviceMapping::builder()
+                .device_name("/dev/xvda")
+                .ebs(
+                    aws_sdk_ec2::types::EbsBlockDevice::builder()
+                        .volume_size(8)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let created = Command::new(root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(
+            "import sys, boto3\n\
+             iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                                aws_access_key_id='a', aws_secret_access_key='b')\n\
+             iam.create_instance_profile(InstanceProfileName=sys.argv[2])\n",
+        )
+        .arg(&support::moto().endpoint)
+        .arg(profile)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    c.ec2
+        .create_key_pair()
+        .key_name("ops")
+        .send()
+        .await
+        .unwrap();
+    image.image_id().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_launch_with_profile_key_encrypted_root_and_imdsv2() {
+    let name = "launch-settings";
+    let (c, _agent, dir) = setup(name, &["1.0.0"], &[]).await;
+    let image = image_and_profile(&c, "web-instances").await;
+    let file = |size: u32| {
+        stack_file(name, "1.0.0", 2, ROLLOUT)
+            .replace("image: ami-0abc1234", &format!("image: {image}"))
+            .replace(
+                "    user_data: web.sh.j2\n",
+                &format!(
+                    "    user_data: web.sh.j2\n    instance_profile: web-instances\n    key_name: ops\n    \
+                     root_volume: {{ size_gb: {size}, encrypted: true }}\n"
+                ),
+            )
+    };
+    write(dir.path(), &file(30));
+    assert_ok(&apply(dir.path(), &[]), "apply");
+
+    let described = c
+        .ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let instances: Vec<_> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .collect();
+    assert_eq!(instances.len(), 2);
+    for instance in instances {
+        assert_eq!(instance.key_name(), Some("ops"));
+        let profile = instance
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .unwrap_or_default();
+        assert!(
+            profile.ends_with("instance-profile/web-instances"),
+            "{profile}"
+        );
+    }
+    let versions = c
+        .ec2
+        .describe_launch_template_versions()
+        .launch_template_name(format!("{name}-default-web"))
+        .versions("$Latest")
+        .send()
+        .await
+        .unwrap();
+    let data = versions.launch_template_versions()[0]
+        .launch_template_data()
+        .unwrap();
+    let metadata = data.metadata_options().unwrap();
+    assert_eq!(metadata.http_tokens().map(|t| t.as_str()), Some("required"));
+    assert_eq!(metadata.http_put_response_hop_limit(), Some(1));
+    assert_eq!(
+        metadata.instance_metadata_tags().map(|t| t.as_str()),
+        Some("enabled")
+    );
+    // The root device the image reports, not a guess.
+    let described = c
+        .ec2
+        .describe_images()
+        .image_ids(&image)
+        .send()
+        .await
+        .unwrap();
+    let root_device = described.images()[0].root_device_name();
+    let snapshot_gb = described.images()[0]
+        .block_device_mappings()
+        .iter()
+        .find(|m| m.device_name() == root_device)
+        .and_then(|m| m.ebs()?.volume_size())
+        .unwrap();
+    let mapping = &data.block_device_mappings()[0];
+    assert_eq!(mapping.device_name(), root_device);
+    let ebs = mapping.ebs().unwrap();
+    assert_eq!(ebs.volume_size(), Some(30));
+    assert_eq!(ebs.encrypted(), Some(true));
+    assert_eq!(ebs.volume_type().map(|t| t.as_str()), Some("gp3"));
+
+    let clean = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+
+    // A bigger root volume is a replacement that says so.
+    write(dir.path(), &file(40));
+    let bigger = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(bigger.status.code(), Some(2), "{}", stderr(&bigger));
+    assert!(
+        stdout(&bigger).contains(
+            "replace 2 instances (root volume 30 GiB gp3, encrypted -> 40 GiB gp3, encrypted)"
+        ),
+        "{}",
+        stdout(&bigger)
+    );
+
+    // Below the image's own snapshot: refused by the plan.
+    write(dir.path(), &file(4));
+    let small = rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]);
+    assert_eq!(small.status.code(), Some(1));
+    assert!(
+        stderr(&small).contains(&format!(
+            "`root_volume.size_gb: 4` is below the {snapshot_gb} GiB"
+        )),
+        "{}",
+        stderr(&small)
+    );
+}
+
+#[test]
+fn validate_refuses_a_misspelt_instance_type_and_oversized_user_data() {
+    let base = stack_file("launch-limits", "1.0.0", 1, ROLLOUT);
+    let dir = support::scratch(&[
+        ("typo.yaml", &base.replace("t3.micro", "t3.mirco")),
+        ("big.yaml", &base.replace("web.sh.j2", "big.sh.j2")),
+        ("web.sh.j2", support::web::USER_DATA),
+        (
+            "big.sh.j2",
+            &format!("#!/bin/sh\n# {}\n", "x".repeat(26 * 1024)),
+        ),
+    ]);
+    let typo = support::rollstack(dir.path(), &["validate", "typo.yaml"]);
+    assert_eq!(typo.status.code(), Some(1));
+    let err = stderr(&typo);
+    assert!(err.contains("unknown instance type `t3.mirco`"), "{err}");
+    assert!(err.contains("did you mean `t3.micro`?"), "{err}");
+    let big = support::rollstack(dir.path(), &["validate", "big.yaml"]);
+    assert_eq!(big.status.code(), Some(1));
+    let err = stderr(&big);
+    assert!(
+        err.contains("bytes of user data; AWS takes at most 16384"),
+        "{err}"
+    );
+    assert!(err.contains("big.yaml:"), "{err}");
+}
