@@ -25,6 +25,8 @@ s3.create_bucket(Bucket="demo-releases")
 s3.create_bucket(Bucket="demo-rollstack")
 for version in ("1.0.0", "1.1.0"):
     s3.put_object(Bucket="demo-releases", Key=f"web/{version}.tar.gz", Body=b"release")
+# The instances' credentials (on AWS: stacks/templates/instance-role.yaml).
+boto3.client("iam").create_instance_profile(InstanceProfileName="demo-instances")
 PY
 .venv/bin/python scripts/instance-agent.py demo demo-rollstack &
 agent=$!

@@ -24,7 +24,7 @@ async fn state_bucket(c: &Clients, name: &str) {
 /// `stacks/shop.yaml` as stack `name`, with what only exists in a real account swapped
 /// for its local twin: the subnets, the buckets, and the owner of the Ubuntu image
 /// (images registered locally belong to the local account).
-fn shop_copy(dir: &Path, name: &str, subnets: &[String]) {
+fn shop_copy(dir: &Path, name: &str, subnets: &[String], image: &str) {
     let text = std::fs::read_to_string(support::root().join("stacks/shop.yaml"))
         .unwrap()
         .replace("stack: shop", &format!("stack: {name}"))
@@ -34,7 +34,8 @@ fn shop_copy(dir: &Path, name: &str, subnets: &[String]) {
             "[subnet-0a1, subnet-0b2]",
             &format!("[{}]", subnets.join(", ")),
         )
-        .replace("owner: \"099720109477\"", "owner: \"123456789012\"");
+        .replace("owner: \"099720109477\"", "owner: \"123456789012\"")
+        .replace("image: ami-0abc1234", &format!("image: {image}"));
     std::fs::write(dir.join("shop.yaml"), text).unwrap();
     for folder in ["files", "templates"] {
         std::fs::create_dir_all(dir.join(folder)).unwrap();
@@ -97,9 +98,25 @@ async fn shop_applies_from_empty_and_the_database_endpoint_reaches_user_data() {
         .send()
         .await
         .unwrap();
+    // The fleets' image is described for its root device, so it must exist here; so
+    // must the operators' key pair.
+    let image = c
+        .ec2
+        .register_image()
+        .name("shop-base")
+        .send()
+        .await
+        .unwrap();
+    let image = image.image_id().unwrap().to_owned();
+    c.ec2
+        .create_key_pair()
+        .key_name("ops")
+        .send()
+        .await
+        .unwrap();
     let subnets = loopback_subnets(&c, 71).await;
     let dir = scratch(&[]);
-    shop_copy(dir.path(), name, &subnets);
+    shop_copy(dir.path(), name, &subnets, &image);
     let _agent = Agent::serving(name, &format!("{name}-state"), &[], &[80]);
     let vars = [("DB_PASSWORD", secret)];
     let run = |args: &[&str]| rollstack_aws(dir.path(), args, &vars);
@@ -193,6 +210,29 @@ async fn shop_applies_from_empty_and_the_database_endpoint_reaches_user_data() {
         .unwrap();
     let running: usize = www.reservations().iter().map(|r| r.instances().len()).sum();
     assert_eq!(running, 4);
+    // Each runs with the instance profile the role stack made, and the operators' key.
+    let role = c
+        .cloudformation
+        .describe_stacks()
+        .stack_name(format!("{name}-prod-role"))
+        .send()
+        .await
+        .unwrap();
+    let profile = role.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("InstanceProfile"))
+        .and_then(|o| o.output_value())
+        .expect("an InstanceProfile output")
+        .to_owned();
+    for instance in www.reservations().iter().flat_map(|r| r.instances()) {
+        let arn = instance
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .unwrap_or_default();
+        assert!(arn.ends_with(&format!("/{profile}")), "{arn} for {profile}");
+        assert_eq!(instance.key_name(), Some("ops"));
+    }
 
     // Converged; and the secret is nowhere: plans in every format, status, history.
     let again = run(&["plan", "shop.yaml", "--env", "prod", "--detailed-exitcode"]);
