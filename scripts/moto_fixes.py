@@ -138,3 +138,21 @@ def _run_instances_with_template_profile(self, image_id, count, user_data, secur
 
 
 ec2_instances.InstanceBackend.run_instances = _run_instances_with_template_profile
+
+from moto.s3 import responses as s3_responses
+
+
+def _get_bucket_versioning(self):
+    """AWS answers GetBucketVersioning with a `VersioningConfiguration` document; moto's
+    serializer names the root `GetBucketVersioningResponse`, which SDKs refuse."""
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}'
+        "</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+s3_responses.S3Response.get_bucket_versioning = _get_bucket_versioning

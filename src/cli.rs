@@ -52,6 +52,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Remove a lock left by an apply that is gone.
     Unlock(UnlockArgs),
+    /// Create the state bucket (versioned, encrypted, private), or check an existing one.
+    Bootstrap(BootstrapArgs),
     /// Ephemeral environments: up, down, list, gc.
     #[command(subcommand)]
     Env(EnvCommand),
@@ -334,6 +336,23 @@ pub struct UnlockArgs {
     /// The id of the lock to remove, as the lock error printed it.
     #[arg(long, value_name = "LOCK_ID")]
     pub force: String,
+}
+
+/// Arguments of `rollstack bootstrap`.
+#[derive(Debug, clap::Args)]
+pub struct BootstrapArgs {
+    /// The stack file (for its `state_bucket` and region).
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Set what an existing bucket lacks (otherwise it is listed, exit 1).
+    #[arg(long)]
+    pub fix: bool,
+    /// Print the AWS calls made, per operation, to stderr.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Arguments of `rollstack schema`.

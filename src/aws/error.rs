@@ -181,7 +181,7 @@ impl AwsError {
     pub fn hint(&self) -> String {
         match self {
             AwsError::NoStateBucket { bucket } => format!(
-                "create it once per account (`aws s3 mb s3://{bucket}`), or set `state_bucket` to an existing bucket"
+                "create it with `rollstack bootstrap` and this stack file (versioned, encrypted, private), or set `state_bucket` to an existing bucket (`{bucket}` is not one)"
             ),
             AwsError::Refused {
                 operation, code, ..

@@ -1,6 +1,7 @@
 //! The only module that talks to AWS: clients (retries, timeouts), errors as sentences,
 //! call statistics, and the batched reads that observe a stack.
 
+mod bucket;
 mod cloudformation;
 mod connect;
 mod ec2;
@@ -10,6 +11,7 @@ mod observe;
 mod state;
 mod stats;
 
+pub use bucket::BucketGap;
 pub use cloudformation::{
     ChangeSetKind, ChangeSetRequest, ChangeSetState, CreatedChangeSet, StackEvent, StackState,
 };

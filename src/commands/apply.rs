@@ -128,6 +128,7 @@ impl Session {
         redactor: &Redactor,
     ) -> Result<ExitCode, Failure> {
         aws.check_bucket(bucket).await.map_err(Failure::Aws)?;
+        super::bootstrap::warn_about(aws, bucket, &self.file.display().to_string()).await;
         if self.saved.is_none() {
             // Nothing to do takes no lock and writes nothing: a converged stack stays
             // untouched however often CI applies it.

@@ -1,10 +1,10 @@
 //! `rollstack destroy STACK --env E`: everything the environment owns, dependents first.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
 use super::apply::Session;
+use crate::aws::Reach;
 use crate::cli::DestroyArgs;
 use crate::model::{Reference, Stack};
 

@@ -1,10 +1,10 @@
 //! `rollstack history STACK [--env E] [--format json]`.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
 use crate::apply::history;
+use crate::aws::Reach;
 use crate::cli::{HistoryArgs, ListFormat};
 
 /// Lists the applies recorded for the environment, oldest first.

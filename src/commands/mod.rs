@@ -1,6 +1,7 @@
 //! One file per command. Each returns the exit code or a [`Failure`].
 
 pub mod apply;
+pub mod bootstrap;
 pub mod completions;
 pub mod destroy;
 pub mod env;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::History(args) => history::run(args, reach),
         Command::Rollback(args) => rollback::run(args, reach),
         Command::Unlock(args) => unlock::run(args, reach),
+        Command::Bootstrap(args) => bootstrap::run(args, reach),
         Command::Env(command) => env::run(command, reach),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),

@@ -28,6 +28,9 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         .block_on(Aws::connect(&reach.to(&stack.region)))
         .map_err(Failure::Aws)?;
     let result = runtime.block_on(async {
+        if let Some(bucket) = &stack.state_bucket {
+            super::bootstrap::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
+        }
         let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
             .await
             .map_err(Failure::Aws)?;

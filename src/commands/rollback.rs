@@ -1,11 +1,11 @@
 //! `rollstack rollback STACK [--env E] [--to N]`: plan and apply a recorded model.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
 use super::apply::Session;
 use crate::apply::history;
+use crate::aws::Reach;
 use crate::cli::RollbackArgs;
 use crate::model::Stack;
 

@@ -1,7 +1,6 @@
 //! `rollstack status STACK [--env E] [--format json]`: the live view of an environment:
 //! lock, CloudFormation stacks with their outputs, and groups.
 
-use crate::aws::Reach;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -10,6 +9,7 @@ use serde::Serialize;
 use super::Failure;
 use crate::apply::health::{self, Signal, signal_prefix};
 use crate::apply::lock::{self, LockRecord};
+use crate::aws::Reach;
 use crate::cli::{ListFormat, StatusArgs};
 use crate::model::{Address, Health as Check};
 use crate::observe::{Query, aws_name, tags};

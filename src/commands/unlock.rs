@@ -1,10 +1,10 @@
 //! `rollstack unlock STACK --env E --force LOCK_ID`.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::Failure;
 use crate::apply::lock;
+use crate::aws::Reach;
 use crate::cli::UnlockArgs;
 
 /// Removes the environment's lock if its id is the one given.

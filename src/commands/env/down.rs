@@ -1,9 +1,9 @@
 //! `rollstack env down STACK NAME [--force NAME]`.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 
 use super::super::Failure;
+use crate::aws::Reach;
 use crate::cli::EnvDownArgs;
 
 /// Destroys everything environment `NAME` owns; refuses a long-lived one unless

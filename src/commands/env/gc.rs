@@ -1,10 +1,10 @@
 //! `rollstack env gc STACK [--dry-run] [--now T]`: meant for a schedule in CI.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use super::super::Failure;
+use crate::aws::Reach;
 use crate::cli::{EnvGcArgs, RunArgs};
 
 /// Destroys every expired ephemeral environment of the stack, and lists what it

@@ -1,12 +1,12 @@
 //! `rollstack env list STACK [--format json] [--now T]`.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use super::super::Failure;
+use crate::aws::Reach;
 use crate::cli::{EnvListArgs, ListFormat};
 use crate::observe::environments::EnvironmentSummary;
 

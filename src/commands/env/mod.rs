@@ -9,12 +9,12 @@ mod gc;
 mod list;
 mod up;
 
-use crate::aws::Reach;
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
 use super::apply::Session;
+use crate::aws::Reach;
 use crate::cli::{EnvCommand, RunArgs};
 use crate::model::Stack;
 use crate::observe::environments::{EnvironmentSummary, summarize};

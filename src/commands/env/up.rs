@@ -1,11 +1,11 @@
 //! `rollstack env up STACK NAME --from OVERLAY [--ttl D] [--now T]`.
 
-use crate::aws::Reach;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use super::super::Failure;
 use super::super::apply::Session;
+use crate::aws::Reach;
 use crate::cli::EnvUpArgs;
 use crate::model::Lifecycle;
 
