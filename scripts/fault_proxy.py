@@ -11,6 +11,9 @@ KIND is one of:
   reset     the connection is reset before any answer
   lost      the request is forwarded and carried out, then the answer is dropped (reset)
   silent    the connection is accepted and never answered
+  hide      eventual consistency: for --seconds after EC2 creates an instance, security
+            group or launch template, a request naming its id answers NotFound, and
+            `DescribeInstances` leaves new instances out
 
 With --match, only requests whose path or body contains TEXT (`lock.json`,
 `Action=CreateSecurityGroup`) are faulted; with --times, at most N faults are injected.
@@ -34,7 +37,8 @@ import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("upstream", type=int)
-parser.add_argument("--kind", required=True, choices=["throttle", "error", "reset", "lost", "silent"])
+parser.add_argument("--kind", required=True, choices=["throttle", "error", "reset", "lost", "silent", "hide"])
+parser.add_argument("--seconds", type=float, default=3.0)
 parser.add_argument("--rate", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--match", default=None)
@@ -71,6 +75,66 @@ INTERNAL = {
                             b"<RequestId>fault-proxy</RequestId></ErrorResponse>"),
 }
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+created = {}  # id -> when EC2 answered its creation
+CREATED_IDS = {
+    "RunInstances": re.compile(rb"<instanceId>([a-z]+-[0-9a-f]+)</"),
+    "CreateSecurityGroup": re.compile(rb"<groupId>([a-z]+-[0-9a-f]+)</"),
+    "CreateLaunchTemplate": re.compile(rb"<launchTemplateId>([a-z]+-[0-9a-f]+)</"),
+}
+NOT_FOUND = {
+    "i-": "InvalidInstanceID.NotFound",
+    "sg-": "InvalidGroup.NotFound",
+    "lt-": "InvalidLaunchTemplateId.NotFound",
+}
+
+
+def hidden(now):
+    with lock:
+        return {i for i, at in created.items() if now - at < args.seconds}
+
+
+def not_found(identifier):
+    code = next(c for prefix, c in NOT_FOUND.items() if identifier.startswith(prefix))
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+        f"<Code>{code}</Code><Message>The ID '{identifier}' does not exist</Message>"
+        "</Error></Errors><RequestID>fault-proxy</RequestID></Response>"
+    ).encode()
+    return 400, [("Content-Type", "text/xml")], body
+
+
+def without_instances(body, ids):
+    """`body` (a DescribeInstances answer) without the instance items of `ids`."""
+    out, i = b"", 0
+    while True:
+        start = body.find(b"<instancesSet>", i)
+        if start < 0:
+            return out + body[i:]
+        start += len(b"<instancesSet>")
+        out += body[i:start]
+        depth, j, item_start, kept = 0, start, None, b""
+        while True:
+            opening = body.find(b"<item>", j)
+            closing = body.find(b"</item>", j)
+            end_set = body.find(b"</instancesSet>", j)
+            if depth == 0 and (end_set < opening or opening < 0) and (end_set < closing or closing < 0):
+                out += kept
+                i = end_set
+                break
+            if opening >= 0 and opening < closing:
+                if depth == 0:
+                    item_start = opening
+                depth += 1
+                j = opening + len(b"<item>")
+            else:
+                depth -= 1
+                j = closing + len(b"</item>")
+                if depth == 0:
+                    item = body[item_start:j]
+                    match = re.search(rb"<instanceId>([^<]+)</instanceId>", item)
+                    if not (match and match.group(1).decode() in ids):
+                        kept += item
 
 
 def service(headers):
@@ -150,6 +214,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
             if "ClientToken" in form:
                 token = (form.get("Action", [""])[0], form["ClientToken"][0])
+        if kind == "hide" and svc == "ec2":
+            return self.hide(body)
         fault = fault_now(self.path, body)
         if fault and kind == "reset":
             return self.reset()
@@ -165,6 +231,26 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if fault and kind == "lost":
             return self.reset()
         self.answer(*reply)
+
+    def hide(self, body):
+        """Eventual consistency: what EC2 made a moment ago is not there yet."""
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        action = form.get("Action", [""])[0]
+        now = time.monotonic()
+        young = hidden(now)
+        named = {v for values in form.values() for v in values if v in young}
+        if named and not action.startswith("Describe"):
+            with lock:
+                injected["count"] += 1
+            return self.answer(*not_found(sorted(named)[0]))
+        status, headers, payload = self.forward(body)
+        if status < 300 and action in CREATED_IDS:
+            with lock:
+                for identifier in CREATED_IDS[action].findall(payload):
+                    created.setdefault(identifier.decode(), now)
+        if status < 300 and action == "DescribeInstances" and young:
+            payload = without_instances(payload, young)
+        self.answer(status, headers, payload)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 

@@ -31,8 +31,13 @@ fn apply_through(proxy: &FaultProxy, dir: &Path) -> std::process::Output {
 /// Applies 20 instances of 1.0.0 from nothing, then rolls them to 1.1.0, each in one run
 /// through a proxy injecting `kind` faults into `rate` of the calls.
 async fn weathers(name: &str, kind: &str, rate: f64) {
+    weathers_with(name, FaultProxy::start(kind, rate, 7)).await;
+}
+
+/// As [`weathers`], through `proxy`.
+async fn weathers_with(name: &str, proxy: FaultProxy) {
+    let kind = name;
     let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
-    let proxy = FaultProxy::start(kind, rate, 7);
     write(dir.path(), &stack_file(name, "1.0.0", 20, ROLLOUT));
     let created = apply_through(&proxy, dir.path());
     assert_ok(&created, &format!("apply from empty under {kind}"));
@@ -102,6 +107,13 @@ async fn ten_percent_connection_resets() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_percent_lost_answers() {
     weathers("fault-lost", "lost", 0.1).await;
+}
+
+/// Eventual consistency: for 3 s after EC2 makes an instance, security group or launch
+/// template, naming it answers NotFound and listings leave new instances out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lagging_control_plane() {
+    weathers_with("fault-lag", FaultProxy::with("hide", &["--seconds", "3"])).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -302,6 +302,7 @@ async fn roll(
     // what AWS reports next time (launches carry their client token, terminations are
     // idempotent).
     let mut patience = Patience::default();
+    let mut unlisted = Unlisted::default();
     loop {
         if executor.cancelled() {
             progress.finish("interrupted after a safe step");
@@ -364,6 +365,7 @@ async fn roll(
                     launched: i.launch_time.clone(),
                 }
             })
+            .chain(unlisted.members(&live))
             .collect();
         let healthy = members
             .iter()
@@ -373,11 +375,9 @@ async fn roll(
         match rollout::next_step(&members, &policy) {
             Step::Launch(n) => {
                 progress.update(on_target, healthy, &format!("launching {n}"));
-                if patience
-                    .poll(launch(executor, group, target, &members, n).await)?
-                    .is_none()
-                {
-                    executor.nap(executor.options.poll_interval).await;
+                match patience.poll(launch(executor, group, target, &members, n).await)? {
+                    Some(ids) => unlisted.add(ids),
+                    None => executor.nap(executor.options.poll_interval).await,
                 }
             }
             Step::Terminate(ids, why) => {
@@ -431,6 +431,47 @@ async fn roll(
     }
 }
 
+/// How long an instance this run launched may be missing from listings before it is
+/// taken as gone: AWS shows a new instance within seconds, usually.
+const LISTING_LAG: Duration = Duration::from_secs(300);
+
+/// Instances this run launched that the listing does not show yet (AWS is eventually
+/// consistent): counted as current and pending, so a lagging listing never causes a
+/// second launch, a capacity breach or a false failure.
+#[derive(Default)]
+struct Unlisted {
+    launched: BTreeMap<String, (Option<String>, std::time::Instant, String)>,
+}
+
+impl Unlisted {
+    /// Remembers `ids` (with their subnets) as just launched.
+    fn add(&mut self, ids: Vec<(String, Option<String>)>) {
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        for (id, subnet) in ids {
+            self.launched
+                .insert(id, (subnet, std::time::Instant::now(), now.clone()));
+        }
+    }
+
+    /// The launched instances `live` does not show, as members; those it shows (or that
+    /// never showed up within [`LISTING_LAG`]) are forgotten.
+    fn members(&mut self, live: &[LiveInstance]) -> Vec<Member> {
+        self.launched.retain(|id, (_, at, _)| {
+            at.elapsed() < LISTING_LAG && !live.iter().any(|i| &i.id == id)
+        });
+        self.launched
+            .iter()
+            .map(|(id, (subnet, _, launched))| Member {
+                id: id.clone(),
+                current: true,
+                health: Health::Pending,
+                subnet: subnet.clone(),
+                launched: launched.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Launches `n` instances of `target`: one `RunInstances` per subnet the batch lands in,
 /// filling the subnets with the fewest instances of the target first.
 async fn launch(
@@ -439,7 +480,7 @@ async fn launch(
     target: &Target,
     members: &[Member],
     n: u32,
-) -> Result<(), AwsError> {
+) -> Result<Vec<(String, Option<String>)>, AwsError> {
     let mut per_subnet: BTreeMap<Option<&str>, (u32, u32)> = BTreeMap::new();
     if group.subnets.is_empty() {
         per_subnet.insert(None, (0, 0));
@@ -461,6 +502,7 @@ async fn launch(
         }
     }
     let on_target = members.iter().filter(|m| m.current).count();
+    let mut launched = Vec::new();
     for (subnet, (_, add)) in per_subnet.into_iter().filter(|(_, (_, add))| *add > 0) {
         // Same step, same token: a retried call does not launch twice on real AWS.
         let token = short_hash(&format!(
@@ -470,7 +512,7 @@ async fn launch(
             subnet.unwrap_or("default"),
             members.len()
         ));
-        executor
+        let ids = executor
             .aws
             .run_instances(&Batch {
                 template_id: &target.template_id,
@@ -481,8 +523,9 @@ async fn launch(
                 tags: &target.tags,
             })
             .await?;
+        launched.extend(ids.into_iter().map(|id| (id, subnet.map(str::to_owned))));
     }
-    Ok(())
+    Ok(launched)
 }
 
 /// Reads the signals of `current` instances that are new or changed since the last

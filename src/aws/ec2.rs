@@ -2,6 +2,7 @@
 //! tagged when it is created (TagSpecifications), never afterwards.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, LaunchTemplateBlockDeviceMappingRequest,
@@ -99,7 +100,7 @@ impl Aws {
     }
 
     /// Authorizes `rules` in group `group_id`, each rule tagged with `tags`.
-    pub async fn authorize_rules(
+    async fn authorize_rules_once(
         &self,
         group_id: &str,
         direction: Direction,
@@ -196,7 +197,7 @@ impl Aws {
 
     /// Sets `tags` on an existing resource of ours (a launch template's applied count, a
     /// security group's rules hash). Instances are never tagged this way.
-    pub async fn set_tags(
+    async fn set_tags_once(
         &self,
         resource_id: &str,
         tags: &BTreeMap<String, String>,
@@ -343,7 +344,7 @@ impl Aws {
     }
 
     /// Makes `version` the default version of launch template `template_id`.
-    pub async fn set_default_version(
+    async fn set_default_version_once(
         &self,
         template_id: &str,
         version: i64,
@@ -373,7 +374,7 @@ impl Aws {
 
     /// Launches one batch: `count` instances from version `version` of launch template
     /// `template_id`, in `subnet`, tagged at launch. Returns the new instance ids.
-    pub async fn run_instances(&self, batch: &Batch<'_>) -> Result<Vec<String>, AwsError> {
+    async fn run_instances_once(&self, batch: &Batch<'_>) -> Result<Vec<String>, AwsError> {
         let launched = self
             .ec2
             .run_instances()
@@ -399,7 +400,7 @@ impl Aws {
     }
 
     /// Terminates `ids`.
-    pub async fn terminate_instances(&self, ids: &[String]) -> Result<(), AwsError> {
+    async fn terminate_instances_once(&self, ids: &[String]) -> Result<(), AwsError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -459,6 +460,44 @@ pub struct LaunchVersion {
     pub metadata: crate::model::Metadata,
 }
 
+/// How long a `NotFound` for a resource rollstack just made (or found a moment ago) is
+/// taken for the control plane's lag and the call tried again. AWS documents seconds of
+/// eventual consistency; Terraform's AWS provider waits minutes.
+pub const CONSISTENCY_WAIT: Duration = Duration::from_secs(120);
+
+/// `NotFound` codes that mean "not visible yet" for an id that was just made.
+const LAGGING: &[&str] = &[
+    "InvalidGroup.NotFound",
+    "InvalidGroupId.NotFound",
+    "InvalidLaunchTemplateId.NotFound",
+    "InvalidLaunchTemplateId.VersionNotFound",
+    "InvalidInstanceID.NotFound",
+];
+
+/// `call`, tried again with backoff while it answers a lagging `NotFound`, up to
+/// [`CONSISTENCY_WAIT`].
+async fn while_lagging<T, F, Fut>(mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match call().await {
+            Err(e)
+                if e.code().is_some_and(|c| LAGGING.contains(&c))
+                    && started.elapsed() < CONSISTENCY_WAIT =>
+            {
+                tracing::warn!("{e}; AWS may not show it yet, trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `result`, with the error codes `done` (what a retry after a lost answer meets: the
 /// thing made, or gone already) taken as success.
 fn done_unless(result: Result<(), AwsError>, done: &[&str]) -> Result<(), AwsError> {
@@ -488,7 +527,7 @@ pub struct Batch<'a> {
 impl Aws {
     /// Revokes the allow-all egress rule AWS gives every new group, for groups whose
     /// egress the stack file spells out.
-    pub async fn revoke_default_egress(&self, group_id: &str) -> Result<(), AwsError> {
+    async fn revoke_default_egress_once(&self, group_id: &str) -> Result<(), AwsError> {
         let result = self
             .ec2
             .revoke_security_group_egress()
@@ -504,5 +543,58 @@ impl Aws {
             .map(drop)
             .map_err(|e| self.error("RevokeSecurityGroupEgress", e));
         done_unless(result, &["InvalidPermission.NotFound"])
+    }
+}
+
+/// The writes that name a resource made a moment ago, each waiting out a lagging
+/// `NotFound` ([`while_lagging`]).
+impl Aws {
+    /// Authorizes `rules` in group `group_id`, each rule tagged with `tags`.
+    pub async fn authorize_rules(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rules: &[&Rule],
+        group_ids: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        while_lagging(|| self.authorize_rules_once(group_id, direction, rules, group_ids, tags))
+            .await
+    }
+
+    /// Sets `tags` on an existing resource of ours (a launch template's applied count, a
+    /// security group's rules hash). Instances are never tagged this way.
+    pub async fn set_tags(
+        &self,
+        resource_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        while_lagging(|| self.set_tags_once(resource_id, tags)).await
+    }
+
+    /// Makes `version` the default version of launch template `template_id`.
+    pub async fn set_default_version(
+        &self,
+        template_id: &str,
+        version: i64,
+    ) -> Result<(), AwsError> {
+        while_lagging(|| self.set_default_version_once(template_id, version)).await
+    }
+
+    /// Launches one batch: `count` instances from version `version` of launch template
+    /// `template_id`, in `subnet`, tagged at launch. Returns the new instance ids.
+    pub async fn run_instances(&self, batch: &Batch<'_>) -> Result<Vec<String>, AwsError> {
+        while_lagging(|| self.run_instances_once(batch)).await
+    }
+
+    /// Terminates `ids`.
+    pub async fn terminate_instances(&self, ids: &[String]) -> Result<(), AwsError> {
+        while_lagging(|| self.terminate_instances_once(ids)).await
+    }
+
+    /// Revokes the allow-all egress rule AWS gives every new group, for groups whose
+    /// egress the stack file spells out.
+    pub async fn revoke_default_egress(&self, group_id: &str) -> Result<(), AwsError> {
+        while_lagging(|| self.revoke_default_egress_once(group_id)).await
     }
 }
