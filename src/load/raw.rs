@@ -207,7 +207,7 @@ pub struct RawRootVolume {
     pub size_gb: Option<u32>,
     /// EBS volume type (default `gp3`).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<RawVolumeType>,
+    pub volume_type: Option<crate::model::VolumeType>,
     /// Encrypted with the account's default EBS key (default `true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<bool>,
@@ -217,28 +217,6 @@ pub struct RawRootVolume {
     /// Throughput in MiB/s (`gp3` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<u32>,
-}
-
-/// An EBS volume type.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum RawVolumeType {
-    /// General purpose SSD, current generation.
-    Gp3,
-    /// General purpose SSD, previous generation.
-    Gp2,
-    /// Provisioned IOPS SSD.
-    Io1,
-    /// Provisioned IOPS SSD, current generation.
-    Io2,
-    /// Throughput optimised HDD.
-    St1,
-    /// Cold HDD.
-    Sc1,
-    /// Magnetic, previous generation.
-    Standard,
 }
 
 /// The instance metadata service of a group's instances.

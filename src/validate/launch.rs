@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::Checker;
-use super::references::{Names, interpolations};
+use super::references::{Names, Written, resolve_interpolations};
 use crate::diagnostic::did_you_mean;
-use crate::load::raw::{RawGroup, RawHttpTokens, RawVolumeType};
-use crate::model::{Address, Metadata, Reference, RootVolume, Stack, VolumeType};
+use crate::load::raw::{RawGroup, RawHttpTokens};
+use crate::model::{Address, Metadata, RootVolume, Stack, VolumeType};
 
 /// The most user data AWS takes, before base64: 16 KB.
 pub const MAX_USER_DATA: usize = 16 * 1024;
@@ -17,15 +17,7 @@ pub const MAX_USER_DATA: usize = 16 * 1024;
 pub fn root_volume(checker: &mut Checker, path: &str, raw: &RawGroup) -> Option<RootVolume> {
     let raw = raw.root_volume.as_ref()?;
     let path = format!("{path}.root_volume");
-    let volume_type = match raw.volume_type.unwrap_or(RawVolumeType::Gp3) {
-        RawVolumeType::Gp3 => VolumeType::Gp3,
-        RawVolumeType::Gp2 => VolumeType::Gp2,
-        RawVolumeType::Io1 => VolumeType::Io1,
-        RawVolumeType::Io2 => VolumeType::Io2,
-        RawVolumeType::St1 => VolumeType::St1,
-        RawVolumeType::Sc1 => VolumeType::Sc1,
-        RawVolumeType::Standard => VolumeType::Standard,
-    };
+    let volume_type = raw.volume_type.unwrap_or(VolumeType::Gp3);
     let kind = volume_type.as_str();
     let provisioned = matches!(volume_type, VolumeType::Io1 | VolumeType::Io2);
     if raw.iops.is_some() && !provisioned && volume_type != VolumeType::Gp3 {
@@ -171,33 +163,17 @@ pub fn instance_profile_references(
             continue;
         };
         let path = format!("groups.{name}.instance_profile");
-        let Ok(found) = interpolations(profile) else {
-            checker.error_at_value(
-                &path,
-                "unclosed `${` in the instance profile".to_owned(),
-                "`${outputs.NODE.OUTPUT}`",
-                Some("close it with `}`".to_owned()),
-            );
-            continue;
-        };
-        for (_, expression) in found {
-            let has_output = |node: &str, output: &str| {
-                outputs
-                    .get(node)
-                    .filter(|o| !o.iter().any(|x| x == output))
-                    .cloned()
-            };
-            match names.expression(expression, has_output) {
-                Ok(Some(to)) => stack.references.push(Reference {
-                    from: Address::Group(name.clone()),
-                    to,
-                    path: path.clone(),
-                }),
-                Ok(None) => {}
-                Err(e) => {
-                    checker.error_at_value(&path, e.message, "a reference that resolves", e.hint)
-                }
-            }
-        }
+        resolve_interpolations(
+            checker,
+            names,
+            &outputs,
+            Written {
+                text: profile,
+                what: "the instance profile",
+                path: &path,
+            },
+            &Address::Group(name.clone()),
+            &mut stack.references,
+        );
     }
 }

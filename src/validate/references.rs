@@ -207,6 +207,57 @@ pub fn interpolations(text: &str) -> Result<Vec<(usize, &str)>, usize> {
     Ok(found)
 }
 
+/// A value that may hold `${...}` references, as written.
+pub(super) struct Written<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// What it is, for messages (`parameter value`).
+    pub what: &'a str,
+    /// Where it is (`cloudformation.db.parameters.Name`).
+    pub path: &'a str,
+}
+
+/// The `${...}` references in `value` (a value of `from`), resolved: each one to
+/// another resource becomes a graph edge in `references`; what does not resolve, or an
+/// unclosed `${`, is reported. `outputs` are the outputs each CloudFormation node
+/// declares.
+pub(super) fn resolve_interpolations(
+    checker: &mut super::Checker,
+    names: &Names,
+    outputs: &std::collections::BTreeMap<String, Vec<String>>,
+    value: Written<'_>,
+    from: &Address,
+    references: &mut Vec<crate::model::Reference>,
+) {
+    let Written { text, what, path } = value;
+    let Ok(found) = interpolations(text) else {
+        checker.error_at_value(
+            path,
+            format!("unclosed `${{` in {what}"),
+            "`${reference}`",
+            Some("close it with `}`".to_owned()),
+        );
+        return;
+    };
+    for (_, expression) in found {
+        let has_output = |node: &str, output: &str| {
+            outputs
+                .get(node)
+                .filter(|o| !o.iter().any(|x| x == output))
+                .cloned()
+        };
+        match names.expression(expression, has_output) {
+            Ok(Some(to)) => references.push(crate::model::Reference {
+                from: from.clone(),
+                to,
+                path: path.to_owned(),
+            }),
+            Ok(None) => {}
+            Err(e) => checker.error_at_value(path, e.message, "a reference that resolves", e.hint),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::Checker;
 use super::formats;
 use super::launch;
-use super::references::{Names, interpolations};
+use super::references::{Names, Written, resolve_interpolations};
 use crate::diagnostic::did_you_mean;
 use crate::load::raw::*;
 use crate::model::*;
@@ -625,40 +625,18 @@ fn cloudformation_references(
                 continue;
             };
             let path = format!("cloudformation.{name}.parameters.{key}");
-            let found = match interpolations(text) {
-                Ok(found) => found,
-                Err(_) => {
-                    checker.error_at_value(
-                        &path,
-                        "unclosed `${` in parameter value".to_owned(),
-                        "`${reference}`",
-                        Some("close it with `}`".to_owned()),
-                    );
-                    continue;
-                }
-            };
-            for (_, expression) in found {
-                let has_output = |node: &str, output: &str| {
-                    outputs
-                        .get(node)
-                        .filter(|o| !o.iter().any(|x| x == output))
-                        .cloned()
-                };
-                match names.expression(expression, has_output) {
-                    Ok(Some(to)) => stack.references.push(Reference {
-                        from: address.clone(),
-                        to,
-                        path: path.clone(),
-                    }),
-                    Ok(None) => {}
-                    Err(e) => checker.error_at_value(
-                        &path,
-                        e.message,
-                        "a reference that resolves",
-                        e.hint,
-                    ),
-                }
-            }
+            resolve_interpolations(
+                checker,
+                names,
+                &outputs,
+                Written {
+                    text,
+                    what: "parameter value",
+                    path: &path,
+                },
+                &address,
+                &mut stack.references,
+            );
         }
     }
 }
