@@ -200,3 +200,174 @@ fn validate_refuses_a_misspelt_instance_type_and_oversized_user_data() {
     );
     assert!(err.contains("big.yaml:"), "{err}");
 }
+
+/// Tags of the user's own: the stack's on everything, the group's on its instances and
+/// volumes; a change retags in place, never replaces.
+#[tokio::test(flavor = "multi_thread")]
+async fn user_tags_land_everywhere_and_a_change_retags_in_place() {
+    let name = "launch-tags";
+    let (c, _agent, dir) = setup(name, &["1.0.0"], &[]).await;
+    let file = |stack_tags: &str| {
+        stack_file(name, "1.0.0", 2, ROLLOUT)
+            .replace("roles:\n", &format!("tags: {stack_tags}\nroles:\n"))
+            .replace(
+                "    user_data: web.sh.j2\n",
+                "    user_data: web.sh.j2\n    tags: { service: www }\n",
+            )
+    };
+    write(dir.path(), &file("{ team: web, cost-center: \"42\" }"));
+    assert_ok(&apply(dir.path(), &[]), "apply");
+
+    let tags_of = |tags: &[aws_sdk_ec2::types::Tag]| -> std::collections::BTreeMap<String, String> {
+        tags.iter()
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect()
+    };
+    let instances = |c: &support::Clients| {
+        let c = c.ec2.clone();
+        async move {
+            c.describe_instances()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("tag:rollstack:stack")
+                        .values(name)
+                        .build(),
+                )
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("instance-state-name")
+                        .values("running")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let described = instances(&c).await;
+    let first: Vec<_> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .collect();
+    assert_eq!(first.len(), 2);
+    let ids: Vec<String> = first
+        .iter()
+        .map(|i| i.instance_id().unwrap().to_owned())
+        .collect();
+    for instance in &first {
+        let tags = tags_of(instance.tags());
+        assert_eq!(tags.get("team").map(String::as_str), Some("web"));
+        assert_eq!(tags.get("cost-center").map(String::as_str), Some("42"));
+        assert_eq!(tags.get("service").map(String::as_str), Some("www"));
+        let volume = instance.block_device_mappings()[0]
+            .ebs()
+            .unwrap()
+            .volume_id()
+            .unwrap();
+        let volumes = c
+            .ec2
+            .describe_volumes()
+            .volume_ids(volume)
+            .send()
+            .await
+            .unwrap();
+        let volume_tags = tags_of(volumes.volumes()[0].tags());
+        assert_eq!(volume_tags.get("team").map(String::as_str), Some("web"));
+        assert_eq!(volume_tags.get("service").map(String::as_str), Some("www"));
+    }
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let group_tags = tags_of(groups.security_groups()[0].tags());
+    assert_eq!(group_tags.get("team").map(String::as_str), Some("web"));
+    assert!(!group_tags.contains_key("service"), "{group_tags:?}");
+    let clean = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+
+    // A changed and a removed tag: an in-place retag, no instance replaced.
+    write(dir.path(), &file("{ team: payments }"));
+    let planned = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(planned.status.code(), Some(2), "{}", stderr(&planned));
+    let text = stdout(&planned);
+    assert!(
+        text.contains("~ group.web: update (tags changed: retag"),
+        "{text}"
+    );
+    assert!(text.contains("~ tag team = \"payments\""), "{text}");
+    assert!(text.contains("- tag cost-center"), "{text}");
+    assert!(!text.contains("-/+"), "{text}");
+    assert!(
+        !text.contains("~ tag service"),
+        "unchanged tags are not shown:\n{text}"
+    );
+    let retagged = apply(dir.path(), &["--stats"]);
+    assert_ok(&retagged, "the retag");
+    let calls = stderr(&retagged);
+    assert!(!calls.contains("RunInstances"), "{calls}");
+    assert!(!calls.contains("TerminateInstances"), "{calls}");
+    let after = instances(&c).await;
+    let now: Vec<_> = after
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .collect();
+    let now_ids: Vec<String> = now
+        .iter()
+        .map(|i| i.instance_id().unwrap().to_owned())
+        .collect();
+    assert_eq!(now_ids.len(), 2);
+    assert!(
+        now_ids.iter().all(|id| ids.contains(id)),
+        "the same instances"
+    );
+    for instance in &now {
+        let tags = tags_of(instance.tags());
+        assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
+        assert!(!tags.contains_key("cost-center"), "{tags:?}");
+        assert_eq!(tags.get("service").map(String::as_str), Some("www"));
+    }
+    let clean = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+}
+
+#[test]
+fn reserved_tag_keys_are_refused() {
+    let file = stack_file("launch-reserved", "1.0.0", 1, ROLLOUT).replace(
+        "roles:\n",
+        "tags: { \"aws:team\": x, \"rollstack:spec\": y }\nroles:\n",
+    );
+    let dir = support::scratch(&[
+        ("stack.yaml", &file),
+        ("web.sh.j2", support::web::USER_DATA),
+    ]);
+    let output = support::rollstack(dir.path(), &["validate", "stack.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("tag key `aws:team` is reserved"), "{err}");
+    assert!(
+        err.contains("tag key `rollstack:spec` is reserved"),
+        "{err}"
+    );
+}

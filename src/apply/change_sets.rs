@@ -132,7 +132,8 @@ pub async fn create_change_set(
     }
     let parameters: BTreeMap<String, String> =
         values.into_iter().map(|(k, v)| (k, v.text)).collect();
-    let tags = ownership_tags(stack, &Address::CloudFormation(name.to_owned()));
+    let mut tags = ownership_tags(stack, &Address::CloudFormation(name.to_owned()));
+    tags.extend(crate::plan::spec::user_tags(stack, None));
     aws.create_change_set(&ChangeSetRequest {
         stack: &aws_name(stack, name),
         name: change_set,

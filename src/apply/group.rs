@@ -14,7 +14,7 @@ use crate::model::{Address, Group, Health as Check, OnFailure};
 use crate::observe::{LiveInstance, LiveLaunchTemplate, aws_name, tags};
 use crate::plan::diff::short_hash;
 use crate::plan::spec::{
-    InstanceTarget, LaunchSpec, TemplateUpkeep, instance_tags, ownership_tags,
+    InstanceTarget, LaunchSpec, TemplateUpkeep, instance_tags, ownership_tags, user_tags,
 };
 use crate::plan::{Action, GroupChange};
 use crate::rollout::{self, Health, Member, Policy, Step};
@@ -65,7 +65,7 @@ pub async fn apply(
     let result = if action == Action::Delete {
         remove(executor, name, change).await
     } else {
-        converge(executor, name).await
+        converge(executor, name, change).await
     };
     result.unwrap_or_else(|e| NodeOutcome::Failed(e.to_string()))
 }
@@ -79,7 +79,11 @@ fn live_template<'a>(executor: &'a Executor, name: &str) -> Option<&'a LiveLaunc
         .find(|t| t.name == aws)
 }
 
-async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsError> {
+async fn converge(
+    executor: &Executor,
+    name: &str,
+    change: &GroupChange,
+) -> Result<NodeOutcome, AwsError> {
     let stack = &executor.stack;
     let group = &stack.groups[name];
     let address = Address::Group(name.to_owned()).to_string();
@@ -97,6 +101,7 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
         None => {
             let mut template_tags = ownership_tags(stack, &Address::Group(name.to_owned()));
             template_tags.insert(tags::COUNT.to_owned(), group.count.to_string());
+            template_tags.extend(user_tags(stack, Some(name)));
             let version = LaunchVersion {
                 description: format!("spec={hash} commit={}", executor.options.commit),
                 image_id: spec.image_id.clone(),
@@ -150,6 +155,16 @@ async fn converge(executor: &Executor, name: &str) -> Result<NodeOutcome, AwsErr
     match roll(executor, name, group, &target).await? {
         Rolled::Converged => {
             finish(executor, group, &template_id, &upkeep).await?;
+            // The user's tags changed: kept instances, their volumes and the template
+            // are retagged in place (what this run launched has them already).
+            executor
+                .aws
+                .tag_resources(&change.retag, &change.set_tags)
+                .await?;
+            executor
+                .aws
+                .delete_tags(&change.retag, &change.remove_tags)
+                .await?;
             Ok(NodeOutcome::Done(format!(
                 "{} on spec {hash}",
                 plural(group.count as usize, "instance")
@@ -502,6 +517,13 @@ async fn launch(
         }
     }
     let on_target = members.iter().filter(|m| m.current).count();
+    // Volumes carry ownership and the user's tags, not the instance's spec.
+    let volume_tags: BTreeMap<String, String> = target
+        .tags
+        .iter()
+        .filter(|(k, _)| ![tags::SPEC, tags::ROLES, tags::RELEASE].contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut launched = Vec::new();
     for (subnet, (_, add)) in per_subnet.into_iter().filter(|(_, (_, add))| *add > 0) {
         // Same step, same token: a retried call does not launch twice on real AWS.
@@ -521,6 +543,7 @@ async fn launch(
                 subnet,
                 client_token: &token,
                 tags: &target.tags,
+                volume_tags: &volume_tags,
             })
             .await?;
         launched.extend(ids.into_iter().map(|id| (id, subnet.map(str::to_owned))));

@@ -134,6 +134,7 @@ mod tests {
             private_ip: Some("10.0.0.1".to_owned()),
             launch_time: "2026-01-01T00:00:00Z".to_owned(),
             security_group_ids: Vec::new(),
+            volume_ids: Vec::new(),
             tags: BTreeMap::new(),
         }
     }

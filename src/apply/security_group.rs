@@ -9,7 +9,7 @@ use crate::aws::AwsError;
 use crate::model::{Address, Rule, SecurityGroup};
 use crate::observe::{Direction, aws_name, tags};
 use crate::plan::diff::security_groups::{desired_text, rules_hash};
-use crate::plan::spec::ownership_tags;
+use crate::plan::spec::{ownership_tags, user_tags};
 use crate::plan::{Action, RuleChange, SecurityGroupChange, SecurityGroupRulesChange};
 
 /// How long a delete waits for instances that still use the group to go.
@@ -69,6 +69,7 @@ fn outcome(executor: &Executor, address: Address, result: Result<String, AwsErro
 fn group_tags(executor: &Executor, name: &str, group: &SecurityGroup) -> BTreeMap<String, String> {
     let mut tags = ownership_tags(&executor.stack, &Address::SecurityGroup(name.to_owned()));
     tags.insert(tags::SPEC.to_owned(), rules_hash(group));
+    tags.extend(user_tags(&executor.stack, None));
     tags
 }
 

@@ -389,6 +389,7 @@ impl Aws {
             .set_subnet_id(batch.subnet.map(str::to_owned))
             .client_token(batch.client_token)
             .tag_specifications(tag_spec(ResourceType::Instance, batch.tags))
+            .tag_specifications(tag_spec(ResourceType::Volume, batch.volume_tags))
             .send()
             .await
             .map_err(|e| self.error("RunInstances", e))?;
@@ -522,6 +523,8 @@ pub struct Batch<'a> {
     pub client_token: &'a str,
     /// Tags set at launch.
     pub tags: &'a BTreeMap<String, String>,
+    /// Tags its volumes get at launch.
+    pub volume_tags: &'a BTreeMap<String, String>,
 }
 
 impl Aws {

@@ -82,6 +82,30 @@ impl Aws {
         Ok(found)
     }
 
+    /// Takes the tag `keys` off `ids`, batched as [`Aws::tag_resources`] tags.
+    pub async fn delete_tags(&self, ids: &[String], keys: &[String]) -> Result<(), AwsError> {
+        if ids.is_empty() || keys.is_empty() {
+            return Ok(());
+        }
+        let tags: Vec<aws_sdk_ec2::types::Tag> = keys
+            .iter()
+            .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())
+            .collect();
+        let calls = ids.chunks(TAG_BATCH).map(|batch| {
+            let tags = tags.clone();
+            async move {
+                self.ec2
+                    .delete_tags()
+                    .set_resources(Some(batch.to_vec()))
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| self.error("DeleteTags", e))
+            }
+        });
+        try_join_all(calls).await.map(drop)
+    }
+
     /// Sets `tags` on the EC2 resources `ids`, a thousand per `CreateTags`.
     pub async fn tag_resources(
         &self,

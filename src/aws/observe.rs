@@ -159,6 +159,11 @@ pub(super) async fn describe_instances(
                     .iter()
                     .filter_map(|g| g.group_id().map(str::to_owned))
                     .collect(),
+                volume_ids: instance
+                    .block_device_mappings()
+                    .iter()
+                    .filter_map(|m| m.ebs()?.volume_id().map(str::to_owned))
+                    .collect(),
                 tags: tag_map(instance.tags()),
             });
         }

@@ -29,6 +29,7 @@ pub const SECTIONS: &[&str] = &[
     "roles",
     "groups",
     "cloudformation",
+    "tags",
     "environments",
 ];
 
@@ -71,6 +72,7 @@ pub fn decode(file: &SourceFile, root: &Node) -> Result<RawStack, Diagnostics> {
         roles: decoder.entries(map, "roles"),
         groups: decoder.entries(map, "groups"),
         cloudformation: decoder.entries(map, "cloudformation"),
+        tags: decoder.optional(map, "tags").unwrap_or_default(),
         environments: decoder.environments(map),
     };
     if decoder.errors.is_empty() {

@@ -48,6 +48,11 @@ pub struct RawStack {
     /// CloudFormation stacks for resources rollstack does not model.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cloudformation: BTreeMap<String, RawCloudFormation>,
+    /// Tags of your own (`team`, `cost-center`) on everything rollstack creates:
+    /// instances and their volumes, launch templates, security groups, CloudFormation
+    /// stacks. Keys starting with `rollstack:` or `aws:` are reserved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     /// Environments: overlays on this file. Without any, the file has the single
     /// environment `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -189,6 +194,9 @@ pub struct RawGroup {
     /// The instance metadata service (IMDSv2 required by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<RawMetadata>,
+    /// Tags of your own on the group's instances and their volumes (over the stack's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     /// Resources that must be in place first: `db` or `cloudformation.db`.
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -307,6 +315,9 @@ pub struct RawEnvironment {
     /// Overrides `releases`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub releases: Option<RawReleases>,
+    /// Tags to add or change.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     /// Overrides fields of existing apps.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub apps: BTreeMap<String, RawAppOverlay>,
@@ -381,6 +392,9 @@ pub struct RawGroupOverlay {
     /// The instance metadata service (IMDSv2 required by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<RawMetadata>,
+    /// Tags of your own on the group's instances and their volumes (over the stack's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     /// Dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,

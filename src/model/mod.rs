@@ -40,6 +40,9 @@ pub struct Stack {
     pub cloudformation: BTreeMap<String, CloudFormation>,
     /// Every reference between resources; the edges of the dependency graph.
     pub references: Vec<Reference>,
+    /// Tags of the user's own on everything rollstack creates.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl Stack {
@@ -207,6 +210,9 @@ pub struct Group {
     /// The instance metadata service.
     #[serde(default)]
     pub metadata: Metadata,
+    /// Tags of the user's own on the instances and volumes (over the stack's).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Rollout policy.
     pub rollout: Rollout,
 }

@@ -34,6 +34,9 @@ pub mod tags {
     pub const OVERLAY: &str = "rollstack:overlay";
     /// When `env gc` may destroy an `env up` environment (RFC 3339).
     pub const EXPIRES_AT: &str = "rollstack:expires-at";
+    /// The keys of the user's own tags rollstack set (space-separated), so that a key
+    /// taken out of the file is taken off the resource, and no one else's is.
+    pub const USER_TAGS: &str = "rollstack:user-tags";
 }
 
 /// The status of a CloudFormation stack made by a change set none has executed yet: it
@@ -215,6 +218,8 @@ pub struct LiveInstance {
     pub launch_time: String,
     /// Security group ids.
     pub security_group_ids: Vec<String>,
+    /// Its EBS volumes.
+    pub volume_ids: Vec<String>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
 }

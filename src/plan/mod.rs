@@ -138,8 +138,11 @@ pub struct SecurityGroupChange {
     pub id: Option<String>,
     /// Description (before, when it differs, and after).
     pub description: BeforeAfter,
-    /// Tags to set on the group (ownership tags that went missing).
+    /// Tags to set on the group: ownership tags that went missing, the user's tags.
     pub set_tags: BTreeMap<String, String>,
+    /// User tag keys to take off (taken out of the file).
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
 }
 
 /// Changes to the rules of a security group.
@@ -207,6 +210,16 @@ pub struct GroupChange {
     pub rollout: Option<String>,
     /// Whether the launch template gets a new version.
     pub new_launch_template_version: bool,
+    /// Kept instances, their volumes and the launch template, retagged in place with
+    /// `set_tags` and without `remove_tags`: the user's tags changed.
+    #[serde(default)]
+    pub retag: Vec<String>,
+    /// The user's tags the resources of `retag` get.
+    #[serde(default)]
+    pub set_tags: BTreeMap<String, String>,
+    /// User tag keys taken off the resources of `retag`.
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
 }
 
 /// Instance counts of a group.

@@ -171,7 +171,50 @@ pub fn instance_tags(stack: &Stack, group: &str, spec: &LaunchSpec) -> BTreeMap<
     tags.insert(tags::ROLES.to_owned(), spec.roles.join(" "));
     tags.insert(tags::RELEASE.to_owned(), spec.release_tag());
     tags.insert(tags::NAME.to_owned(), aws_name(stack, group));
+    tags.extend(user_tags(stack, Some(group)));
     tags
+}
+
+/// The user's own tags on resources of `group` (its instances, volumes and launch
+/// template; the stack's over which the group's go), or of the stack's other resources
+/// when `group` is `None`; with the list of their keys (`rollstack:user-tags`).
+pub fn user_tags(stack: &Stack, group: Option<&str>) -> BTreeMap<String, String> {
+    let mut wanted = stack.tags.clone();
+    if let Some(g) = group.and_then(|g| stack.groups.get(g)) {
+        wanted.extend(g.tags.clone());
+    }
+    if !wanted.is_empty() {
+        let keys: Vec<&str> = wanted.keys().map(String::as_str).collect();
+        let list = keys.join(" ");
+        wanted.insert(tags::USER_TAGS.to_owned(), list);
+    }
+    wanted
+}
+
+/// What retagging a resource with `live` tags to the user tags `wanted` takes: the tags
+/// to set, and the keys to take off (those rollstack set before, by the live list, that
+/// the file no longer has). Both empty: nothing to do.
+pub fn retag(
+    live: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let set: BTreeMap<String, String> = wanted
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let listed = live.get(tags::USER_TAGS).map(String::as_str).unwrap_or("");
+    let mut remove: Vec<String> = listed
+        .split_whitespace()
+        .chain(
+            live.contains_key(tags::USER_TAGS)
+                .then_some(tags::USER_TAGS),
+        )
+        .filter(|k| !wanted.contains_key(*k) && live.contains_key(*k))
+        .map(str::to_owned)
+        .collect();
+    remove.dedup();
+    (set, remove)
 }
 
 /// The tags every instance of a group must carry; one missing is drift.

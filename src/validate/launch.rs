@@ -94,6 +94,65 @@ pub fn metadata(raw: &RawGroup) -> Metadata {
     })
 }
 
+/// The most tags AWS takes on one resource.
+pub const MAX_TAGS: usize = 50;
+
+/// Tags rollstack itself may put on an instance (ownership, spec, roles, release, name,
+/// the environment's overlay and expiry, the list of the user's keys).
+pub const OWN_TAGS: usize = 11;
+
+/// User tags at `path`, checked: no reserved prefix, AWS's lengths, and room for them
+/// (with `beside` tags from elsewhere on the same resource) beside rollstack's own.
+pub fn tags(
+    checker: &mut Checker,
+    path: &str,
+    tags: &BTreeMap<String, String>,
+    beside: usize,
+) -> BTreeMap<String, String> {
+    for (key, value) in tags {
+        let at = format!("{path}.{key}");
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("rollstack:") || lower.starts_with("aws:") {
+            checker.error_at_key(
+                &at,
+                format!("tag key `{key}` is reserved"),
+                "a key not starting with `rollstack:` or `aws:`",
+                Some(
+                    "rollstack sets its own tags; AWS refuses `aws:` keys: rename the tag"
+                        .to_owned(),
+                ),
+            );
+        } else if key.is_empty() || key.chars().count() > 128 {
+            checker.error_at_key(
+                &at,
+                "a tag key is 1 to 128 characters".to_owned(),
+                "a shorter key",
+                None,
+            );
+        }
+        if value.chars().count() > 256 {
+            checker.error_at_value(
+                &at,
+                format!("the value of tag `{key}` is over 256 characters"),
+                "a value of at most 256 characters",
+                None,
+            );
+        }
+    }
+    if tags.len() + beside + OWN_TAGS > MAX_TAGS {
+        checker.error_at_key(
+            path,
+            format!(
+                "{} tags here leave no room: AWS takes {MAX_TAGS} per resource, and rollstack sets up to {OWN_TAGS} of its own",
+                tags.len() + beside
+            ),
+            "fewer tags",
+            Some(format!("keep the stack's and a group's tags to {} together", MAX_TAGS - OWN_TAGS)),
+        );
+    }
+    tags.clone()
+}
+
 /// An instance type AWS knows (its list, from the SDK), with a "did you mean".
 pub fn instance_type(checker: &mut Checker, path: &str, instance_type: &str) {
     let known = crate::aws::instance_types();

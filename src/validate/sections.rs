@@ -125,6 +125,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         groups,
         cloudformation,
         references,
+        tags: launch::tags(checker, "tags", &raw.tags, 0),
     };
     cloudformation_references(checker, &names, raw, &mut stack);
     launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
@@ -485,6 +486,12 @@ fn group(
         key_name: group.key_name.clone(),
         root_volume: launch::root_volume(checker, &path, group),
         metadata: launch::metadata(group),
+        tags: launch::tags(
+            checker,
+            &format!("{path}.tags"),
+            &group.tags,
+            raw.tags.len(),
+        ),
         rollout,
     }
 }

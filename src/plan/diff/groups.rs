@@ -10,7 +10,9 @@ use crate::observe::{
     LaunchTemplateVersion, LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags,
 };
 use crate::plan::redact::Redactor;
-use crate::plan::spec::{InstanceTarget, LaunchSpec, REQUIRED_INSTANCE_TAGS, TemplateUpkeep};
+use crate::plan::spec::{
+    InstanceTarget, LaunchSpec, REQUIRED_INSTANCE_TAGS, TemplateUpkeep, retag, user_tags,
+};
 use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
 use crate::rollout::{Health, Member, oldest_first};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
@@ -270,8 +272,17 @@ fn diff_one(
         user_data_diff,
         rollout: None,
         new_launch_template_version: upkeep.version.is_none(),
+        ..GroupChange::default()
     };
-    let (action, reason) = if live.is_empty() && template.is_none() {
+    retag_kept(
+        &mut detail,
+        &user_tags(stack, Some(name)),
+        &current,
+        template,
+    );
+    let retagging = (!detail.retag.is_empty())
+        .then(|| format!("retag {}", plural(detail.retag.len(), "resource")));
+    let (action, mut reason) = if live.is_empty() && template.is_none() {
         (
             Action::Create,
             format!("new group of {}", plural(count, "instance")),
@@ -299,9 +310,17 @@ fn diff_one(
         (Action::Update, reason)
     } else if upkeep.is_needed() {
         (Action::Update, upkeep_reason(&upkeep))
+    } else if let Some(retagging) = retagging.clone() {
+        (Action::Update, format!("tags changed: {retagging}"))
     } else {
         (Action::NoOp, "in sync".to_owned())
     };
+    if let Some(retagging) = retagging
+        && !reason.contains(&retagging)
+    {
+        reason.push_str("; ");
+        reason.push_str(&retagging);
+    }
     if action == Action::NoOp {
         detail.user_data_diff = None;
     }
@@ -314,6 +333,38 @@ fn diff_one(
         },
         drift,
         fingerprint: instances_fingerprint(live, template),
+    }
+}
+
+/// The kept instances (with their volumes) and the launch template whose user tags
+/// differ from `wanted`: retagged in place, never replaced for it, with the tags that
+/// differ somewhere (setting one where it is already so changes nothing).
+fn retag_kept(
+    detail: &mut GroupChange,
+    wanted: &BTreeMap<String, String>,
+    kept: &[&LiveInstance],
+    template: Option<&LiveLaunchTemplate>,
+) {
+    let mut remove = BTreeSet::new();
+    let mut changed = BTreeMap::new();
+    let mut note = |id: &str, extra: &[String], live: &BTreeMap<String, String>| {
+        let (set, gone) = retag(live, wanted);
+        if !set.is_empty() || !gone.is_empty() {
+            detail.retag.push(id.to_owned());
+            detail.retag.extend(extra.iter().cloned());
+            changed.extend(set);
+            remove.extend(gone);
+        }
+    };
+    for instance in kept {
+        note(&instance.id, &instance.volume_ids, &instance.tags);
+    }
+    if let Some(t) = template {
+        note(&t.id, &[], &t.tags);
+    }
+    if !detail.retag.is_empty() {
+        detail.set_tags = changed;
+        detail.remove_tags = remove.into_iter().collect();
     }
 }
 
@@ -439,6 +490,7 @@ mod tests {
             private_ip: None,
             launch_time: launched.to_owned(),
             security_group_ids: Vec::new(),
+            volume_ids: Vec::new(),
             tags: BTreeMap::new(),
         }
     }

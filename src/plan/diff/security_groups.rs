@@ -9,7 +9,7 @@ use super::{Diffed, fingerprint};
 use crate::diagnostic::plural;
 use crate::model::{Address, Peer, Protocol, Rule, SecurityGroup, Stack};
 use crate::observe::{Direction, LiveRule, LiveSecurityGroup, Observed, aws_name, tags};
-use crate::plan::spec::{lifecycle_tags, ownership_tags};
+use crate::plan::spec::{lifecycle_tags, ownership_tags, retag, user_tags};
 use crate::plan::{
     Action, BeforeAfter, Change, Detail, RuleChange, SecurityGroupChange, SecurityGroupRulesChange,
 };
@@ -177,9 +177,14 @@ fn diff_group(
             detail.set_tags.insert(key, value);
         }
     }
+    let (set, remove) = retag(&live.tags, &user_tags(stack, None));
+    detail.set_tags.extend(set);
+    detail.remove_tags = remove;
     // A description change never gets here: the plan refuses it (`PlanError`).
-    let (action, reason) = if detail.set_tags.is_empty() {
+    let (action, reason) = if detail.set_tags.is_empty() && detail.remove_tags.is_empty() {
         (Action::NoOp, "in sync".to_owned())
+    } else if drift.is_empty() {
+        (Action::Update, "tags changed".to_owned())
     } else {
         (Action::Update, "ownership tags to restore".to_owned())
     };

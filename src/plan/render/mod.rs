@@ -29,9 +29,7 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
                     _ => {}
                 }
             }
-            for (key, value) in &sg.set_tags {
-                lines.push(format!("~ tag {key} = {value:?}"));
-            }
+            tag_lines(&mut lines, &sg.set_tags, &sg.remove_tags);
         }
         Detail::SecurityGroupRules(rules) => {
             for rule in &rules.add_rules {
@@ -96,6 +94,10 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
             if g.new_launch_template_version && change.action != Action::Delete {
                 lines.push(format!("+ launch template `{}`: new version", g.name));
             }
+            if !g.retag.is_empty() {
+                lines.push(format!("~ retag in place: {}", g.retag.join(" ")));
+                tag_lines(&mut lines, &g.set_tags, &g.remove_tags);
+            }
             if let Some(diff) = &g.user_data_diff {
                 lines.extend(diff.lines().map(str::to_owned));
             }
@@ -142,6 +144,22 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
         }
     }
     lines
+}
+
+/// `~ tag key = "value"` per tag set, `- tag key` per tag taken off (the key list
+/// rollstack keeps for itself is not shown).
+fn tag_lines(
+    lines: &mut Vec<String>,
+    set: &std::collections::BTreeMap<String, String>,
+    remove: &[String],
+) {
+    let shown = |key: &str| key != crate::observe::tags::USER_TAGS;
+    for (key, value) in set.iter().filter(|(k, _)| shown(k)) {
+        lines.push(format!("~ tag {key} = {value:?}"));
+    }
+    for key in remove.iter().filter(|k| shown(k)) {
+        lines.push(format!("- tag {key}"));
+    }
 }
 
 fn direction(direction: Direction) -> &'static str {
