@@ -371,3 +371,50 @@ fn reserved_tag_keys_are_refused() {
         "{err}"
     );
 }
+
+/// User data within 16 KB with placeholder outputs, over it with the real ones: the
+/// apply that learns the outputs refuses the group before launching anything, and the
+/// next plan says so up front.
+#[tokio::test(flavor = "multi_thread")]
+async fn user_data_that_outputs_make_too_large_is_refused_before_launch() {
+    let name = "launch-bigdata";
+    let (c, _agent, dir) = setup(name, &["1.0.0"], &[]).await;
+    let template = format!(
+        "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\nOutputs:\n  Blob:\n    Value: \"{}\"\n",
+        "x".repeat(17 * 1024)
+    );
+    std::fs::write(dir.path().join("blob.yaml"), template).unwrap();
+    std::fs::write(
+        dir.path().join("blob.sh.j2"),
+        "#!/bin/sh\n# {{ outputs.blob.Blob }}\n",
+    )
+    .unwrap();
+    let file = stack_file(name, "1.0.0", 1, ROLLOUT).replace("web.sh.j2", "blob.sh.j2")
+        + "cloudformation:\n  blob:\n    template: blob.yaml\n";
+    write(dir.path(), &file);
+    let applied = apply(dir.path(), &[]);
+    assert_eq!(applied.status.code(), Some(1));
+    let err = stderr(&applied);
+    assert!(err.contains("user data renders to"), "{err}");
+    assert!(err.contains("AWS takes at most 16384"), "{err}");
+    let launched = c
+        .ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(launched.reservations().is_empty(), "nothing launched");
+    let planned = rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]);
+    assert_eq!(planned.status.code(), Some(1));
+    assert!(
+        stderr(&planned).contains("with the outputs it uses; AWS takes at most 16384"),
+        "{}",
+        stderr(&planned)
+    );
+}

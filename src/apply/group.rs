@@ -92,6 +92,21 @@ async fn converge(
         Ok(spec) => spec,
         Err(message) => return Ok(NodeOutcome::Failed(message)),
     };
+    // The outputs it uses are real now; the plan could only measure known ones.
+    if let Some(size) = spec
+        .user_data
+        .as_ref()
+        .map(String::len)
+        .filter(|size| *size > crate::validate::MAX_USER_DATA)
+    {
+        return Ok(NodeOutcome::Failed(
+            crate::plan::PlanError::UserDataTooLarge {
+                address: Address::Group(name.to_owned()).to_string(),
+                size,
+            }
+            .to_string(),
+        ));
+    }
     let hash = spec.hash();
     let template = live_template(executor, name);
     let mut upkeep = TemplateUpkeep::of(template, &hash, group.count);

@@ -6,6 +6,7 @@
 
 mod formats;
 mod launch;
+pub use launch::MAX_USER_DATA;
 mod references;
 mod sections;
 

@@ -81,6 +81,17 @@ pub enum PlanError {
         /// What is wrong.
         message: String,
     },
+    /// User data that renders (with the outputs it uses) above AWS's limit.
+    #[error(
+        "`{address}`: its user data renders to {size} bytes with the outputs it uses; AWS takes at most {}",
+        crate::validate::MAX_USER_DATA
+    )]
+    UserDataTooLarge {
+        /// The group.
+        address: String,
+        /// Rendered size in bytes.
+        size: usize,
+    },
     /// The stack names no subnets and the account has no default VPC.
     #[error("the stack names no subnets, and the region has no default VPC to launch into")]
     NoDefaultVpc,
@@ -110,6 +121,9 @@ impl PlanError {
             }
             PlanError::RootVolume { .. } => {
                 "set `root_volume.size_gb` to at least the image's size, or use an image whose root device EC2 reports".to_owned()
+            }
+            PlanError::UserDataTooLarge { .. } => {
+                "fetch the rest at boot (from S3, say) and keep the user data a small bootstrap script".to_owned()
             }
             PlanError::NoDefaultVpc => {
                 "name the subnets to launch into in `network.subnets`".to_owned()
@@ -173,6 +187,23 @@ pub fn diff(
         .iter()
         .map(|(g, i)| (g.clone(), i.id.clone()))
         .collect();
+    // Validation measured user data with placeholder outputs; the real ones may be longer.
+    let too_large: Vec<PlanError> = stack
+        .groups
+        .keys()
+        .filter_map(|name| {
+            let image = image_ids.get(name).map(String::as_str).unwrap_or_default();
+            let spec = crate::plan::spec::LaunchSpec::new(stack, name, image, &outputs);
+            let size = spec.user_data.as_ref()?.len();
+            (size > crate::validate::MAX_USER_DATA).then(|| PlanError::UserDataTooLarge {
+                address: Address::Group(name.clone()).to_string(),
+                size,
+            })
+        })
+        .collect();
+    if !too_large.is_empty() {
+        return Err(too_large);
+    }
     let inputs = groups::GroupInputs {
         images: &image_ids,
         outputs: &outputs,
