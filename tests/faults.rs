@@ -36,18 +36,17 @@ async fn weathers(name: &str, kind: &str, rate: f64) {
 
 /// As [`weathers`], through `proxy`.
 async fn weathers_with(name: &str, proxy: FaultProxy) {
-    let kind = name;
     let (c, _agent, dir) = setup(name, &["1.0.0", "1.1.0"], &[]).await;
     write(dir.path(), &stack_file(name, "1.0.0", 20, ROLLOUT));
     let created = apply_through(&proxy, dir.path());
-    assert_ok(&created, &format!("apply from empty under {kind}"));
+    assert_ok(&created, &format!("apply from empty ({name})"));
     assert_eq!(fleet(&c, name).await, vec!["web@1.0.0"; 20]);
 
     write(dir.path(), &stack_file(name, "1.1.0", 20, ROLLOUT));
     let poller = Poller::start(name);
     let rolled = apply_through(&proxy, dir.path());
     let (most, fewest, polls) = poller.finish();
-    assert_ok(&rolled, &format!("rolling bump under {kind}"));
+    assert_ok(&rolled, &format!("rolling bump ({name})"));
     assert!(polls > 0);
     assert!(
         most <= 25,

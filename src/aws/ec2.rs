@@ -1,5 +1,6 @@
 //! EC2 writes: security groups and rules, launch templates, instances. Every resource is
-//! tagged when it is created (TagSpecifications), never afterwards.
+//! tagged when it is created (TagSpecifications); afterwards only the user's own tags
+//! change in place, and the bookkeeping tags of launch templates and security groups.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -99,7 +100,7 @@ impl Aws {
         }
     }
 
-    /// Authorizes `rules` in group `group_id`, each rule tagged with `tags`.
+    /// One attempt of [`Aws::authorize_rules`].
     async fn authorize_rules_once(
         &self,
         group_id: &str,
@@ -195,8 +196,7 @@ impl Aws {
         done_unless(result, &["InvalidGroup.NotFound"])
     }
 
-    /// Sets `tags` on an existing resource of ours (a launch template's applied count, a
-    /// security group's rules hash). Instances are never tagged this way.
+    /// One attempt of [`Aws::set_tags`].
     async fn set_tags_once(
         &self,
         resource_id: &str,
@@ -343,7 +343,7 @@ impl Aws {
         }
     }
 
-    /// Makes `version` the default version of launch template `template_id`.
+    /// One attempt of [`Aws::set_default_version`].
     async fn set_default_version_once(
         &self,
         template_id: &str,
@@ -372,8 +372,7 @@ impl Aws {
         done_unless(result, &["InvalidLaunchTemplateId.NotFound"])
     }
 
-    /// Launches one batch: `count` instances from version `version` of launch template
-    /// `template_id`, in `subnet`, tagged at launch. Returns the new instance ids.
+    /// One attempt of [`Aws::run_instances`].
     async fn run_instances_once(&self, batch: &Batch<'_>) -> Result<Vec<String>, AwsError> {
         let launched = self
             .ec2
@@ -400,7 +399,7 @@ impl Aws {
             .collect())
     }
 
-    /// Terminates `ids`.
+    /// One attempt of [`Aws::terminate_instances`].
     async fn terminate_instances_once(&self, ids: &[String]) -> Result<(), AwsError> {
         if ids.is_empty() {
             return Ok(());
@@ -528,8 +527,7 @@ pub struct Batch<'a> {
 }
 
 impl Aws {
-    /// Revokes the allow-all egress rule AWS gives every new group, for groups whose
-    /// egress the stack file spells out.
+    /// One attempt of [`Aws::revoke_default_egress`].
     async fn revoke_default_egress_once(&self, group_id: &str) -> Result<(), AwsError> {
         let result = self
             .ec2
@@ -566,7 +564,7 @@ impl Aws {
     }
 
     /// Sets `tags` on an existing resource of ours (a launch template's applied count, a
-    /// security group's rules hash). Instances are never tagged this way.
+    /// security group's rules hash or restored ownership tags).
     pub async fn set_tags(
         &self,
         resource_id: &str,

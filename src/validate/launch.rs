@@ -163,7 +163,12 @@ pub fn instance_type(checker: &mut Checker, path: &str, instance_type: &str) {
         &format!("{path}.instance_type"),
         format!("unknown instance type `{instance_type}`"),
         "an EC2 instance type, e.g. `t3.micro`",
-        did_you_mean(instance_type, known.iter().copied()),
+        did_you_mean(instance_type, known.iter().copied()).or_else(|| {
+            Some(
+                "the types rollstack knows come from its AWS SDK: a type newer than this rollstack needs a newer rollstack"
+                    .to_owned(),
+            )
+        }),
     );
 }
 
