@@ -11,6 +11,8 @@ KIND is one of:
   reset     the connection is reset before any answer
   lost      the request is forwarded and carried out, then the answer is dropped (reset)
   silent    the connection is accepted and never answered
+  capacity  EC2's `InsufficientInstanceCapacity` (500), as a zone out of an instance
+            type answers `RunInstances` (use --match `SubnetId=subnet-...`)
   hide      eventual consistency: for --seconds after EC2 creates an instance, security
             group or launch template, a request naming its id answers NotFound, and
             `DescribeInstances` leaves new instances out
@@ -37,7 +39,7 @@ import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("upstream", type=int)
-parser.add_argument("--kind", required=True, choices=["throttle", "error", "reset", "lost", "silent", "hide"])
+parser.add_argument("--kind", required=True, choices=["throttle", "error", "reset", "lost", "silent", "hide", "capacity"])
 parser.add_argument("--seconds", type=float, default=3.0)
 parser.add_argument("--rate", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=1)
@@ -74,6 +76,11 @@ INTERNAL = {
                             b"<Message>Internal failure.</Message></Error>"
                             b"<RequestId>fault-proxy</RequestId></ErrorResponse>"),
 }
+NO_CAPACITY = (500, b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                    b"<Code>InsufficientInstanceCapacity</Code><Message>We currently do not have "
+                    b"sufficient capacity in the Availability Zone you requested. You can currently "
+                    b"get capacity by choosing another Availability Zone.</Message>"
+                    b"</Error></Errors><RequestID>fault-proxy</RequestID></Response>")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 created = {}  # id -> when EC2 answered its creation
@@ -219,6 +226,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         fault = fault_now(self.path, body)
         if fault and kind == "reset":
             return self.reset()
+        if fault and kind == "capacity":
+            return self.answer(NO_CAPACITY[0], [("Content-Type", "text/xml")], NO_CAPACITY[1])
         if fault and kind in ("throttle", "error"):
             status, payload = (THROTTLE if kind == "throttle" else INTERNAL)[svc]
             return self.answer(status, [("Content-Type", "text/xml")], payload)

@@ -1,7 +1,11 @@
-"""Where moto 5.2.5's CloudFormation differs from AWS in ways rollstack relies on,
-patched to behave as AWS does. Imported by `moto_harness.py` before the server starts.
+"""Where moto 5.2.5 (CloudFormation, EC2, S3, IAM access control) differs from AWS in
+ways rollstack relies on, patched to behave as AWS does. Imported by `moto_harness.py`
+before the server starts.
 
-Each fix names the AWS behaviour it restores; none changes what a request may do.
+Each fix names the AWS behaviour it restores. Only the last one touches what a request
+may do: with IAM enforced, moto cannot tell the resource of a non-S3 call, so it stops
+refusing policies for naming one (docs/real-aws.md, "What the local endpoint does not
+prove").
 """
 from moto.cloudformation import models, parsing
 
@@ -156,3 +160,60 @@ def _get_bucket_versioning(self):
 
 
 s3_responses.S3Response.get_bucket_versioning = _get_bucket_versioning
+
+# AWS authorises some S3 calls by IAM actions named otherwise than the calls; moto
+# authorises them by the call's name (`s3:HeadBucket`, which no policy can grant) or as
+# a listing. These are AWS's names.
+s3_responses.ACTION_MAP["BUCKET"]["HEAD"]["DEFAULT"] = "ListBucket"
+s3_responses.ACTION_MAP["BUCKET"]["GET"]["publicAccessBlock"] = "GetBucketPublicAccessBlock"
+s3_responses.ACTION_MAP["BUCKET"]["PUT"]["publicAccessBlock"] = "PutBucketPublicAccessBlock"
+s3_responses.ACTION_MAP["BUCKET"]["GET"]["encryption"] = "GetEncryptionConfiguration"
+s3_responses.ACTION_MAP["BUCKET"]["PUT"]["encryption"] = "PutEncryptionConfiguration"
+
+from moto.iam import access_control
+
+_statement_permits = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _unknown_resource_matches_any(self, action, resource="*", *args, **kwargs):
+    """AWS matches a statement's `Resource` against the ARN a call touches. moto knows
+    that ARN for S3 calls only and asks about resource `*` for every other call, which
+    no statement scoped to ARNs matches: a least-privilege policy AWS accepts would be
+    refused. With the resource unknown, any `Resource` matches; actions (and S3
+    resources) are still checked. moto ignores `Condition`s either way."""
+    if resource == "*" and self._statement.get("Resource") not in (None, "*"):
+        statement = access_control.IAMPolicyStatement(dict(self._statement, Resource="*"))
+        return _statement_permits(statement, action, resource, *args, **kwargs)
+    return _statement_permits(self, action, resource, *args, **kwargs)
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _unknown_resource_matches_any
+
+from urllib.parse import quote
+
+_check_signature = access_control.IAMRequestBase.check_signature
+
+
+def _check_form_signature(self):
+    """AWS checks a signature against the bytes sent. For a form-encoded body (EC2,
+    CloudFormation, IAM) moto only has the parsed form left, and encodes it again the
+    way botocore does (a space as `+`); SDKs that encode as RFC 3986 asks (a space as
+    `%20`, as the AWS SDK for Rust does) fail every call with a space or a `/`. Try the
+    RFC 3986 encoding of the same form before refusing."""
+    try:
+        return _check_signature(self)
+    except Exception:
+        if self._body or not isinstance(self._data, dict):
+            raise
+        pairs = []
+        for key, values in self._data.items():
+            for value in values if isinstance(values, list) else [values]:
+                pairs.append(f"{quote(str(key), safe='-_.~')}={quote(str(value), safe='-_.~')}")
+        self._body = "&".join(pairs)
+        try:
+            return _check_signature(self)
+        finally:
+            self._body = None
+
+
+access_control.IAMRequestBase.check_signature = _check_form_signature

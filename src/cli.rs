@@ -54,6 +54,8 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Create the state bucket (versioned, encrypted, private), or check an existing one.
     Bootstrap(BootstrapArgs),
+    /// Print the least-privilege IAM policy that `apply`, `plan` or the instances need.
+    IamPolicy(IamPolicyArgs),
     /// Ephemeral environments: up, down, list, gc.
     #[command(subcommand)]
     Env(EnvCommand),
@@ -353,6 +355,34 @@ pub struct BootstrapArgs {
     /// Print the AWS calls made, per operation, to stderr.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// Arguments of `rollstack iam-policy`.
+#[derive(Debug, clap::Args)]
+pub struct IamPolicyArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Who the policy is for.
+    #[arg(long = "for", value_enum, value_name = "WHO")]
+    pub purpose: PolicyFor,
+    /// The account id to put in ARNs (default `*`: any account).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+}
+
+/// Who an IAM policy is for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyFor {
+    /// Whoever runs `apply`, `destroy`, `rollback` and `env up`/`down` (a CI role).
+    Apply,
+    /// Whoever runs `plan`, `status` and `history`: reads only.
+    Plan,
+    /// The instances, through their instance profile's role.
+    Instance,
 }
 
 /// Arguments of `rollstack schema`.

@@ -16,6 +16,7 @@ pub mod load;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod policy;
 pub mod rollout;
 pub mod schema;
 pub mod template;

@@ -418,3 +418,90 @@ async fn user_data_that_outputs_make_too_large_is_refused_before_launch() {
         stderr(&planned)
     );
 }
+
+/// Issue "Ready for a real AWS account", point 6: a zone out of the instance type moves
+/// the launch to the group's other subnets, says so, and is not retried in place.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zone_without_capacity_sends_the_launch_to_the_other_subnets() {
+    let name = "launch-capacity";
+    let (c, _agent, dir) = setup(name, &["1.0.0"], &[]).await;
+    let described = c
+        .ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut subnets: Vec<String> = described
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_owned))
+        .collect();
+    subnets.sort();
+    let (full, open) = (subnets[0].clone(), subnets[1].clone());
+    write(
+        dir.path(),
+        &stack_file(name, "1.0.0", 3, ROLLOUT).replace(
+            "releases:",
+            &format!("network: {{ subnets: [{full}, {open}] }}\nreleases:"),
+        ),
+    );
+    let proxy = support::FaultProxy::with("capacity", &["--match", &format!("SubnetId={full}")]);
+    let out = proxy.rollstack(
+        dir.path(),
+        &[
+            "apply",
+            "stack.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "100ms",
+            "--stats",
+        ],
+    );
+    assert_ok(&out, "apply");
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains(&format!(
+            "no `t3.micro` capacity in `{full}` (InsufficientInstanceCapacity): launching in the group's other subnets"
+        )),
+        "{said}"
+    );
+    // The refused batch, then its share in the open subnet (one or two calls): the SDK
+    // did not retry the refusal in the same zone, as it would another 500, ten times.
+    let attempts: u32 = stderr(&out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ec2:RunInstances "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no RunInstances in the stats:\n{}", stderr(&out)));
+    assert!(attempts <= 4, "{attempts} RunInstances attempts");
+    let placed = c
+        .ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let in_subnets: Vec<Option<&str>> = placed
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| i.subnet_id())
+        .collect();
+    assert_eq!(in_subnets, vec![Some(open.as_str()); 3]);
+    let plan = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+}

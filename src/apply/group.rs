@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use super::health::{self, Seen, Signal};
 use super::patience::Patience;
 use super::{Executor, NodeOutcome};
-use crate::aws::{AwsError, Batch, LaunchVersion};
+use crate::aws::{AwsError, LaunchVersion};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, Health as Check, OnFailure};
 use crate::observe::{LiveInstance, LiveLaunchTemplate, aws_name, tags};
@@ -18,6 +18,10 @@ use crate::plan::spec::{
 };
 use crate::plan::{Action, GroupChange};
 use crate::rollout::{self, Health, Member, Policy, Step};
+
+mod launch;
+
+use launch::launch;
 
 /// How long a removed group waits for its instances to terminate.
 const TERMINATE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -405,7 +409,7 @@ async fn roll(
         match rollout::next_step(&members, &policy) {
             Step::Launch(n) => {
                 progress.update(on_target, healthy, &format!("launching {n}"));
-                match patience.poll(launch(executor, group, target, &members, n).await)? {
+                match patience.poll(launch(executor, name, group, target, &members, n).await)? {
                     Some(ids) => unlisted.add(ids),
                     None => executor.nap(executor.options.poll_interval).await,
                 }
@@ -500,70 +504,6 @@ impl Unlisted {
             })
             .collect()
     }
-}
-
-/// Launches `n` instances of `target`: one `RunInstances` per subnet the batch lands in,
-/// filling the subnets with the fewest instances of the target first.
-async fn launch(
-    executor: &Executor,
-    group: &Group,
-    target: &Target,
-    members: &[Member],
-    n: u32,
-) -> Result<Vec<(String, Option<String>)>, AwsError> {
-    let mut per_subnet: BTreeMap<Option<&str>, (u32, u32)> = BTreeMap::new();
-    if group.subnets.is_empty() {
-        per_subnet.insert(None, (0, 0));
-    }
-    for subnet in &group.subnets {
-        let have = members
-            .iter()
-            .filter(|m| m.current && m.subnet.as_deref() == Some(subnet))
-            .count() as u32;
-        per_subnet.insert(Some(subnet.as_str()), (have, 0));
-    }
-    for _ in 0..n {
-        if let Some((_, (have, add))) = per_subnet
-            .iter_mut()
-            .min_by_key(|(subnet, (have, add))| (*have + *add, *subnet))
-        {
-            let _ = have;
-            *add += 1;
-        }
-    }
-    let on_target = members.iter().filter(|m| m.current).count();
-    // Volumes carry ownership and the user's tags, not the instance's spec.
-    let volume_tags: BTreeMap<String, String> = target
-        .tags
-        .iter()
-        .filter(|(k, _)| ![tags::SPEC, tags::ROLES, tags::RELEASE].contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut launched = Vec::new();
-    for (subnet, (_, add)) in per_subnet.into_iter().filter(|(_, (_, add))| *add > 0) {
-        // Same step, same token: a retried call does not launch twice on real AWS.
-        let token = short_hash(&format!(
-            "{}/{}/{}/{on_target}/{}",
-            target.template_id,
-            target.hash,
-            subnet.unwrap_or("default"),
-            members.len()
-        ));
-        let ids = executor
-            .aws
-            .run_instances(&Batch {
-                template_id: &target.template_id,
-                version: target.version,
-                count: add,
-                subnet,
-                client_token: &token,
-                tags: &target.tags,
-                volume_tags: &volume_tags,
-            })
-            .await?;
-        launched.extend(ids.into_iter().map(|id| (id, subnet.map(str::to_owned))));
-    }
-    Ok(launched)
 }
 
 /// Reads the signals of `current` instances that are new or changed since the last

@@ -71,7 +71,8 @@ impl LockError {
                 "wait for it to finish (`--lock-timeout 10m` waits), or, if that run is gone, `{unlock}`"
             )),
             LockError::OtherId { .. } => Some("pass the id the lock error printed".to_owned()),
-            LockError::NotLocked(_) | LockError::Aws(_) => None,
+            LockError::Aws(e) => Some(e.hint()),
+            LockError::NotLocked(_) => None,
         }
     }
 }

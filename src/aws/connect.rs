@@ -8,6 +8,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_sdk_ec2::config::retry::{RetryConfig, RetryMode, RetryPartition, TokenBucket};
 use aws_sdk_ec2::config::timeout::TimeoutConfig;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::operation::run_instances::RunInstancesError;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_types::os_shim_internal::{Env, Fs};
 
 use super::{Aws, AwsError, CallStats};
@@ -112,13 +116,19 @@ impl Aws {
             .build();
         let ec2 = aws_sdk_ec2::config::Builder::from(config)
             .retry_partition(partition("rollstack-ec2"))
+            .retry_classifier(NoCapacityIsFinal)
             .interceptor(stats.interceptor())
             .build();
         let cloudformation = aws_sdk_cloudformation::config::Builder::from(config)
             .retry_partition(partition("rollstack-cloudformation"))
             .interceptor(stats.interceptor())
             .build();
+        let iam = aws_sdk_iam::config::Builder::from(config)
+            .retry_partition(partition("rollstack-iam"))
+            .interceptor(stats.interceptor())
+            .build();
         Aws {
+            iam: aws_sdk_iam::Client::from_conf(iam),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),
@@ -239,5 +249,32 @@ mod tests {
     fn a_silent_endpoint_fails_within_two_minutes_by_default() {
         assert!(Timeouts::default().call < Duration::from_secs(120));
         assert!(Timeouts::default().attempt < Timeouts::default().call);
+    }
+}
+
+/// `InsufficientInstanceCapacity` is answered as a server error, which the SDK would
+/// retry in the same zone for every attempt; it is final for the call, and the launch
+/// moves to the group's other subnets instead.
+#[derive(Debug)]
+struct NoCapacityIsFinal;
+
+impl ClassifyRetry for NoCapacityIsFinal {
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        let code = match context.output_or_error() {
+            Some(Err(error)) => error
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<RunInstancesError>())
+                .and_then(|e| e.code()),
+            _ => None,
+        };
+        if code == Some(super::NO_CAPACITY) {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "NoCapacityIsFinal"
     }
 }

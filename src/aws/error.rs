@@ -121,36 +121,26 @@ impl AwsError {
                 endpoint,
                 last: None,
             },
-            SdkError::DispatchFailure(failure) if failure.is_io() => AwsError::Unreachable {
-                operation,
-                endpoint,
-                cause,
-            },
-            SdkError::DispatchFailure(_) => {
-                if cause.contains("credential") {
-                    AwsError::NoCredentials {
-                        operation,
-                        detail: cause,
-                    }
-                } else {
-                    AwsError::Unreachable {
-                        operation,
-                        endpoint,
-                        cause,
-                    }
-                }
-            }
-            SdkError::ResponseError(response) => AwsError::NotAws {
-                operation,
-                endpoint,
-                status: response.raw().status().as_u16(),
-            },
-            SdkError::ConstructionFailure(_) if cause.contains("credential") => {
+            // The credential chain's last link is the instance metadata service, so "no
+            // credentials" anywhere can end as an IMDS error.
+            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+                if cause.contains("credential") || cause.contains("IMDS") =>
+            {
                 AwsError::NoCredentials {
                     operation,
                     detail: cause,
                 }
             }
+            SdkError::DispatchFailure(_) => AwsError::Unreachable {
+                operation,
+                endpoint,
+                cause,
+            },
+            SdkError::ResponseError(response) => AwsError::NotAws {
+                operation,
+                endpoint,
+                status: response.raw().status().as_u16(),
+            },
             _ => AwsError::Call {
                 operation,
                 message: cause,
@@ -230,6 +220,9 @@ const PASSING_CODES: &[&str] = &[
     "RequestTimeoutException",
 ];
 
+/// What EC2 answers when a zone has no capacity for an instance type right now.
+pub const NO_CAPACITY: &str = "InsufficientInstanceCapacity";
+
 /// The hint for an error code AWS answered `operation` with.
 fn refusal_hint(operation: &str, code: &str) -> String {
     match code {
@@ -249,6 +242,9 @@ fn refusal_hint(operation: &str, code: &str) -> String {
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
             "the credentials expired; log in again (`aws sso login`, or new session credentials)".to_owned()
         }
+        NO_CAPACITY => {
+            "AWS has none of this instance type left in the zones of the group's subnets right now; add subnets in other zones, choose another `instance_type`, or try again later".to_owned()
+        }
         "OptInRequired" | "InvalidRegion" | "UnrecognizedRegion" => {
             "check the stack file's `region`: the account may not have it enabled".to_owned()
         }
@@ -256,46 +252,10 @@ fn refusal_hint(operation: &str, code: &str) -> String {
     }
 }
 
-/// The IAM action `operation` needs (`ec2:DescribeInstances`, `s3:ListBucket`).
-pub fn iam_action(operation: &str) -> String {
-    match operation {
-        "ListObjectsV2" | "HeadBucket" => "s3:ListBucket".to_owned(),
-        "HeadObject" => "s3:GetObject".to_owned(),
-        op if service_of(op) == "s3" => format!("s3:{op}"),
-        op => format!("{}:{op}", service_of(op)),
-    }
-}
-
-/// The service an operation rollstack makes belongs to.
-pub fn service_of(operation: &str) -> &'static str {
-    const S3: &[&str] = &[
-        "GetObject",
-        "PutObject",
-        "DeleteObject",
-        "HeadObject",
-        "HeadBucket",
-        "ListObjectsV2",
-        "CreateBucket",
-        "GetBucketVersioning",
-    ];
-    const CLOUDFORMATION: &[&str] = &[
-        "DescribeStacks",
-        "DescribeStackEvents",
-        "GetTemplate",
-        "CreateChangeSet",
-        "DescribeChangeSet",
-        "ExecuteChangeSet",
-        "DeleteChangeSet",
-        "DeleteStack",
-        "UpdateTerminationProtection",
-    ];
-    if S3.contains(&operation) {
-        "s3"
-    } else if CLOUDFORMATION.contains(&operation) {
-        "cloudformation"
-    } else {
-        "ec2"
-    }
+/// The IAM action `operation` needs (`ec2:DescribeInstances`, `s3:ListBucket`); an
+/// operation missing from [`super::operations::OPERATIONS`] is named as itself.
+fn iam_action(operation: &str) -> &str {
+    super::operations::find(operation).map_or(operation, |o| o.action)
 }
 
 /// The innermost cause of `error`: what actually went wrong, without the SDK's wrapping.
@@ -310,25 +270,5 @@ pub(super) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
     } else {
         text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operations_name_their_iam_actions() {
-        let table = [
-            ("DescribeInstances", "ec2:DescribeInstances"),
-            ("RunInstances", "ec2:RunInstances"),
-            ("ListObjectsV2", "s3:ListBucket"),
-            ("HeadObject", "s3:GetObject"),
-            ("PutObject", "s3:PutObject"),
-            ("CreateChangeSet", "cloudformation:CreateChangeSet"),
-        ];
-        for (operation, action) in table {
-            assert_eq!(iam_action(operation), action);
-        }
     }
 }

@@ -7,7 +7,9 @@ mod connect;
 mod ec2;
 mod environments;
 mod error;
+mod iam;
 mod observe;
+pub mod operations;
 mod state;
 mod stats;
 
@@ -17,7 +19,7 @@ pub use cloudformation::{
 };
 pub use connect::{Connection, DEFAULT_MAX_ATTEMPTS, Reach, Timeouts};
 pub use ec2::{Batch, LaunchVersion};
-pub use error::{AwsError, iam_action};
+pub use error::{AwsError, NO_CAPACITY};
 pub use observe::observe;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
@@ -34,6 +36,7 @@ pub struct Aws {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) cloudformation: aws_sdk_cloudformation::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
     stats: CallStats,
     /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
     endpoint_url: Option<String>,
@@ -51,9 +54,10 @@ impl Aws {
         match &self.endpoint_url {
             Some(url) => format!("`{url}`"),
             None => format!(
-                "`https://{}.{}.amazonaws.com`",
-                error::service_of(operation),
-                self.region
+                "`{}`",
+                operations::find(operation)
+                    .map_or(operations::Service::Ec2, |o| o.service)
+                    .endpoint(&self.region)
             ),
         }
     }

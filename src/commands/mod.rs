@@ -7,6 +7,7 @@ pub mod destroy;
 pub mod env;
 pub mod graph;
 pub mod history;
+pub mod iam_policy;
 pub mod plan;
 pub mod rollback;
 pub mod schema;
@@ -81,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rollback(args) => rollback::run(args, reach),
         Command::Unlock(args) => unlock::run(args, reach),
         Command::Bootstrap(args) => bootstrap::run(args, reach),
+        Command::IamPolicy(args) => iam_policy::run(args, reach),
         Command::Env(command) => env::run(command, reach),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),

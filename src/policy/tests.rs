@@ -1,0 +1,187 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::*;
+use crate::aws::operations::OPERATIONS;
+
+fn shop(env: &str) -> Stack {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/shop.yaml");
+    crate::validate::validate_file(&path)
+        .and_then(|v| v.select(&path, Some(env)))
+        .expect("stacks/shop.yaml is valid")
+}
+
+fn policy(purpose: Purpose) -> PolicyDocument {
+    let stack = shop("prod");
+    build(
+        &stack,
+        purpose,
+        &Arns::new("us-east-1", "123456789012"),
+        &BTreeMap::new(),
+    )
+    .document
+}
+
+fn statement<'a>(document: &'a PolicyDocument, sid: &str) -> &'a Statement {
+    document
+        .statement
+        .iter()
+        .find(|s| s.sid == sid)
+        .unwrap_or_else(|| panic!("no statement `{sid}`"))
+}
+
+#[test]
+fn no_statement_allows_every_action_of_a_service() {
+    for purpose in [Purpose::Apply, Purpose::Plan, Purpose::Instance] {
+        for action in policy(purpose).actions() {
+            assert!(!action.contains('*'), "{purpose:?}: `{action}`");
+        }
+    }
+}
+
+#[test]
+fn apply_allows_every_operation_plan_and_apply_make() {
+    let apply = policy(Purpose::Apply);
+    let allowed = apply.actions();
+    for operation in OPERATIONS {
+        match operation.scope {
+            // The template's instance profile needs `iam:GetInstanceProfile` all the same.
+            Scope::PolicyLookup => {}
+            Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
+            _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
+        }
+    }
+}
+
+#[test]
+fn plan_allows_the_reads_and_no_write() {
+    let plan = policy(Purpose::Plan);
+    let allowed = plan.actions();
+    for operation in OPERATIONS {
+        if matches!(operation.scope, Scope::Bootstrap | Scope::PolicyLookup) {
+            continue;
+        }
+        if !operation.writes {
+            assert!(allowed.contains(&operation.action), "{}", operation.name);
+        }
+    }
+    for action in [
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "ec2:RunInstances",
+        "iam:PassRole",
+    ] {
+        assert!(!allowed.contains(&action), "{action}");
+    }
+}
+
+#[test]
+fn ec2_writes_only_touch_what_carries_the_environments_tags() {
+    let apply = policy(Purpose::Apply);
+    let owned = statement(&apply, "ChangeOwnResources");
+    assert!(owned.action.contains(&"ec2:TerminateInstances".to_owned()));
+    let condition = serde_json::to_value(&owned.condition).unwrap();
+    assert_eq!(
+        condition,
+        serde_json::json!({"StringEquals": {
+            "aws:ResourceTag/rollstack:env": "prod",
+            "aws:ResourceTag/rollstack:stack": "shop",
+        }})
+    );
+    let launch = statement(&apply, "LaunchTaggedInstances");
+    assert_eq!(
+        serde_json::to_value(&launch.condition).unwrap()["StringEquals"]["aws:RequestTag/rollstack:stack"],
+        "shop"
+    );
+}
+
+#[test]
+fn state_and_stacks_are_scoped_to_the_environment() {
+    let apply = policy(Purpose::Apply);
+    assert_eq!(
+        statement(&apply, "WriteEnvironmentState").resource,
+        ["arn:aws:s3:::acme-rollstack/rollstack/shop/prod/*"]
+    );
+    assert_eq!(
+        statement(&apply, "ChangeOwnCloudFormationStacks").resource,
+        ["arn:aws:cloudformation:us-east-1:123456789012:stack/shop-prod-*/*"]
+    );
+    assert_eq!(
+        statement(&apply, "ReadReleases").resource,
+        [
+            "arn:aws:s3:::acme-releases/web/*",
+            "arn:aws:s3:::acme-releases/worker/*"
+        ]
+    );
+}
+
+#[test]
+fn roles_of_profiles_a_node_makes_are_passed_by_name_pattern() {
+    let apply = policy(Purpose::Apply);
+    assert_eq!(
+        statement(&apply, "PassInstanceRoles").resource,
+        ["arn:aws:iam::123456789012:role/shop-prod-role-*"]
+    );
+    let role = statement(&apply, "RoleRole");
+    assert!(role.action.contains(&"iam:CreateRole".to_owned()));
+    assert_eq!(
+        statement(&apply, "DbDBInstance").resource,
+        ["arn:aws:rds:us-east-1:123456789012:db:*"]
+    );
+}
+
+#[test]
+fn named_profiles_pass_the_roles_iam_answered() {
+    let mut stack = shop("prod");
+    stack.groups.get_mut("bastion").unwrap().instance_profile = Some("ops-bastion".to_owned());
+    assert_eq!(named_profiles(&stack), ["ops-bastion"]);
+    let roles = BTreeMap::from([(
+        "ops-bastion".to_owned(),
+        vec!["arn:aws:iam::123456789012:role/ops/bastion".to_owned()],
+    )]);
+    let apply = build(&stack, Purpose::Apply, &Arns::new("us-east-1", "*"), &roles).document;
+    assert_eq!(
+        statement(&apply, "PassInstanceRoles").resource,
+        [
+            "arn:aws:iam::*:role/shop-prod-role-*",
+            "arn:aws:iam::123456789012:role/ops/bastion"
+        ]
+    );
+}
+
+#[test]
+fn instances_read_their_releases_and_write_their_signals() {
+    let instance = policy(Purpose::Instance);
+    assert_eq!(instance.actions(), ["s3:GetObject", "s3:PutObject"]);
+    assert_eq!(
+        statement(&instance, "WriteReadinessSignals").resource,
+        ["arn:aws:s3:::acme-rollstack/rollstack/shop/prod/signals/*"]
+    );
+}
+
+#[test]
+fn unknown_resource_types_are_reported_not_guessed() {
+    let mut stack = shop("prod");
+    let db = stack.cloudformation.get_mut("db").unwrap();
+    db.template.source = "Resources:\n  F: {Type: AWS::Lambda::Function}\n".to_owned();
+    let built = build(
+        &stack,
+        Purpose::Apply,
+        &Arns::new("us-east-1", "*"),
+        &BTreeMap::new(),
+    );
+    assert_eq!(
+        built.uncovered,
+        [Uncovered {
+            node: "db".to_owned(),
+            resource_type: "AWS::Lambda::Function".to_owned()
+        }]
+    );
+}
+
+#[test]
+fn partitions_follow_the_region() {
+    assert_eq!(Arns::new("cn-north-1", "*").partition, "aws-cn");
+    assert_eq!(Arns::new("us-gov-west-1", "*").partition, "aws-us-gov");
+    assert_eq!(Arns::new("eu-west-1", "*").partition, "aws");
+}
