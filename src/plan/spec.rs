@@ -113,9 +113,14 @@ impl LaunchSpec {
             .any(|v| v.as_deref().is_some_and(|u| u.contains(KNOWN_AFTER_APPLY)))
     }
 
-    /// The spec hash: 16 hex digits of the SHA-256 of the canonical JSON of the spec.
+    /// The spec hash (`rollstack:spec`, stored on every instance): 16 hex digits of the
+    /// SHA-256 of the spec's canonical encoding, which is its compact JSON with the
+    /// fields in the order and under the names declared above, unset optional fields
+    /// left out (but `"user_data":null`), the root volume's and metadata's fields as
+    /// the model declares them. `tests::spec_hashes_are_pinned` holds it: renaming or
+    /// reordering a field changes every stored hash, and so replaces every instance.
     pub fn hash(&self) -> String {
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let canonical = serde_json::to_vec(self).expect("a spec (strings, numbers, lists) is JSON");
         hex::encode(&Sha256::digest(&canonical)[..8])
     }
 
@@ -313,4 +318,52 @@ impl TemplateUpkeep {
     pub fn is_needed(&self) -> bool {
         self.version.is_none() || self.default_moves.is_some() || self.count_changes
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::VolumeType;
+
+    fn spec() -> LaunchSpec {
+        LaunchSpec {
+            image_id: "ami-0abc1234".to_owned(),
+            instance_type: "t3.micro".to_owned(),
+            security_groups: vec!["web".to_owned()],
+            roles: vec!["web".to_owned(), "pgbouncer".to_owned()],
+            releases: vec!["web@1.0.0".to_owned()],
+            user_data: Some("#!/bin/sh\necho hi\n".to_owned()),
+            instance_profile: None,
+            key_name: None,
+            root_volume: None,
+            metadata: Metadata::default(),
+        }
+    }
+
+    /// The hashes stored on AWS for these specs: a change here replaces every instance
+    /// of every stack, so it must be deliberate (and said in the release notes).
+    #[test]
+    fn spec_hashes_are_pinned() {
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&spec()).unwrap()).unwrap(),
+            r##"{"image_id":"ami-0abc1234","instance_type":"t3.micro","security_groups":["web"],"roles":["web","pgbouncer"],"releases":["web@1.0.0"],"user_data":"#!/bin/sh\necho hi\n","metadata":{"tokens_required":true,"hop_limit":1}}"##
+        );
+        assert_eq!(spec().hash(), PINNED_PLAIN);
+        let full = LaunchSpec {
+            instance_profile: Some("web-instances".to_owned()),
+            key_name: Some("ops".to_owned()),
+            root_volume: Some(RootVolume {
+                size_gb: Some(30),
+                volume_type: VolumeType::Gp3,
+                encrypted: true,
+                iops: None,
+                throughput: None,
+            }),
+            ..spec()
+        };
+        assert_eq!(full.hash(), PINNED_FULL);
+    }
+
+    const PINNED_PLAIN: &str = "ab1dfd913dfa8568";
+    const PINNED_FULL: &str = "faec4b358f142400";
 }

@@ -310,7 +310,7 @@ fn stack_fingerprint(live: &LiveCloudFormation) -> String {
         &live.id,
         &live.status,
         &short_hash(&live.template),
-        &format!("{:?}", live.parameters),
+        &super::pairs(&live.parameters),
     ])
 }
 

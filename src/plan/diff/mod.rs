@@ -337,6 +337,11 @@ pub fn fingerprint(parts: &[&str]) -> String {
     short_hash(&parts.join("\u{1f}"))
 }
 
+/// `key=value` lines of `map`, in key order: a map as a fingerprint part.
+fn pairs(map: &BTreeMap<String, String>) -> String {
+    map.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
+
 /// A unified diff of `old` and `new`, three lines of context.
 pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
     similar::TextDiff::from_lines(old, new)

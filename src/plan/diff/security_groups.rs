@@ -125,7 +125,9 @@ fn desired_rules(desired: &SecurityGroup) -> BTreeSet<(Direction, String)> {
 }
 
 /// Hash of a group's desired description and rules: its `rollstack:spec` tag, so a rule
-/// removed by hand is told apart from a rule added to the file.
+/// removed by hand is told apart from a rule added to the file. The encoding: the
+/// description, then one line per rule, `Ingress tcp 80 from 0.0.0.0/0`, ingress
+/// before egress and each sorted by text ([`desired_text`]); `tests` pins the result.
 pub fn rules_hash(desired: &SecurityGroup) -> String {
     // The words are part of hashes stored on AWS: they must never change.
     let text: Vec<String> = desired_rules(desired)
@@ -396,8 +398,14 @@ fn group_fingerprint(live: &LiveSecurityGroup) -> String {
         .iter()
         .map(|r| {
             format!(
-                "{:?} {} {} {} {:?} {:?} {}",
-                r.direction, r.protocol, r.from_port, r.to_port, r.cidr, r.group_id, r.owned
+                "{} {} {} {} {} {} {}",
+                direction_word(r.direction),
+                r.protocol,
+                r.from_port,
+                r.to_port,
+                r.cidr.as_deref().unwrap_or("-"),
+                r.group_id.as_deref().unwrap_or("-"),
+                if r.owned { "owned" } else { "foreign" }
             )
         })
         .collect();
@@ -405,7 +413,7 @@ fn group_fingerprint(live: &LiveSecurityGroup) -> String {
     fingerprint(&[
         &live.id,
         &live.description,
-        &format!("{:?}", live.tags),
+        &super::pairs(&live.tags),
         &rules.join(";"),
     ])
 }
@@ -416,3 +424,6 @@ fn direction_word(direction: Direction) -> &'static str {
         Direction::Egress => "egress",
     }
 }
+
+#[cfg(test)]
+mod tests;
