@@ -11,7 +11,7 @@ use super::{Executor, NodeOutcome};
 use crate::aws::{AwsError, LaunchVersion};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, Health as Check, OnFailure};
-use crate::observe::{LiveInstance, LiveLaunchTemplate, aws_name, tags};
+use crate::observe::{InstanceState, LiveInstance, LiveLaunchTemplate, aws_name, tags};
 use crate::plan::diff::short_hash;
 use crate::plan::spec::{
     InstanceTarget, LaunchSpec, TemplateUpkeep, instance_tags, ownership_tags, user_tags,
@@ -386,7 +386,7 @@ async fn roll(
                         health::age(&i.launch_time, now),
                         group.rollout.health_timeout.0,
                     )
-                } else if i.state == "running" {
+                } else if i.state == InstanceState::Running {
                     Health::Healthy
                 } else {
                     Health::Pending
@@ -550,7 +550,7 @@ async fn probe(
 ) -> BTreeMap<String, Result<u16, String>> {
     let probes = instances
         .iter()
-        .filter(|i| i.state == "running")
+        .filter(|i| i.state == InstanceState::Running)
         .filter_map(|i| Some((i.id.clone(), i.private_ip.clone()?)))
         .map(|(id, ip)| async move {
             let url = format!("http://{ip}:{port}{path}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Health as Check, Stack};
-use crate::observe::LiveInstance;
+use crate::observe::{InstanceState, LiveInstance};
 use crate::rollout::Health;
 
 /// What an instance writes to `s3://{state_bucket}/rollstack/{stack}/{env}/signals/{id}`.
@@ -62,16 +62,13 @@ pub fn judge(
     age: Duration,
     timeout: Duration,
 ) -> Health {
-    if matches!(
-        instance.state.as_str(),
-        "stopping" | "stopped" | "shutting-down" | "terminated"
-    ) {
+    if !instance.state.is_up() {
         return Health::Failed(format!("instance is {}", instance.state));
     }
     let mut waiting = Vec::new();
     for check in checks {
         match check {
-            Check::Running if instance.state != "running" => {
+            Check::Running if instance.state != InstanceState::Running => {
                 waiting.push(format!("state {}", instance.state))
             }
             Check::Running => {}
@@ -127,7 +124,7 @@ mod tests {
     fn instance(state: &str) -> LiveInstance {
         LiveInstance {
             id: "i-1".to_owned(),
-            state: state.to_owned(),
+            state: InstanceState::parse(state).unwrap(),
             instance_type: "t3.micro".to_owned(),
             image_id: "ami-1".to_owned(),
             subnet_id: None,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, Stack, Tag};
 
+use super::error::required;
 use super::{Aws, AwsError};
 use crate::plan::ResourceChange;
 
@@ -184,8 +185,9 @@ impl Aws {
             .map_err(|e| self.error("CreateChangeSet", e));
         match created {
             Ok(created) => Ok(CreatedChangeSet {
-                id: created.id().unwrap_or_default().to_owned(),
-                stack_id: created.stack_id().unwrap_or_default().to_owned(),
+                id: required(created.id(), "CreateChangeSet", "the change set's `Id`")?.to_owned(),
+                stack_id: required(created.stack_id(), "CreateChangeSet", "its `StackId`")?
+                    .to_owned(),
             }),
             // A retry after a lost answer finds the change set it made (names are
             // unique per plan and node).
@@ -199,8 +201,14 @@ impl Aws {
                     .await
                     .map_err(|e| self.error("DescribeChangeSet", e))?;
                 Ok(CreatedChangeSet {
-                    id: found.change_set_id().unwrap_or_default().to_owned(),
-                    stack_id: found.stack_id().unwrap_or_default().to_owned(),
+                    id: required(
+                        found.change_set_id(),
+                        "DescribeChangeSet",
+                        "the change set's `ChangeSetId`",
+                    )?
+                    .to_owned(),
+                    stack_id: required(found.stack_id(), "DescribeChangeSet", "its `StackId`")?
+                        .to_owned(),
                 })
             }
             Err(e) => Err(e),

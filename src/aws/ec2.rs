@@ -81,7 +81,12 @@ impl Aws {
             .await
             .map_err(|e| self.error("CreateSecurityGroup", e));
         match created {
-            Ok(created) => Ok(created.group_id().unwrap_or_default().to_owned()),
+            Ok(created) => Ok(super::error::required(
+                created.group_id(),
+                "CreateSecurityGroup",
+                "the new group's `GroupId`",
+            )?
+            .to_owned()),
             // A retry after a lost answer finds the group it made: ours by its tags.
             Err(e) if e.code() == Some("InvalidGroup.Duplicate") => {
                 let mut filters = vec![filter("group-name", [name])];
@@ -292,10 +297,13 @@ impl Aws {
                 match created {
                     Ok(created) => {
                         let t = created.launch_template();
+                        let id = super::error::required(
+                            t.and_then(|t| t.launch_template_id()),
+                            "CreateLaunchTemplate",
+                            "the new template's `LaunchTemplateId`",
+                        )?;
                         Ok((
-                            t.and_then(|t| t.launch_template_id())
-                                .unwrap_or_default()
-                                .to_owned(),
+                            id.to_owned(),
                             t.and_then(|t| t.latest_version_number()).unwrap_or(1),
                         ))
                     }
@@ -334,10 +342,13 @@ impl Aws {
                     .send()
                     .await
                     .map_err(|e| self.error("CreateLaunchTemplateVersion", e))?;
-                let number = created
-                    .launch_template_version()
-                    .and_then(|v| v.version_number())
-                    .unwrap_or_default();
+                let number = super::error::required(
+                    created
+                        .launch_template_version()
+                        .and_then(|v| v.version_number()),
+                    "CreateLaunchTemplateVersion",
+                    "the new version's `VersionNumber`",
+                )?;
                 Ok((id.to_owned(), number))
             }
         }

@@ -66,6 +66,14 @@ pub enum AwsError {
     /// The retry settings of the environment or profile cannot be used.
     #[error("AWS retry settings: {0}")]
     RetrySettings(String),
+    /// AWS answered without something it always sends.
+    #[error("`{operation}` answered without {missing}")]
+    Incomplete {
+        /// Operation name.
+        operation: &'static str,
+        /// What is missing (`an instance's `InstanceId``).
+        missing: &'static str,
+    },
     /// Something rollstack found about an answer or a call it could not make.
     #[error("`{operation}` failed: {message}")]
     Call {
@@ -200,6 +208,9 @@ impl AwsError {
             AwsError::Call { .. } => {
                 "the message above says what failed; run again to retry: every step is re-derived from AWS".to_owned()
             }
+            AwsError::Incomplete { .. } => {
+                "AWS (or what answers in its place at `--endpoint-url`) sent an incomplete answer; run again, and if it repeats, report it".to_owned()
+            }
         }
     }
 }
@@ -219,6 +230,19 @@ const PASSING_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
 ];
+
+/// `value`, which AWS always sends in its answer to `operation`; its absence is an
+/// [`AwsError::Incomplete`] naming `what`.
+pub(super) fn required<T>(
+    value: Option<T>,
+    operation: &'static str,
+    what: &'static str,
+) -> Result<T, AwsError> {
+    value.ok_or(AwsError::Incomplete {
+        operation,
+        missing: what,
+    })
+}
 
 /// What EC2 answers when a zone has no capacity for an instance type right now.
 pub const NO_CAPACITY: &str = "InsufficientInstanceCapacity";

@@ -14,9 +14,11 @@ impl Aws {
             .send()
             .await
             .map_err(|e| self.error("GetInstanceProfile", e))?;
-        Ok(answer
-            .instance_profile()
-            .map(|p| p.roles().iter().map(|r| r.arn().to_owned()).collect())
-            .unwrap_or_default())
+        let profile = super::error::required(
+            answer.instance_profile(),
+            "GetInstanceProfile",
+            "the `InstanceProfile`",
+        )?;
+        Ok(profile.roles().iter().map(|r| r.arn().to_owned()).collect())
     }
 }

@@ -8,10 +8,11 @@ use aws_sdk_cloudformation::types::TemplateStage;
 use aws_sdk_ec2::types::{Filter, Image, Tag};
 use futures_util::future::try_join_all;
 
+use super::error::required;
 use super::{Aws, AwsError};
 use crate::model::ImageRef;
 use crate::observe::{
-    ArtifactRef, Direction, ForeignResource, LIVE_STATES, LaunchTemplateVersion,
+    ArtifactRef, Direction, ForeignResource, InstanceState, LaunchTemplateVersion,
     LiveCloudFormation, LiveInstance, LiveLaunchTemplate, LiveRule, LiveSecurityGroup, Observed,
     Query, REVIEW_IN_PROGRESS, ResolvedImage, owned_by, tags,
 };
@@ -124,7 +125,10 @@ pub(super) async fn describe_instances(
     aws: &Aws,
     mut filters: Vec<Filter>,
 ) -> Result<Vec<LiveInstance>, AwsError> {
-    filters.push(filter("instance-state-name", LIVE_STATES.iter().copied()));
+    filters.push(filter(
+        "instance-state-name",
+        InstanceState::LIVE.iter().map(|s| s.as_str()),
+    ));
     let mut pages = aws
         .ec2
         .describe_instances()
@@ -136,13 +140,21 @@ pub(super) async fn describe_instances(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("DescribeInstances", e))?;
         for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+            let incomplete = |missing| AwsError::Incomplete {
+                operation: "DescribeInstances",
+                missing,
+            };
+            let id = instance
+                .instance_id()
+                .ok_or_else(|| incomplete("an instance's `InstanceId`"))?;
+            let state = instance
+                .state()
+                .and_then(|s| s.name())
+                .and_then(|n| InstanceState::parse(n.as_str()))
+                .ok_or_else(|| incomplete("a known `State` of an instance"))?;
             found.push(LiveInstance {
-                id: instance.instance_id().unwrap_or_default().to_owned(),
-                state: instance
-                    .state()
-                    .and_then(|s| s.name())
-                    .map(|n| n.as_str().to_owned())
-                    .unwrap_or_default(),
+                id: id.to_owned(),
+                state,
                 instance_type: instance
                     .instance_type()
                     .map(|t| t.as_str().to_owned())
@@ -222,7 +234,12 @@ pub(super) async fn describe_security_groups(
         let page = page.map_err(|e| aws.error("DescribeSecurityGroups", e))?;
         for group in page.security_groups() {
             found.push(LiveSecurityGroup {
-                id: group.group_id().unwrap_or_default().to_owned(),
+                id: required(
+                    group.group_id(),
+                    "DescribeSecurityGroups",
+                    "a group's `GroupId`",
+                )?
+                .to_owned(),
                 name: group.group_name().unwrap_or_default().to_owned(),
                 description: group.description().unwrap_or_default().to_owned(),
                 vpc_id: group.vpc_id().map(str::to_owned),
@@ -260,7 +277,12 @@ async fn security_group_rules(
                 Direction::Ingress
             };
             rules.entry(group.to_owned()).or_default().push(LiveRule {
-                id: rule.security_group_rule_id().unwrap_or_default().to_owned(),
+                id: required(
+                    rule.security_group_rule_id(),
+                    "DescribeSecurityGroupRules",
+                    "a rule's `SecurityGroupRuleId`",
+                )?
+                .to_owned(),
                 direction,
                 protocol: rule.ip_protocol().unwrap_or("-1").to_owned(),
                 from_port: rule.from_port().unwrap_or(-1),
@@ -395,7 +417,12 @@ pub(super) async fn describe_launch_templates(
         let page = page.map_err(|e| aws.error("DescribeLaunchTemplates", e))?;
         for template in page.launch_templates() {
             found.push(LiveLaunchTemplate {
-                id: template.launch_template_id().unwrap_or_default().to_owned(),
+                id: required(
+                    template.launch_template_id(),
+                    "DescribeLaunchTemplates",
+                    "a template's `LaunchTemplateId`",
+                )?
+                .to_owned(),
                 name: template
                     .launch_template_name()
                     .unwrap_or_default()
@@ -519,8 +546,14 @@ async fn cloudformation(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("DescribeStacks", e))?;
         for stack in page.stacks() {
-            let name = stack.stack_name().unwrap_or_default().to_owned();
-            let id = stack.stack_id().unwrap_or_default().to_owned();
+            let name = required(
+                stack.stack_name(),
+                "DescribeStacks",
+                "a stack's `StackName`",
+            )?
+            .to_owned();
+            let id =
+                required(stack.stack_id(), "DescribeStacks", "a stack's `StackId`")?.to_owned();
             let tags = super::cloudformation::stack_tags(stack);
             if owned_by(&tags, &query.stack, &query.env) && name.starts_with(&query.name_prefix) {
                 owned.push(LiveCloudFormation {

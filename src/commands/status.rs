@@ -158,7 +158,7 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
                 signalled_ok: signal_gated.then_some(0),
             });
             entry.instances += 1;
-            if instance.state == "running" {
+            if instance.state == crate::observe::InstanceState::Running {
                 entry.running += 1;
             }
             if let Some(ok) = entry.signalled_ok.as_mut()

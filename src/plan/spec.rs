@@ -254,7 +254,7 @@ impl InstanceTarget<'_> {
             && REQUIRED_INSTANCE_TAGS
                 .iter()
                 .all(|t| instance.tag(t).is_some())
-            && matches!(instance.state.as_str(), "pending" | "running")
+            && instance.state.is_up()
             && self
                 .instance_type
                 .is_none_or(|t| t == instance.instance_type)

@@ -107,7 +107,7 @@ fn outdated(instance: &LiveInstance, target: &InstanceTarget<'_>, drift: &mut Ve
         let missing = crate::diagnostic::list(missing.iter());
         drift.push(format!("instance `{id}` is missing tag{s} {missing}"));
     }
-    if matches!(instance.state.as_str(), "stopping" | "stopped") {
+    if instance.state.is_stopped() {
         drift.push(format!("instance `{id}` was stopped outside rollstack"));
     }
     let same_spec = instance.tag(tags::SPEC) == Some(target.hash);
@@ -479,11 +479,12 @@ fn instances_fingerprint(live: &[&LiveInstance], template: Option<&LiveLaunchTem
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::InstanceState;
 
     fn instance(id: &str, subnet: &str, launched: &str) -> LiveInstance {
         LiveInstance {
             id: id.to_owned(),
-            state: "running".to_owned(),
+            state: InstanceState::Running,
             instance_type: "t3.micro".to_owned(),
             image_id: "ami-1".to_owned(),
             subnet_id: Some(subnet.to_owned()),
@@ -520,18 +521,18 @@ mod tests {
         let tags = crate::plan::spec::instance_tags(stack, "web", &spec);
         let mut old_tags = tags.clone();
         old_tags.insert(tags::SPEC.to_owned(), "0000000000000000".to_owned());
-        let make = |n: usize, tags: &BTreeMap<String, String>, state: &str, at: usize| {
+        let make = |n: usize, tags: &BTreeMap<String, String>, state, at: usize| {
             (0..n)
                 .map(|i| LiveInstance {
-                    state: state.to_owned(),
+                    state,
                     tags: tags.clone(),
                     ..instance(&format!("i-{at}{i}"), "a", &format!("2026-01-0{}", 1 + at))
                 })
                 .collect::<Vec<_>>()
         };
-        let mut all = make(current, &tags, "running", 0);
-        all.extend(make(old, &old_tags, "running", 1));
-        all.extend(make(stopped, &tags, "stopped", 2));
+        let mut all = make(current, &tags, InstanceState::Running, 0);
+        all.extend(make(old, &old_tags, InstanceState::Running, 1));
+        all.extend(make(stopped, &tags, InstanceState::Stopped, 2));
         all
     }
 
