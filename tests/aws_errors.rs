@@ -2,6 +2,8 @@
 //! endpoint nothing answers on, and a call the identity may not make. Each is one or two
 //! sentences with a hint, never an SDK structure; snapshotted.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::process::{Command, Output, Stdio};

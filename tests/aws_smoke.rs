@@ -1,5 +1,7 @@
 //! The local AWS endpoint works with the real SDK: EC2 and S3 round trips.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 #[tokio::test]

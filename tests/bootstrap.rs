@@ -2,6 +2,8 @@
 //! again without change; an existing bucket checked, and fixed only with `--fix`; and
 //! the plan's warning about a bucket that is not.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use support::{Clients, rollstack_aws, scratch, stderr, stdout};

@@ -1,5 +1,7 @@
 //! The command line on the example stacks: validate, graph, schema, completions.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::process::{Command, Stdio};

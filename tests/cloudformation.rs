@@ -1,6 +1,8 @@
 //! CloudFormation nodes through the real binary against the local endpoint: change sets,
 //! outputs wired into user data, rejected templates, secrets, foreign stacks.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! shows exactly what is left, and a second `apply` makes no AWS write call (counted by
 //! `--stats`). One test per scenario, each with its own stack name.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! Ephemeral environments through the real binary against the local endpoint: `env up`,
 //! `env list`, `env down`, `env gc` with a clock moved forward, and the refusals.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::collections::BTreeSet;

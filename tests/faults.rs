@@ -5,6 +5,8 @@
 //! no orphan instance and a free lock. A silent endpoint fails in bounded time, naming
 //! itself.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::path::Path;

@@ -7,6 +7,8 @@
 //! moto checks actions, and resources of S3 calls only; it ignores `Condition`s
 //! (docs/real-aws.md).
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use support::web::{USER_DATA, assert_ok, buckets, clients};

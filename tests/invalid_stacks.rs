@@ -1,6 +1,8 @@
 //! Every file in `tests/invalid/` is refused: exit 1, a `file:line:column`, no panic,
 //! and the diagnostic a user sees is snapshotted.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! What instances launch with beyond image and type, through the real binary against
 //! the local endpoint: instance profile, key pair, root volume, IMDSv2.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! `rollstack plan` against the local endpoint: the real binary, the real SDK, moto.
 //! Each test uses its own stack name, so they run in parallel on one server.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::path::Path;

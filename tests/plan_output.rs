@@ -1,6 +1,8 @@
 //! What reviewers read: text, JSON and markdown plans of one scenario with every kind of
 //! change, drift, a CloudFormation node and a secret, snapshotted with ids filtered.
 
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
 mod support;
 
 use std::collections::BTreeMap;

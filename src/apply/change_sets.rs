@@ -47,7 +47,7 @@ pub async fn plan_change_sets(
             }
             Action::Delete | Action::NoOp => continue,
         };
-        let node = change.address.trim_start_matches("cloudformation.");
+        let node = change.address.name();
         let values = parameter_values(
             stack,
             &stack.cloudformation[node],
@@ -76,7 +76,7 @@ pub async fn plan_change_sets(
                 .push_str("; CloudFormation reports no resource changes");
             continue;
         }
-        if state.status != "CREATE_COMPLETE" {
+        if !state.is_ready() {
             return Err(format!(
                 "{}: change set `{name}` is {}: {}",
                 change.address,

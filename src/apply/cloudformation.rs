@@ -8,11 +8,12 @@
 use std::time::Duration;
 
 use super::change_sets::{Inputs, change_set_ready, create_change_set};
+use super::error::NodeError;
 use super::patience::Patience;
 use super::{Executor, NodeOutcome};
 use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackEvent, StackState};
 use crate::model::Address;
-use crate::observe::REVIEW_IN_PROGRESS as REVIEW;
+use crate::observe::StackStatus;
 use crate::plan::diff::cloudformation::needs_recreate;
 use crate::plan::{Action, ChangeSetRef, CloudFormationChange};
 
@@ -21,13 +22,20 @@ const MAX_POLL: Duration = Duration::from_secs(10);
 
 /// Why a node stopped short of converging.
 enum Stop {
-    Failed(String),
+    Failed(NodeError),
     Interrupted,
 }
 
 impl From<AwsError> for Stop {
     fn from(error: AwsError) -> Stop {
-        Stop::Failed(error.to_string())
+        Stop::Failed(error.into())
+    }
+}
+
+impl Stop {
+    /// What CloudFormation said went wrong.
+    fn said(why: String) -> Stop {
+        Stop::Failed(NodeError::CloudFormation(why))
     }
 }
 
@@ -41,7 +49,7 @@ pub async fn apply(
     let node = Node {
         executor,
         name,
-        address: Address::CloudFormation(name.to_owned()).to_string(),
+        address: Address::CloudFormation(name.to_owned()),
         aws_name: change.name.clone(),
     };
     let result = match action {
@@ -68,7 +76,7 @@ pub async fn apply(
 struct Node<'a> {
     executor: &'a Executor,
     name: &'a str,
-    address: String,
+    address: Address,
     aws_name: String,
 }
 
@@ -77,14 +85,14 @@ impl Node<'_> {
     async fn converge(&self, saved: Option<&ChangeSetRef>) -> Result<String, Stop> {
         let aws = &self.executor.aws;
         let mut live = self.settled().await?;
-        if let Some(stack) = live.as_ref().filter(|s| s.status == REVIEW) {
+        if let Some(stack) = live.as_ref().filter(|s| s.status.is_in_review()) {
             // Never created: the saved plan's change set creates it; otherwise the empty
             // stack goes, and a new change set creates it.
             if saved.is_none() {
                 self.delete_and_wait(&stack.id.clone()).await?;
             }
             live = None;
-        } else if let Some(why) = live.as_ref().and_then(|s| needs_recreate(&s.status)) {
+        } else if let Some(why) = live.as_ref().and_then(|s| needs_recreate(s.status)) {
             let id = live.as_ref().map(|s| s.id.clone()).unwrap_or_default();
             self.line(&format!("{why}: deleting it first"));
             self.delete_and_wait(&id).await?;
@@ -107,8 +115,8 @@ impl Node<'_> {
             self.publish_outputs(live.as_ref());
             return Ok("no changes (CloudFormation reports none)".to_owned());
         }
-        if state.status != "CREATE_COMPLETE" {
-            return Err(Stop::Failed(format!(
+        if !state.is_ready() {
+            return Err(Stop::said(format!(
                 "change set `{id}` is {}: {}",
                 state.status,
                 state.reason.as_deref().unwrap_or("no reason given")
@@ -126,11 +134,11 @@ impl Node<'_> {
         ));
         aws.execute_change_set(&id).await?;
         let done = self.wait(&state.stack_id).await?;
-        if done.status.ends_with("_COMPLETE") && !done.status.contains("ROLLBACK") {
+        if done.status.is_complete() {
             self.publish_outputs(Some(&done));
             Ok(format!("`{}` is {}", self.aws_name, done.status))
         } else {
-            Err(Stop::Failed(self.failure(&done).await))
+            Err(Stop::said(self.failure(&done).await))
         }
     }
 
@@ -140,7 +148,7 @@ impl Node<'_> {
         let Some(live) = self.executor.aws.describe_stack(&self.aws_name).await? else {
             return Ok(None);
         };
-        if in_progress(&live.status) {
+        if live.status.is_in_progress() {
             self.line(&format!(
                 "waiting for `{}` ({})",
                 self.aws_name, live.status
@@ -169,7 +177,7 @@ impl Node<'_> {
             &description,
         )
         .await
-        .map_err(Stop::Failed)?;
+        .map_err(Stop::said)?;
         Ok(id)
     }
 
@@ -179,7 +187,7 @@ impl Node<'_> {
         match change_set_ready(&self.executor.aws, id, &cancelled).await {
             Ok(state) => Ok(state),
             Err(_) if self.executor.cancelled() => Err(Stop::Interrupted),
-            Err(why) => Err(Stop::Failed(why)),
+            Err(why) => Err(Stop::said(why)),
         }
     }
 
@@ -187,7 +195,7 @@ impl Node<'_> {
     /// backing off to [`MAX_POLL`].
     async fn wait(&self, id: &str) -> Result<StackState, Stop> {
         let mut pause = Duration::from_secs(1);
-        let mut last = String::new();
+        let mut last = None;
         let mut patience = Patience::default();
         loop {
             let Some(described) = patience.poll(self.executor.aws.describe_stack(id).await)? else {
@@ -195,14 +203,14 @@ impl Node<'_> {
                 continue;
             };
             let Some(state) = described else {
-                return Err(Stop::Failed(format!("`{}` disappeared", self.aws_name)));
+                return Err(Stop::said(format!("`{}` disappeared", self.aws_name)));
             };
-            if !in_progress(&state.status) {
+            if !state.status.is_in_progress() {
                 return Ok(state);
             }
-            if state.status != last {
-                self.line(&state.status);
-                last = state.status.clone();
+            if last != Some(state.status) {
+                self.line(state.status.as_str());
+                last = Some(state.status);
             }
             self.pause(&mut pause).await?;
         }
@@ -260,10 +268,10 @@ impl Node<'_> {
     async fn delete_and_wait(&self, id: &str) -> Result<(), Stop> {
         self.executor.aws.delete_stack(id).await?;
         let gone = self.wait(id).await?;
-        if gone.status == "DELETE_COMPLETE" {
+        if gone.status == StackStatus::DeleteComplete {
             Ok(())
         } else {
-            Err(Stop::Failed(self.failure(&gone).await))
+            Err(Stop::said(self.failure(&gone).await))
         }
     }
 
@@ -277,11 +285,6 @@ impl Node<'_> {
     fn line(&self, message: &str) {
         self.executor.progress.line(&self.address, message);
     }
-}
-
-/// Whether an operation is running on a stack in `status`.
-fn in_progress(status: &str) -> bool {
-    status.ends_with("_IN_PROGRESS") && status != REVIEW
 }
 
 /// The resource events that failed in the stack's latest operation, oldest first.
@@ -357,20 +360,5 @@ mod tests {
         );
         assert!(failed_in_last_operation(&events[..1], "db").is_empty());
         assert!(failed_in_last_operation(&[], "db").is_empty());
-    }
-
-    #[test]
-    fn review_in_progress_is_not_an_operation_to_wait_for() {
-        for (status, expected) in [
-            ("CREATE_IN_PROGRESS", true),
-            ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", true),
-            ("UPDATE_ROLLBACK_IN_PROGRESS", true),
-            ("DELETE_IN_PROGRESS", true),
-            ("REVIEW_IN_PROGRESS", false),
-            ("CREATE_COMPLETE", false),
-            ("ROLLBACK_COMPLETE", false),
-        ] {
-            assert_eq!(in_progress(status), expected, "{status}");
-        }
     }
 }

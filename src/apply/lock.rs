@@ -58,6 +58,15 @@ pub enum LockError {
     /// Nothing to unlock.
     #[error("`{0}` is not locked")]
     NotLocked(String),
+    /// The lock object is not a lock rollstack wrote.
+    #[error("the lock `{key}` cannot be read as a lock: {source}")]
+    Unreadable {
+        /// Its key in the state bucket.
+        key: String,
+        /// Why not.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The state bucket could not be read or written.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -72,6 +81,9 @@ impl LockError {
             )),
             LockError::OtherId { .. } => Some("pass the id the lock error printed".to_owned()),
             LockError::Aws(e) => Some(e.hint()),
+            LockError::Unreadable { .. } => Some(
+                "look at the object with `aws s3 cp`; once no run of this stack is left, delete it to free the lock".to_owned(),
+            ),
             LockError::NotLocked(_) => None,
         }
     }
@@ -326,10 +338,11 @@ pub async fn force_unlock(
     let Some(held) = aws.get_object(bucket, &key).await? else {
         return Err(LockError::NotLocked(format!("{stack}/{env}")));
     };
-    let record: LockRecord = serde_json::from_slice(&held.body).map_err(|e| AwsError::Call {
-        operation: "GetObject",
-        message: format!("unreadable lock: {e}"),
-    })?;
+    let record: LockRecord =
+        serde_json::from_slice(&held.body).map_err(|source| LockError::Unreadable {
+            key: key.clone(),
+            source,
+        })?;
     if record.id != id {
         return Err(LockError::OtherId {
             held: record.id,

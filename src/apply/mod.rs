@@ -6,13 +6,15 @@
 
 pub mod change_sets;
 mod cloudformation;
+pub mod error;
 mod group;
-pub mod health;
 pub mod history;
 pub mod lock;
 mod patience;
 pub mod progress;
 mod security_group;
+pub mod session;
+pub mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,7 @@ use crate::observe::Observed;
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{Action, Change, Detail, Plan};
 use crate::template::Outputs;
+pub use error::{FailedInstance, NodeError};
 pub use progress::Progress;
 
 /// How apply runs.
@@ -153,15 +156,15 @@ impl Executor {
 }
 
 /// How one node ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum NodeOutcome {
     /// Converged.
     Done(String),
     /// A rollout failed its health gate and the previous spec was restored: (instance,
     /// why) per failed instance.
-    RolledBack(Vec<(String, String)>),
+    RolledBack(Vec<FailedInstance>),
     /// Failed; what converged stays.
-    Failed(String),
+    Failed(NodeError),
     /// Stopped by SIGINT after a safe step.
     Interrupted,
     /// Not started: a dependency failed or apply was interrupted.
@@ -169,10 +172,10 @@ pub enum NodeOutcome {
 }
 
 /// The outcome of every node applied.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Report {
     /// By address, in the order they ended.
-    pub nodes: Vec<(String, NodeOutcome)>,
+    pub nodes: Vec<(Address, NodeOutcome)>,
 }
 
 impl Report {
@@ -216,12 +219,7 @@ impl Report {
 /// Carries out `plan`'s changes. Deletes run after everything else, dependents (by
 /// `teardown`, then by kind) first.
 pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Reference]) -> Report {
-    let in_model: BTreeSet<String> = executor
-        .stack
-        .addresses()
-        .iter()
-        .map(Address::to_string)
-        .collect();
+    let in_model: BTreeSet<Address> = executor.stack.addresses().into_iter().collect();
     let changes: Vec<&Change> = plan
         .changes
         .iter()
@@ -231,29 +229,29 @@ pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Reference
         .into_iter()
         .partition(|c| in_model.contains(&c.address));
     let mut report = Report::default();
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut deps: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
     for reference in &executor.stack.references {
-        deps.entry(reference.from.to_string())
+        deps.entry(reference.from.clone())
             .or_default()
-            .insert(reference.to.to_string());
+            .insert(reference.to.clone());
     }
     run_in_order(&executor, kept, &deps, &mut report).await;
     // Removed resources by kind (`Address::delete_rank`, the plan's order), each kind
     // once everything of the kinds before it is gone.
     let mut by_kind: BTreeMap<u8, Vec<&Change>> = BTreeMap::new();
     for change in removed {
-        let rank = Address::try_from(change.address.clone())
-            .map(|a| a.delete_rank())
-            .unwrap_or(u8::MAX);
-        by_kind.entry(rank).or_default().push(change);
+        by_kind
+            .entry(change.address.delete_rank())
+            .or_default()
+            .push(change);
     }
     // A resource is deleted once those that depended on it are gone.
-    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dependents: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
     for reference in teardown {
         dependents
-            .entry(reference.to.to_string())
+            .entry(reference.to.clone())
             .or_default()
-            .insert(reference.from.to_string());
+            .insert(reference.from.clone());
     }
     for (_, changes) in by_kind {
         run_in_order(&executor, changes, &dependents, &mut report).await;
@@ -266,18 +264,18 @@ pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Reference
 async fn run_in_order(
     executor: &Arc<Executor>,
     changes: Vec<&Change>,
-    deps: &BTreeMap<String, BTreeSet<String>>,
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
     report: &mut Report,
 ) {
-    let applying: BTreeSet<String> = changes.iter().map(|c| c.address.clone()).collect();
+    let applying: BTreeSet<&Address> = changes.iter().map(|c| &c.address).collect();
     let mut waiting: Vec<&Change> = changes;
-    let mut converged: BTreeSet<String> = BTreeSet::new();
-    let mut not_converged: BTreeSet<String> = BTreeSet::new();
+    let mut converged: BTreeSet<Address> = BTreeSet::new();
+    let mut not_converged: BTreeSet<Address> = BTreeSet::new();
     let mut running = FuturesUnordered::new();
     loop {
         let mut still = Vec::new();
         for change in waiting {
-            let needs: Vec<&String> = deps
+            let needs: Vec<&Address> = deps
                 .get(&change.address)
                 .into_iter()
                 .flatten()
@@ -322,11 +320,7 @@ async fn run_in_order(
 }
 
 async fn apply_node(executor: &Executor, change: &Change) -> NodeOutcome {
-    let name = change
-        .address
-        .split_once('.')
-        .map(|(_, n)| n)
-        .unwrap_or_default();
+    let name = change.address.name();
     match &change.detail {
         Detail::SecurityGroup(detail) => {
             security_group::apply(executor, name, change.action, detail).await

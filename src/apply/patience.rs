@@ -48,6 +48,7 @@ mod tests {
             operation: "DescribeInstances",
             code: "RequestLimitExceeded".to_owned(),
             message: "Request limit exceeded.".to_owned(),
+            source: None,
         }
     }
 
@@ -60,12 +61,14 @@ mod tests {
             operation: "ListObjectsV2",
             endpoint: "`http://127.0.0.1:1`".to_owned(),
             last: None,
+            source: None,
         };
         assert_eq!(patience.poll::<u8>(Err(timeout)).unwrap(), None);
         let denied = AwsError::Refused {
             operation: "DescribeInstances",
             code: "UnauthorizedOperation".to_owned(),
             message: "You are not authorized to perform this operation.".to_owned(),
+            source: None,
         };
         assert!(patience.poll::<u8>(Err(denied)).is_err());
     }

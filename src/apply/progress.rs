@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::model::Address;
+
 /// Where progress goes.
 #[derive(Clone)]
 pub struct Progress {
@@ -20,7 +22,7 @@ impl Progress {
     }
 
     /// One event at `address`.
-    pub fn line(&self, address: &str, message: &str) {
+    pub fn line(&self, address: &Address, message: &str) {
         let text = format!("{address}: {message}");
         match &self.bars {
             Some(bars) => {
@@ -34,7 +36,7 @@ impl Progress {
     }
 
     /// A bar for the rollout of group `address` to `total` instances.
-    pub fn group(&self, address: &str, total: u32) -> GroupProgress {
+    pub fn group(&self, address: &Address, total: u32) -> GroupProgress {
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new(u64::from(total)));
             bar.set_style(
@@ -42,12 +44,12 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
-            bar.set_prefix(address.to_owned());
+            bar.set_prefix(address.to_string());
             bar
         });
         GroupProgress {
             progress: self.clone(),
-            address: address.to_owned(),
+            address: address.clone(),
             bar,
         }
     }
@@ -56,7 +58,7 @@ impl Progress {
 /// Progress of one group's rollout.
 pub struct GroupProgress {
     progress: Progress,
-    address: String,
+    address: Address,
     bar: Option<ProgressBar>,
 }
 

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Executor, NodeOutcome};
-use crate::aws::AwsError;
+use super::{Executor, NodeError, NodeOutcome};
 use crate::model::{Address, Rule, SecurityGroup};
 use crate::observe::{Direction, aws_name, tags};
 use crate::plan::diff::security_groups::{desired_text, rules_hash};
@@ -27,10 +26,7 @@ pub async fn apply(
         Action::Update => restore_tags(executor, change).await,
         Action::Delete => delete(executor, change).await,
         // The plan refuses what AWS cannot change in place (a description).
-        Action::Replace => Err(AwsError::Call {
-            operation: "CreateSecurityGroup",
-            message: format!("`{}` cannot be replaced", change.name),
-        }),
+        Action::Replace => Err(NodeError::Unreplaceable(change.name.clone())),
         Action::NoOp => Ok("in sync".to_owned()),
     };
     outcome(executor, Address::SecurityGroup(name.to_owned()), result)
@@ -56,13 +52,17 @@ pub async fn apply_rules(
     )
 }
 
-fn outcome(executor: &Executor, address: Address, result: Result<String, AwsError>) -> NodeOutcome {
+fn outcome(
+    executor: &Executor,
+    address: Address,
+    result: Result<String, NodeError>,
+) -> NodeOutcome {
     match result {
         Ok(done) => {
-            executor.progress.line(&address.to_string(), &done);
+            executor.progress.line(&address, &done);
             NodeOutcome::Done(done)
         }
-        Err(e) => NodeOutcome::Failed(e.to_string()),
+        Err(e) => NodeOutcome::Failed(e),
     }
 }
 
@@ -78,18 +78,15 @@ fn rule_tags(executor: &Executor, name: &str) -> BTreeMap<String, String> {
 }
 
 /// The id of group `name`: observed, or created earlier in this apply.
-fn group_id(executor: &Executor, name: &str) -> Result<String, AwsError> {
+fn group_id(executor: &Executor, name: &str) -> Result<String, NodeError> {
     executor
         .security_group_ids()
         .get(name)
         .cloned()
-        .ok_or_else(|| AwsError::Call {
-            operation: "AuthorizeSecurityGroupIngress",
-            message: format!("security group `{name}` does not exist"),
-        })
+        .ok_or_else(|| NodeError::NoSecurityGroup(name.to_owned()))
 }
 
-async fn create(executor: &Executor, name: &str) -> Result<String, AwsError> {
+async fn create(executor: &Executor, name: &str) -> Result<String, NodeError> {
     let group = &executor.stack.security_groups[name];
     let id = executor
         .aws
@@ -107,7 +104,7 @@ async fn create(executor: &Executor, name: &str) -> Result<String, AwsError> {
 async fn restore_tags(
     executor: &Executor,
     change: &SecurityGroupChange,
-) -> Result<String, AwsError> {
+) -> Result<String, NodeError> {
     let id = change.id.clone().unwrap_or_default();
     executor.aws.set_tags(&id, &change.set_tags).await?;
     Ok(format!(
@@ -118,7 +115,7 @@ async fn restore_tags(
 
 /// The rules of a group just created: the default egress goes when the file gives
 /// egress rules of its own.
-async fn authorize_all(executor: &Executor, name: &str) -> Result<String, AwsError> {
+async fn authorize_all(executor: &Executor, name: &str) -> Result<String, NodeError> {
     let group = &executor.stack.security_groups[name];
     let id = group_id(executor, name)?;
     let ids = executor.security_group_ids();
@@ -148,7 +145,7 @@ async fn update_rules(
     executor: &Executor,
     name: &str,
     change: &SecurityGroupRulesChange,
-) -> Result<String, AwsError> {
+) -> Result<String, NodeError> {
     let group = &executor.stack.security_groups[name];
     let id = change.id.clone().unwrap_or_default();
     let ids = executor.security_group_ids();
@@ -194,7 +191,7 @@ async fn update_rules(
 async fn revoke(
     executor: &Executor,
     change: &SecurityGroupRulesChange,
-) -> Result<String, AwsError> {
+) -> Result<String, NodeError> {
     let id = change.id.clone().unwrap_or_default();
     for direction in [Direction::Ingress, Direction::Egress] {
         revoke_ids(executor, &id, direction, &change.remove_rules).await?;
@@ -208,16 +205,16 @@ async fn revoke_ids(
     id: &str,
     direction: Direction,
     rules: &[RuleChange],
-) -> Result<(), AwsError> {
+) -> Result<(), NodeError> {
     let ids: Vec<String> = rules
         .iter()
         .filter(|r| r.direction == direction)
         .filter_map(|r| r.id.clone())
         .collect();
-    executor.aws.revoke_rules(id, direction, ids).await
+    Ok(executor.aws.revoke_rules(id, direction, ids).await?)
 }
 
-async fn delete(executor: &Executor, change: &SecurityGroupChange) -> Result<String, AwsError> {
+async fn delete(executor: &Executor, change: &SecurityGroupChange) -> Result<String, NodeError> {
     let id = change.id.clone().unwrap_or_default();
     let started = Instant::now();
     loop {
@@ -225,12 +222,12 @@ async fn delete(executor: &Executor, change: &SecurityGroupChange) -> Result<Str
             Ok(()) => return Ok(format!("deleted `{id}`")),
             // Instances that used it may still be shutting down.
             Err(e)
-                if e.to_string().contains("DependencyViolation")
+                if e.code() == Some("DependencyViolation")
                     && started.elapsed() < DELETE_TIMEOUT =>
             {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
 }

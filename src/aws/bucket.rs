@@ -125,16 +125,16 @@ impl Aws {
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::Call {
+            .map_err(|source| AwsError::Request {
                 operation: "PutBucketTagging",
-                message: e.to_string(),
+                source,
             })?;
         let tagging = Tagging::builder()
             .set_tag_set(Some(tag_set))
             .build()
-            .map_err(|e| AwsError::Call {
+            .map_err(|source| AwsError::Request {
                 operation: "PutBucketTagging",
-                message: e.to_string(),
+                source,
             })?;
         self.s3
             .put_bucket_tagging()
@@ -166,9 +166,9 @@ impl Aws {
                 let default = ServerSideEncryptionByDefault::builder()
                     .sse_algorithm(ServerSideEncryption::Aes256)
                     .build()
-                    .map_err(|e| AwsError::Call {
+                    .map_err(|source| AwsError::Request {
                         operation: "PutBucketEncryption",
-                        message: e.to_string(),
+                        source,
                     })?;
                 let configuration = ServerSideEncryptionConfiguration::builder()
                     .rules(
@@ -177,9 +177,9 @@ impl Aws {
                             .build(),
                     )
                     .build()
-                    .map_err(|e| AwsError::Call {
+                    .map_err(|source| AwsError::Request {
                         operation: "PutBucketEncryption",
-                        message: e.to_string(),
+                        source,
                     })?;
                 self.s3
                     .put_bucket_encryption()

@@ -8,6 +8,7 @@ use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, Stack, Tag};
 
 use super::error::required;
 use super::{Aws, AwsError};
+use crate::observe::StackStatus;
 use crate::plan::ResourceChange;
 
 /// What a change set is for.
@@ -71,6 +72,16 @@ impl ChangeSetState {
         )
     }
 
+    /// Whether CloudFormation computed it, and it can be executed.
+    pub fn is_ready(&self) -> bool {
+        self.status == "CREATE_COMPLETE"
+    }
+
+    /// Whether it is computed and nobody executed it (or made it obsolete) since.
+    pub fn is_executable(&self) -> bool {
+        self.is_ready() && self.execution_status == "AVAILABLE"
+    }
+
     /// Whether it failed because the template and parameters change nothing.
     pub fn no_changes(&self) -> bool {
         self.status == "FAILED"
@@ -85,8 +96,8 @@ impl ChangeSetState {
 pub struct StackState {
     /// Stack id.
     pub id: String,
-    /// `CREATE_COMPLETE`, `UPDATE_ROLLBACK_COMPLETE`, ...
-    pub status: String,
+    /// Its status.
+    pub status: StackStatus,
     /// Why it has that status.
     pub reason: Option<String>,
     /// Outputs.
@@ -106,12 +117,13 @@ pub struct StackEvent {
     pub reason: Option<String>,
 }
 
-/// A stack's status as text.
-pub(super) fn status(stack: &Stack) -> String {
-    stack
-        .stack_status()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_default()
+/// A stack's status, as `operation` answered it.
+pub(super) fn status(stack: &Stack, operation: &'static str) -> Result<StackStatus, AwsError> {
+    let name = required(stack.stack_status(), operation, "a stack's `StackStatus`")?;
+    StackStatus::parse(name.as_str()).ok_or(AwsError::Incomplete {
+        operation,
+        missing: "a stack status rollstack knows",
+    })
 }
 
 /// A stack's tags.
@@ -243,16 +255,20 @@ impl Aws {
             })
             .collect();
         Ok(Some(ChangeSetState {
-            status: described
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            status: required(described.status(), "DescribeChangeSet", "its `Status`")?
+                .as_str()
+                .to_owned(),
             execution_status: described
                 .execution_status()
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
             reason: described.status_reason().map(str::to_owned),
-            stack_id: described.stack_id().unwrap_or_default().to_owned(),
+            stack_id: required(
+                described.stack_id(),
+                "DescribeChangeSet",
+                "the change set's `StackId`",
+            )?
+            .to_owned(),
             changes,
         }))
     }
@@ -315,9 +331,12 @@ impl Aws {
             Err(e) if e.as_service_error().is_some_and(not_found) => return Ok(None),
             Err(e) => return Err(self.error("DescribeStacks", e)),
         };
-        Ok(described.stacks().first().map(|s| StackState {
-            id: s.stack_id().unwrap_or_default().to_owned(),
-            status: status(s),
+        let Some(s) = described.stacks().first() else {
+            return Ok(None);
+        };
+        Ok(Some(StackState {
+            id: required(s.stack_id(), "DescribeStacks", "a stack's `StackId`")?.to_owned(),
+            status: status(s, "DescribeStacks")?,
             reason: s.stack_status_reason().map(str::to_owned),
             outputs: outputs(s),
         }))

@@ -6,17 +6,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, LaunchTemplateBlockDeviceMappingRequest,
-    LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
-    LaunchTemplateIamInstanceProfileSpecificationRequest,
-    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateInstanceMetadataTagsState,
-    LaunchTemplateSpecification, LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData,
-    ResourceType, Tag, TagSpecification, UserIdGroupPair,
+    IpPermission, IpRange, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification,
+    UserIdGroupPair,
 };
 
-use super::observe::{
-    describe_instances, describe_launch_templates, describe_security_groups, filter,
-};
+use super::observe::{describe_instances, describe_security_groups, filter};
 use super::{Aws, AwsError};
 use crate::model::{Peer, Protocol, Rule};
 use crate::observe::{Direction, LiveInstance, tags};
@@ -28,7 +22,7 @@ pub(super) fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+pub(super) fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(kind)
         .set_tags(Some(ec2_tags(tags)))
@@ -50,10 +44,12 @@ fn permission(rule: &Rule, group_ids: &BTreeMap<String, String>) -> Result<IpPer
     Ok(match &rule.peer {
         Peer::Cidr(cidr) => builder.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
         Peer::SecurityGroup(name) => {
-            let id = group_ids.get(name).ok_or_else(|| AwsError::Call {
-                operation: "AuthorizeSecurityGroupIngress",
-                message: format!("security group `{name}` has no id yet"),
-            })?;
+            let id = group_ids
+                .get(name)
+                .ok_or_else(|| AwsError::UnknownSecurityGroup {
+                    operation: "AuthorizeSecurityGroupIngress",
+                    group: name.clone(),
+                })?;
             builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build())
         }
     }
@@ -217,172 +213,6 @@ impl Aws {
             .map_err(|e| self.error("CreateTags", e))
     }
 
-    /// Adds a version to launch template `name` (creating the template, tagged with
-    /// `template_tags`, when `template_id` is `None`). Returns (template id, version).
-    pub async fn put_launch_template_version(
-        &self,
-        name: &str,
-        template_id: Option<&str>,
-        version: &LaunchVersion,
-        template_tags: &BTreeMap<String, String>,
-    ) -> Result<(String, i64), AwsError> {
-        let data = RequestLaunchTemplateData::builder()
-            .image_id(&version.image_id)
-            .instance_type(version.instance_type.as_str().into())
-            .set_security_group_ids(Some(version.security_group_ids.clone()))
-            .set_user_data(
-                version
-                    .user_data
-                    .as_ref()
-                    .map(aws_smithy_types::base64::encode),
-            )
-            // Instances read their own `rollstack:spec` tag for the readiness signal.
-            .metadata_options(
-                LaunchTemplateInstanceMetadataOptionsRequest::builder()
-                    .instance_metadata_tags(LaunchTemplateInstanceMetadataTagsState::Enabled)
-                    .http_tokens(if version.metadata.tokens_required {
-                        LaunchTemplateHttpTokensState::Required
-                    } else {
-                        LaunchTemplateHttpTokensState::Optional
-                    })
-                    .http_put_response_hop_limit(version.metadata.hop_limit.into())
-                    .build(),
-            )
-            .set_iam_instance_profile(version.instance_profile.as_ref().map(|p| {
-                let profile = LaunchTemplateIamInstanceProfileSpecificationRequest::builder();
-                if p.starts_with("arn:") {
-                    profile.arn(p).build()
-                } else {
-                    profile.name(p).build()
-                }
-            }))
-            .set_key_name(version.key_name.clone())
-            .set_block_device_mappings(version.root_volume.as_ref().map(|(device, volume)| {
-                vec![
-                    LaunchTemplateBlockDeviceMappingRequest::builder()
-                        .device_name(device)
-                        .ebs(
-                            LaunchTemplateEbsBlockDeviceRequest::builder()
-                                .set_volume_size(volume.size_gb.map(|s| s as i32))
-                                .volume_type(volume.volume_type.as_str().into())
-                                .encrypted(volume.encrypted)
-                                .set_iops(volume.iops.map(|i| i as i32))
-                                .set_throughput(volume.throughput.map(|t| t as i32))
-                                .delete_on_termination(true)
-                                .build(),
-                        )
-                        .build(),
-                ]
-            }))
-            .tag_specifications(
-                LaunchTemplateTagSpecificationRequest::builder()
-                    .resource_type(ResourceType::Instance)
-                    .set_tags(Some(ec2_tags(&version.instance_tags)))
-                    .build(),
-            )
-            .build();
-        match template_id {
-            None => {
-                let created = self
-                    .ec2
-                    .create_launch_template()
-                    .launch_template_name(name)
-                    .version_description(&version.description)
-                    .launch_template_data(data)
-                    .tag_specifications(tag_spec(ResourceType::LaunchTemplate, template_tags))
-                    .client_token(&version.client_token)
-                    .send()
-                    .await
-                    .map_err(|e| self.error("CreateLaunchTemplate", e));
-                match created {
-                    Ok(created) => {
-                        let t = created.launch_template();
-                        let id = super::error::required(
-                            t.and_then(|t| t.launch_template_id()),
-                            "CreateLaunchTemplate",
-                            "the new template's `LaunchTemplateId`",
-                        )?;
-                        Ok((
-                            id.to_owned(),
-                            t.and_then(|t| t.latest_version_number()).unwrap_or(1),
-                        ))
-                    }
-                    // A retry after a lost answer finds the template it made (an endpoint
-                    // that ignores the client token): ours by its tags, its first
-                    // version the one asked for.
-                    Err(e)
-                        if e.code() == Some("InvalidLaunchTemplateName.AlreadyExistsException") =>
-                    {
-                        let found = describe_launch_templates(
-                            self,
-                            vec![filter("launch-template-name", [name])],
-                        )
-                        .await?;
-                        found
-                            .into_iter()
-                            .find(|t| {
-                                [tags::STACK, tags::ENV]
-                                    .iter()
-                                    .all(|k| t.tags.get(*k) == template_tags.get(*k))
-                            })
-                            .map(|t| (t.id, 1))
-                            .ok_or(e)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Some(id) => {
-                let created = self
-                    .ec2
-                    .create_launch_template_version()
-                    .launch_template_id(id)
-                    .version_description(&version.description)
-                    .launch_template_data(data)
-                    .client_token(&version.client_token)
-                    .send()
-                    .await
-                    .map_err(|e| self.error("CreateLaunchTemplateVersion", e))?;
-                let number = super::error::required(
-                    created
-                        .launch_template_version()
-                        .and_then(|v| v.version_number()),
-                    "CreateLaunchTemplateVersion",
-                    "the new version's `VersionNumber`",
-                )?;
-                Ok((id.to_owned(), number))
-            }
-        }
-    }
-
-    /// One attempt of [`Aws::set_default_version`].
-    async fn set_default_version_once(
-        &self,
-        template_id: &str,
-        version: i64,
-    ) -> Result<(), AwsError> {
-        self.ec2
-            .modify_launch_template()
-            .launch_template_id(template_id)
-            .default_version(version.to_string())
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| self.error("ModifyLaunchTemplate", e))
-    }
-
-    /// Deletes launch template `template_id`.
-    pub async fn delete_launch_template(&self, template_id: &str) -> Result<(), AwsError> {
-        let result = self
-            .ec2
-            .delete_launch_template()
-            .launch_template_id(template_id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| self.error("DeleteLaunchTemplate", e));
-        done_unless(result, &["InvalidLaunchTemplateId.NotFound"])
-    }
-
     /// One attempt of [`Aws::run_instances`].
     async fn run_instances_once(&self, batch: &Batch<'_>) -> Result<Vec<String>, AwsError> {
         let launched = self
@@ -444,33 +274,6 @@ impl Aws {
     }
 }
 
-/// One launch template version.
-#[derive(Clone, Debug)]
-pub struct LaunchVersion {
-    /// `spec=HASH commit=SHA`.
-    pub description: String,
-    /// AMI id.
-    pub image_id: String,
-    /// Instance type.
-    pub instance_type: String,
-    /// Security group ids.
-    pub security_group_ids: Vec<String>,
-    /// Rendered user data.
-    pub user_data: Option<String>,
-    /// Tags instances launched from it carry.
-    pub instance_tags: BTreeMap<String, String>,
-    /// Idempotency token: the same version asked for again is the same version.
-    pub client_token: String,
-    /// IAM instance profile, by name or ARN.
-    pub instance_profile: Option<String>,
-    /// EC2 key pair.
-    pub key_name: Option<String>,
-    /// The root volume, at the image's root device (`/dev/xvda`).
-    pub root_volume: Option<(String, crate::model::RootVolume)>,
-    /// The instance metadata service.
-    pub metadata: crate::model::Metadata,
-}
-
 /// How long a `NotFound` for a resource rollstack just made (or found a moment ago) is
 /// taken for the control plane's lag and the call tried again. AWS documents seconds of
 /// eventual consistency; Terraform's AWS provider waits minutes.
@@ -487,7 +290,7 @@ const LAGGING: &[&str] = &[
 
 /// `call`, tried again with backoff while it answers a lagging `NotFound`, up to
 /// [`CONSISTENCY_WAIT`].
-async fn while_lagging<T, F, Fut>(mut call: F) -> Result<T, AwsError>
+pub(super) async fn while_lagging<T, F, Fut>(mut call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, AwsError>>,
@@ -511,7 +314,7 @@ where
 
 /// `result`, with the error codes `done` (what a retry after a lost answer meets: the
 /// thing made, or gone already) taken as success.
-fn done_unless(result: Result<(), AwsError>, done: &[&str]) -> Result<(), AwsError> {
+pub(super) fn done_unless(result: Result<(), AwsError>, done: &[&str]) -> Result<(), AwsError> {
     match result {
         Err(e) if e.code().is_some_and(|c| done.contains(&c)) => Ok(()),
         other => other,
@@ -582,15 +385,6 @@ impl Aws {
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         while_lagging(|| self.set_tags_once(resource_id, tags)).await
-    }
-
-    /// Makes `version` the default version of launch template `template_id`.
-    pub async fn set_default_version(
-        &self,
-        template_id: &str,
-        version: i64,
-    ) -> Result<(), AwsError> {
-        while_lagging(|| self.set_default_version_once(template_id, version)).await
     }
 
     /// Launches one batch: `count` instances from version `version` of launch template

@@ -72,7 +72,12 @@ impl Aws {
                 }
                 found.push(TaggedResource {
                     kind: "CloudFormation stack",
-                    id: s.stack_id().unwrap_or_default().to_owned(),
+                    id: super::error::required(
+                        s.stack_id(),
+                        "DescribeStacks",
+                        "a stack's `StackId`",
+                    )?
+                    .to_owned(),
                     tags,
                     created: s.creation_time().and_then(|t| t.fmt(Format::DateTime).ok()),
                     instance_type: None,

@@ -5,6 +5,10 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+/// What an SDK error was caused by, kept as the `source` of an [`AwsError`] for whoever
+/// walks the chain (`tracing`, a debugger); its text is already in the sentence.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// A failed AWS call.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
@@ -17,6 +21,9 @@ pub enum AwsError {
         code: String,
         /// AWS's message.
         message: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
     /// No answer came in time, through every attempt.
     #[error("`{operation}` got no answer from {endpoint} in time{}", .last.as_ref().map(|l| format!(" (its last attempt: {l})")).unwrap_or_default())]
@@ -27,8 +34,11 @@ pub enum AwsError {
         endpoint: String,
         /// What the last failed attempt met, when known (`connection refused`).
         last: Option<String>,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
-    /// The endpoint could not be reached.
+    /// The endpoint could not be reached, or its answer broke off.
     #[error("`{operation}` could not reach {endpoint}: {cause}")]
     Unreachable {
         /// Operation name.
@@ -37,6 +47,9 @@ pub enum AwsError {
         endpoint: String,
         /// What the network said (`connection refused`).
         cause: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
     /// The endpoint answered with something that is not an AWS answer (an HTML error
     /// page from a proxy, ...).
@@ -48,6 +61,9 @@ pub enum AwsError {
         endpoint: String,
         /// HTTP status.
         status: u16,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
     /// The call could not be signed: no credentials.
     #[error("`{operation}` was not sent: no AWS credentials were found ({detail})")]
@@ -56,6 +72,38 @@ pub enum AwsError {
         operation: &'static str,
         /// Where the credential chain looked, as it says it.
         detail: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
+    },
+    /// The SDK failed the call in a way none of the above describes.
+    #[error("`{operation}` failed: {message}")]
+    Sdk {
+        /// Operation name.
+        operation: &'static str,
+        /// The innermost cause, as it says it.
+        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Cause,
+    },
+    /// The request could not be built from what rollstack gave the SDK.
+    #[error("`{operation}` was not sent: its request is invalid ({source})")]
+    Request {
+        /// Operation name.
+        operation: &'static str,
+        /// The SDK builder's error.
+        #[source]
+        source: aws_smithy_types::error::operation::BuildError,
+    },
+    /// A rule names a security group that has no id (it was neither observed nor created
+    /// by this apply).
+    #[error("`{operation}` was not sent: security group `{group}` has no id yet")]
+    UnknownSecurityGroup {
+        /// Operation name.
+        operation: &'static str,
+        /// The group's name in the stack file.
+        group: String,
     },
     /// The shared AWS configuration names a profile that does not exist.
     #[error("AWS profile `{profile}` is not in the shared config or credentials files")]
@@ -74,14 +122,6 @@ pub enum AwsError {
         /// What is missing (`an instance's `InstanceId``).
         missing: &'static str,
     },
-    /// Something rollstack found about an answer or a call it could not make.
-    #[error("`{operation}` failed: {message}")]
-    Call {
-        /// Operation name.
-        operation: &'static str,
-        /// What went wrong.
-        message: String,
-    },
     /// The state bucket does not exist.
     #[error("state bucket `{bucket}` does not exist")]
     NoStateBucket {
@@ -98,36 +138,36 @@ impl AwsError {
         error: SdkError<E, HttpResponse>,
     ) -> AwsError
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let endpoint = endpoint.to_owned();
         let cause = innermost(&error);
-        match error {
-            SdkError::ServiceError(service) => {
-                let status = service.raw().status().as_u16();
-                let err = service.err();
-                match err.code() {
-                    Some(code) => AwsError::Refused {
-                        operation,
-                        code: code.to_owned(),
-                        message: err.message().unwrap_or("(no message)").to_owned(),
-                    },
-                    None => AwsError::NotAws {
-                        operation,
-                        endpoint,
-                        status,
-                    },
-                }
-            }
+        let kind = match &error {
+            SdkError::ServiceError(service) => match service.err().code() {
+                Some(code) => AwsError::Refused {
+                    operation,
+                    code: code.to_owned(),
+                    message: service.err().message().unwrap_or("(no message)").to_owned(),
+                    source: None,
+                },
+                None => AwsError::NotAws {
+                    operation,
+                    endpoint,
+                    status: service.raw().status().as_u16(),
+                    source: None,
+                },
+            },
             SdkError::TimeoutError(_) => AwsError::Timeout {
                 operation,
                 endpoint,
                 last: None,
+                source: None,
             },
             SdkError::DispatchFailure(failure) if failure.is_timeout() => AwsError::Timeout {
                 operation,
                 endpoint,
                 last: None,
+                source: None,
             },
             // The credential chain's last link is the instance metadata service, so "no
             // credentials" anywhere can end as an IMDS error.
@@ -137,23 +177,43 @@ impl AwsError {
                 AwsError::NoCredentials {
                     operation,
                     detail: cause,
+                    source: None,
                 }
             }
             SdkError::DispatchFailure(_) => AwsError::Unreachable {
                 operation,
                 endpoint,
                 cause,
+                source: None,
             },
             SdkError::ResponseError(response) => AwsError::NotAws {
                 operation,
                 endpoint,
                 status: response.raw().status().as_u16(),
+                source: None,
             },
-            _ => AwsError::Call {
-                operation,
-                message: cause,
-            },
+            _ => {
+                return AwsError::Sdk {
+                    operation,
+                    message: cause,
+                    source: Box::new(error),
+                };
+            }
+        };
+        kind.caused_by(Box::new(error))
+    }
+
+    /// This error, with `cause` as its source (where the variant keeps one).
+    pub(crate) fn caused_by(mut self, cause: Cause) -> AwsError {
+        match &mut self {
+            AwsError::Refused { source, .. }
+            | AwsError::Timeout { source, .. }
+            | AwsError::Unreachable { source, .. }
+            | AwsError::NotAws { source, .. }
+            | AwsError::NoCredentials { source, .. } => *source = Some(cause),
+            _ => {}
         }
+        self
     }
 
     /// Whether the problem passes by itself (throttling, a timeout, a 5xx, a lost
@@ -205,8 +265,11 @@ impl AwsError {
             AwsError::RetrySettings(_) => {
                 "`AWS_MAX_ATTEMPTS` (or `max_attempts` in the profile) is a whole number of at least 1; `AWS_RETRY_MODE` is `standard` or `adaptive`".to_owned()
             }
-            AwsError::Call { .. } => {
+            AwsError::Sdk { .. } => {
                 "the message above says what failed; run again to retry: every step is re-derived from AWS".to_owned()
+            }
+            AwsError::Request { .. } | AwsError::UnknownSecurityGroup { .. } => {
+                "this is a bug in rollstack: please report it with the stack file".to_owned()
             }
             AwsError::Incomplete { .. } => {
                 "AWS (or what answers in its place at `--endpoint-url`) sent an incomplete answer; run again, and if it repeats, report it".to_owned()

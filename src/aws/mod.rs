@@ -8,6 +8,7 @@ mod ec2;
 mod environments;
 mod error;
 mod iam;
+mod launch_template;
 mod observe;
 pub mod operations;
 mod state;
@@ -18,8 +19,9 @@ pub use cloudformation::{
     ChangeSetKind, ChangeSetRequest, ChangeSetState, CreatedChangeSet, StackEvent, StackState,
 };
 pub use connect::{Connection, DEFAULT_MAX_ATTEMPTS, Reach, Timeouts};
-pub use ec2::{Batch, LaunchVersion};
+pub use ec2::Batch;
 pub use error::{AwsError, NO_CAPACITY};
+pub use launch_template::LaunchVersion;
 pub use observe::observe;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
@@ -72,19 +74,19 @@ impl Aws {
         >,
     ) -> AwsError
     where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
     {
-        match AwsError::from_sdk(operation, &self.endpoint(operation), error) {
-            AwsError::Timeout {
-                operation,
-                endpoint,
-                last: None,
-            } => AwsError::Timeout {
-                operation,
-                endpoint,
-                last: self.stats.last_failure(operation),
-            },
-            other => other,
+        let mut error = AwsError::from_sdk(operation, &self.endpoint(operation), error);
+        if let AwsError::Timeout {
+            last: last @ None, ..
+        } = &mut error
+        {
+            *last = self.stats.last_failure(operation);
         }
+        error
     }
 }

@@ -64,6 +64,7 @@ impl Aws {
                 operation: "GetObject",
                 endpoint: self.endpoint("GetObject"),
                 cause: format!("the answer broke off ({e})"),
+                source: Some(Box::new(e)),
             })?
             .into_bytes()
             .to_vec();
@@ -149,7 +150,12 @@ impl Aws {
             };
             for object in page.contents() {
                 found.push(Listed {
-                    key: object.key().unwrap_or_default().to_owned(),
+                    key: super::error::required(
+                        object.key(),
+                        "ListObjectsV2",
+                        "an object's `Key`",
+                    )?
+                    .to_owned(),
                     etag: object.e_tag().unwrap_or_default().to_owned(),
                 });
             }

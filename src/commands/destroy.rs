@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use super::apply::Session;
+use super::apply::run_session;
+use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::DestroyArgs;
 use crate::model::{Reference, Stack};
@@ -11,15 +12,17 @@ use crate::model::{Reference, Stack};
 /// Plans the environment down to nothing, confirms, and applies that.
 pub fn run(args: &DestroyArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let (stack, teardown) = emptied(super::load(&args.stack, args.env.as_deref())?);
-    Session {
-        file: args.stack.clone(),
-        stack,
-        command: "destroy",
-        run: args.run.clone(),
-        saved: None,
-        teardown,
-    }
-    .run(reach)
+    run_session(
+        Session {
+            file: args.stack.clone(),
+            stack,
+            command: "destroy",
+            run: args.run.clone(),
+            saved: None,
+            teardown,
+        },
+        reach,
+    )
 }
 
 /// `stack` with nothing in it, so that every owned resource is planned as a delete and

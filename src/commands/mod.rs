@@ -15,12 +15,12 @@ pub mod status;
 pub mod unlock;
 pub mod validate;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::aws::{AwsError, CallStats, Reach, Timeouts};
 use crate::cli::{Cli, Command};
+pub use crate::diagnostic::color_on;
 use crate::diagnostic::{self, Diagnostic, Diagnostics};
 use crate::plan::PlanError;
 
@@ -42,8 +42,21 @@ pub enum Failure {
         /// The file.
         path: PathBuf,
         /// Why.
+        #[source]
         error: std::io::Error,
     },
+    /// A JSON file given to `apply` is not a plan this rollstack saved.
+    #[error("`{}` is not a plan this rollstack can apply: {source}", .path.display())]
+    UnreadablePlan {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A session refused to go on.
+    #[error(transparent)]
+    Session(crate::apply::session::SessionError),
     /// The command refuses to go on.
     #[error("{message}")]
     Refused {
@@ -58,6 +71,19 @@ pub enum Failure {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+impl From<crate::apply::session::SessionError> for Failure {
+    fn from(error: crate::apply::session::SessionError) -> Failure {
+        use crate::apply::session::SessionError;
+        match error {
+            SessionError::Aws(e) => Failure::Aws(e),
+            SessionError::Plan(errors) => Failure::Plan(errors),
+            SessionError::Lock(e) => Failure::Lock(e),
+            SessionError::Io(e) => Failure::Output(e),
+            other => Failure::Session(other),
+        }
+    }
 }
 
 /// Runs the command the user gave.
@@ -116,6 +142,17 @@ pub fn run(cli: Cli) -> ExitCode {
             error(&e.to_string(), e.hint().as_deref());
             ExitCode::FAILURE
         }
+        Err(Failure::Session(e)) => {
+            error(&e.to_string(), e.hint().as_deref());
+            ExitCode::FAILURE
+        }
+        Err(e @ Failure::UnreadablePlan { .. }) => {
+            error(
+                &e.to_string(),
+                Some("make the plan again with `rollstack plan STACK --out FILE`"),
+            );
+            ExitCode::FAILURE
+        }
         Err(other) => {
             error(&other.to_string(), None);
             ExitCode::FAILURE
@@ -134,11 +171,6 @@ fn error(message: &str, hint: Option<&str>) {
 /// Whether stderr gets colour: a terminal, and `NO_COLOR` unset.
 pub fn color() -> bool {
     color_on(&std::io::stderr())
-}
-
-/// Whether `stream` gets colour: a terminal, and `NO_COLOR` unset.
-pub fn color_on(stream: &impl IsTerminal) -> bool {
-    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Prints diagnostics to stderr.

@@ -15,18 +15,13 @@ use crate::model::{ParameterValue, Stack};
 use crate::observe::{Observed, Query};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Plan, Redactor, render};
-use crate::validate::validate_file;
 
 /// Plans one environment against live AWS state and prints the plan.
 pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let stack = validate_file(&args.stack)
-        .and_then(|v| v.select(&args.stack, args.env.as_deref()))
-        .map_err(Failure::Invalid)?;
+    let stack = super::load(&args.stack, args.env.as_deref())?;
     let (env_values, redactor) = read_environment(&args.stack, &stack)?;
     let runtime = super::runtime()?;
-    let aws = runtime
-        .block_on(Aws::connect(&reach.to(&stack.region)))
-        .map_err(Failure::Aws)?;
+    let aws = runtime.block_on(super::connect(&stack, reach))?;
     let result = runtime.block_on(async {
         if let Some(bucket) = &stack.state_bucket {
             super::bootstrap::warn_about(&aws, bucket, &args.stack.display().to_string()).await;

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use super::apply::Session;
+use super::apply::run_session;
 use crate::apply::history;
+use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::RollbackArgs;
 use crate::model::Stack;
@@ -56,13 +57,15 @@ pub fn run(args: &RollbackArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         entry.who,
         entry.commit
     );
-    Session {
-        file: args.stack.clone(),
-        stack,
-        command: "rollback",
-        run: args.run.clone(),
-        saved: None,
-        teardown: Vec::new(),
-    }
-    .run(reach)
+    run_session(
+        Session {
+            file: args.stack.clone(),
+            stack,
+            command: "rollback",
+            run: args.run.clone(),
+            saved: None,
+            teardown: Vec::new(),
+        },
+        reach,
+    )
 }

@@ -1,19 +1,22 @@
 //! `rollstack status STACK [--env E] [--format json]`: the live view of an environment:
 //! lock, CloudFormation stacks with their outputs, and groups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
 use serde::Serialize;
 
 use super::Failure;
-use crate::apply::health::{self, Signal, signal_prefix};
 use crate::apply::lock::{self, LockRecord};
+use crate::apply::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{ListFormat, StatusArgs};
-use crate::model::{Address, Health as Check};
-use crate::observe::{Query, aws_name, tags};
+use crate::model::{Address, HealthCheck, Stack};
+use crate::observe::{InstanceState, Observed, Query, aws_name, tags};
+use crate::plan::Redactor;
 use crate::plan::spec::LaunchSpec;
+use crate::rollout::health;
+use crate::template::Outputs;
 
 /// The live view of one environment.
 #[derive(Debug, Serialize)]
@@ -65,42 +68,7 @@ struct SpecStatus {
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
-    let (observed, lock, signals) = runtime.block_on(async {
-        let aws = super::connect(&stack, reach).await?;
-        let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
-            .await
-            .map_err(Failure::Aws)?;
-        let mut signals: BTreeMap<String, Signal> = BTreeMap::new();
-        let mut held = None;
-        if let Some(bucket) = &stack.state_bucket {
-            held = lock::read(&aws, bucket, &stack.name, &stack.environment.name)
-                .await
-                .map_err(Failure::Aws)?;
-            let prefix = signal_prefix(&stack.name, &stack.environment.name);
-            let live: Vec<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();
-            for object in aws
-                .list_objects(bucket, &prefix)
-                .await
-                .map_err(Failure::Aws)?
-            {
-                let Some(id) = object.key.strip_prefix(&prefix) else {
-                    continue;
-                };
-                if !live.contains(&id) {
-                    continue;
-                }
-                if let Some(stored) = aws
-                    .get_object(bucket, &object.key)
-                    .await
-                    .map_err(Failure::Aws)?
-                    && let Ok(signal) = serde_json::from_slice(&stored.body)
-                {
-                    signals.insert(id.to_owned(), signal);
-                }
-            }
-        }
-        Ok::<_, Failure>((observed, held, signals))
-    })?;
+    let (observed, lock, signals) = runtime.block_on(observe(&stack, reach))?;
     let redactor = super::plan::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
     // The outputs the live stacks have; placeholders where a stack does not exist.
@@ -110,84 +78,20 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             outputs.insert(node.to_owned(), live.outputs.clone());
         }
     }
-    let cloudformation = stack
-        .cloudformation
-        .keys()
-        .map(|name| {
-            let aws = aws_name(&stack, name);
-            let live = observed.cloudformation.iter().find(|s| s.name == aws);
-            StackStatus {
-                address: Address::CloudFormation(name.clone()).to_string(),
-                status: live.map(|l| l.status.clone()),
-                outputs: live
-                    .map(|l| {
-                        l.outputs
-                            .iter()
-                            .map(|(k, v)| (k.clone(), redactor.redact(v)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                name: aws,
-            }
-        })
-        .collect();
-    let mut groups = Vec::new();
-    for (name, group) in &stack.groups {
-        let address = Address::Group(name.clone()).to_string();
-        let image = observed
-            .images
-            .get(&group.image)
-            .map(|i| i.id.clone())
-            .unwrap_or_default();
-        let desired_spec = LaunchSpec::new(&stack, name, &image, &outputs);
-        let signal_gated = health::checks(&stack, name).contains(&Check::Signal);
-        let mut specs: BTreeMap<String, SpecStatus> = BTreeMap::new();
-        let members = observed
-            .instances
-            .iter()
-            .filter(|i| i.tag(tags::RESOURCE) == Some(address.as_str()));
-        let mut live = 0;
-        for instance in members {
-            live += 1;
-            let spec = instance.tag(tags::SPEC).unwrap_or("(untagged)").to_owned();
-            let entry = specs.entry(spec.clone()).or_insert_with(|| SpecStatus {
-                spec: spec.clone(),
-                release: instance.tag(tags::RELEASE).unwrap_or_default().to_owned(),
-                instances: 0,
-                running: 0,
-                signalled_ok: signal_gated.then_some(0),
-            });
-            entry.instances += 1;
-            if instance.state == crate::observe::InstanceState::Running {
-                entry.running += 1;
-            }
-            if let Some(ok) = entry.signalled_ok.as_mut()
-                && signals
-                    .get(&instance.id)
-                    .is_some_and(|s| s.status == "ok" && s.spec == spec)
-            {
-                *ok += 1;
-            }
-        }
-        groups.push(GroupStatus {
-            address,
-            desired: group.count,
-            live,
-            desired_spec: if desired_spec.is_known() {
-                desired_spec.hash()
-            } else {
-                crate::template::KNOWN_AFTER_APPLY.to_owned()
-            },
-            rolling: specs.len() > 1,
-            specs: specs.into_values().collect(),
-        });
-    }
     let status = Status {
         stack: stack.name.clone(),
         environment: stack.environment.name.clone(),
         lock,
-        groups,
-        cloudformation,
+        groups: stack
+            .groups
+            .keys()
+            .map(|name| group_status(&stack, name, &observed, &outputs, &signals))
+            .collect(),
+        cloudformation: stack
+            .cloudformation
+            .keys()
+            .map(|name| stack_status(&stack, name, &observed, &redactor))
+            .collect(),
     };
     let text = match args.format {
         ListFormat::Json => super::json(&status)?,
@@ -195,6 +99,114 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What AWS holds, the lock, and the signals of the live instances.
+async fn observe(
+    stack: &Stack,
+    reach: &Reach,
+) -> Result<(Observed, Option<LockRecord>, Signals), Failure> {
+    let aws = super::connect(stack, reach).await?;
+    let observed = crate::aws::observe(&aws, &Query::for_stack(stack))
+        .await
+        .map_err(Failure::Aws)?;
+    let mut signals = Signals::default();
+    let Some(bucket) = &stack.state_bucket else {
+        return Ok((observed, None, signals));
+    };
+    let env = (stack.name.as_str(), stack.environment.name.as_str());
+    let held = lock::read(&aws, bucket, env.0, env.1)
+        .await
+        .map_err(Failure::Aws)?;
+    let live: BTreeSet<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();
+    signals
+        .refresh(&aws, bucket, env, &live)
+        .await
+        .map_err(Failure::Aws)?;
+    Ok((observed, held, signals))
+}
+
+/// CloudFormation node `name`, outputs redacted.
+fn stack_status(
+    stack: &Stack,
+    name: &str,
+    observed: &Observed,
+    redactor: &Redactor,
+) -> StackStatus {
+    let aws = aws_name(stack, name);
+    let live = observed.cloudformation.iter().find(|s| s.name == aws);
+    StackStatus {
+        address: Address::CloudFormation(name.to_owned()).to_string(),
+        status: live.map(|l| l.status.to_string()),
+        outputs: live
+            .map(|l| {
+                l.outputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), redactor.redact(v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        name: aws,
+    }
+}
+
+/// Group `name`: desired against live, by spec.
+fn group_status(
+    stack: &Stack,
+    name: &str,
+    observed: &Observed,
+    outputs: &Outputs,
+    signals: &Signals,
+) -> GroupStatus {
+    let group = &stack.groups[name];
+    let address = Address::Group(name.to_owned()).to_string();
+    let image = observed
+        .images
+        .get(&group.image)
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
+    let desired_spec = LaunchSpec::new(stack, name, &image, outputs);
+    let signal_gated = health::checks(stack, name).contains(&HealthCheck::Signal);
+    let mut specs: BTreeMap<String, SpecStatus> = BTreeMap::new();
+    let members = observed
+        .instances
+        .iter()
+        .filter(|i| i.tag(tags::RESOURCE) == Some(address.as_str()));
+    let mut live = 0;
+    for instance in members {
+        live += 1;
+        let spec = instance.tag(tags::SPEC).unwrap_or("(untagged)").to_owned();
+        let entry = specs.entry(spec.clone()).or_insert_with(|| SpecStatus {
+            spec: spec.clone(),
+            release: instance.tag(tags::RELEASE).unwrap_or_default().to_owned(),
+            instances: 0,
+            running: 0,
+            signalled_ok: signal_gated.then_some(0),
+        });
+        entry.instances += 1;
+        if instance.state == InstanceState::Running {
+            entry.running += 1;
+        }
+        if let Some(ok) = entry.signalled_ok.as_mut()
+            && signals
+                .get(&instance.id)
+                .is_some_and(|s| s.is_ok_for(&spec))
+        {
+            *ok += 1;
+        }
+    }
+    GroupStatus {
+        address,
+        desired: group.count,
+        live,
+        desired_spec: if desired_spec.is_known() {
+            desired_spec.hash()
+        } else {
+            crate::template::KNOWN_AFTER_APPLY.to_owned()
+        },
+        rolling: specs.len() > 1,
+        specs: specs.into_values().collect(),
+    }
 }
 
 fn text(status: &Status) -> String {

@@ -134,3 +134,6 @@ impl StackGraph {
         None
     }
 }
+
+#[cfg(test)]
+mod tests;

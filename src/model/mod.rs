@@ -164,13 +164,13 @@ pub struct Role {
     /// The app the role runs.
     pub app: Option<String>,
     /// How health is judged.
-    pub health: Health,
+    pub health: HealthCheck,
 }
 
 /// A health check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Health {
+pub enum HealthCheck {
     /// EC2 reports the instance running.
     Running,
     /// The instance writes its readiness signal object.
@@ -450,6 +450,21 @@ impl TryFrom<String> for Address {
             "group" => Ok(Address::Group(name)),
             _ => Err(format!("unknown resource kind `{kind}` in `{text}`")),
         }
+    }
+}
+
+/// An address is a string in plan JSON (`group.www`).
+impl schemars::JsonSchema for Address {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
     }
 }
 

@@ -4,7 +4,12 @@
 //! everything after it (diff, plan) reads only these types, so it is tested without a
 //! network.
 
+mod cloudformation;
 pub mod environments;
+mod instance;
+
+pub use cloudformation::{LiveCloudFormation, StackStatus};
+pub use instance::{InstanceState, LiveInstance};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,76 +42,6 @@ pub mod tags {
     /// The keys of the user's own tags rollstack set (space-separated), so that a key
     /// taken out of the file is taken off the resource, and no one else's is.
     pub const USER_TAGS: &str = "rollstack:user-tags";
-}
-
-/// The status of a CloudFormation stack made by a change set none has executed yet: it
-/// does not exist so far, and has no template.
-pub const REVIEW_IN_PROGRESS: &str = "REVIEW_IN_PROGRESS";
-
-/// An instance's EC2 state, read once where AWS answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum InstanceState {
-    /// Starting.
-    Pending,
-    /// Running.
-    Running,
-    /// Stopping.
-    Stopping,
-    /// Stopped.
-    Stopped,
-    /// Terminating.
-    ShuttingDown,
-    /// Gone.
-    Terminated,
-}
-
-impl InstanceState {
-    /// The states that count as live: the ones observation lists.
-    pub const LIVE: [InstanceState; 4] = [
-        InstanceState::Pending,
-        InstanceState::Running,
-        InstanceState::Stopping,
-        InstanceState::Stopped,
-    ];
-
-    /// EC2's name of the state (`shutting-down`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstanceState::Pending => "pending",
-            InstanceState::Running => "running",
-            InstanceState::Stopping => "stopping",
-            InstanceState::Stopped => "stopped",
-            InstanceState::ShuttingDown => "shutting-down",
-            InstanceState::Terminated => "terminated",
-        }
-    }
-
-    /// The state EC2 names `name`.
-    pub fn parse(name: &str) -> Option<InstanceState> {
-        [
-            Self::LIVE.as_slice(),
-            &[InstanceState::ShuttingDown, InstanceState::Terminated],
-        ]
-        .concat()
-        .into_iter()
-        .find(|s| s.as_str() == name)
-    }
-
-    /// Starting or running: what a launch is expected to become.
-    pub fn is_up(self) -> bool {
-        matches!(self, InstanceState::Pending | InstanceState::Running)
-    }
-
-    /// Stopping or stopped: someone stopped it (drift; out of service).
-    pub fn is_stopped(self) -> bool {
-        matches!(self, InstanceState::Stopping | InstanceState::Stopped)
-    }
-}
-
-impl std::fmt::Display for InstanceState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// What to look for: derived from one environment's model.
@@ -259,38 +194,6 @@ impl Observed {
             [vpc] => Some(vpc),
             _ => None,
         }
-    }
-}
-
-/// A live instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveInstance {
-    /// Instance id.
-    pub id: String,
-    /// Its state.
-    pub state: InstanceState,
-    /// Instance type.
-    pub instance_type: String,
-    /// AMI id.
-    pub image_id: String,
-    /// Subnet, when in a VPC.
-    pub subnet_id: Option<String>,
-    /// Private IPv4 address.
-    pub private_ip: Option<String>,
-    /// Launch time, RFC 3339.
-    pub launch_time: String,
-    /// Security group ids.
-    pub security_group_ids: Vec<String>,
-    /// Its EBS volumes.
-    pub volume_ids: Vec<String>,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-impl LiveInstance {
-    /// The value of tag `key`.
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
     }
 }
 
@@ -465,25 +368,6 @@ impl Observed {
     }
 }
 
-/// A live CloudFormation stack.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveCloudFormation {
-    /// Stack name.
-    pub name: String,
-    /// Stack id.
-    pub id: String,
-    /// Status (`CREATE_COMPLETE`).
-    pub status: String,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-    /// Parameter values (`****` for `NoEcho` ones, as AWS reports them).
-    pub parameters: BTreeMap<String, String>,
-    /// Outputs.
-    pub outputs: BTreeMap<String, String>,
-    /// Template body.
-    pub template: String,
-}
-
 /// A resolved machine image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResolvedImage {
@@ -504,14 +388,42 @@ pub struct ResolvedImage {
 /// A resource with a name the file wants, owned by someone else.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForeignResource {
-    /// `security group`, `launch template`, `CloudFormation stack`.
-    pub kind: &'static str,
+    /// What it is.
+    pub kind: ForeignKind,
     /// Its AWS name.
     pub name: String,
     /// Its id.
     pub id: String,
     /// The VPC of a security group (their names are unique per VPC).
     pub vpc: Option<String>,
+}
+
+/// The kinds of resource whose names can collide with the stack's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForeignKind {
+    /// A security group (names are unique per VPC).
+    SecurityGroup,
+    /// A launch template (a group's carries the group's name).
+    LaunchTemplate,
+    /// A CloudFormation stack.
+    CloudFormationStack,
+}
+
+impl ForeignKind {
+    /// `security group`, `launch template`, `CloudFormation stack`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForeignKind::SecurityGroup => "security group",
+            ForeignKind::LaunchTemplate => "launch template",
+            ForeignKind::CloudFormationStack => "CloudFormation stack",
+        }
+    }
+}
+
+impl std::fmt::Display for ForeignKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Whether `tags` carry the ownership tags of `stack`/`env`.

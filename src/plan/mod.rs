@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::model::Address;
 use crate::observe::{Direction, ResolvedImage};
 
 pub use diff::{PlanError, diff};
@@ -47,7 +48,7 @@ pub struct Plan {
     pub summary: Summary,
     /// What was observed at each address when the plan was made; `apply` of a saved plan
     /// refuses to run when one no longer matches.
-    pub fingerprints: BTreeMap<String, String>,
+    pub fingerprints: BTreeMap<Address, String>,
     /// The effective model the plan was made from (sensitive values are never in it:
     /// `from_env` parameters are read again by `apply`).
     #[schemars(with = "serde_json::Value")]
@@ -55,6 +56,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The change at `address`, if the plan has one.
+    pub fn change(&self, address: &Address) -> Option<&Change> {
+        self.changes.iter().find(|c| &c.address == address)
+    }
+
     /// Whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
@@ -105,7 +111,7 @@ impl Action {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// `group.www`, `security_group.web`, `cloudformation.db`.
-    pub address: String,
+    pub address: Address,
     /// What happens.
     pub action: Action,
     /// Why, in one line (`release web@1.0.0 -> web@1.1.0`).
@@ -285,7 +291,7 @@ pub struct ResourceChange {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Drift {
     /// The address it belongs to.
-    pub address: String,
+    pub address: Address,
     /// What was found (`ingress rule tcp 3306 from 10.0.0.0/8 was added outside rollstack`).
     pub message: String,
 }

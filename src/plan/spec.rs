@@ -222,46 +222,6 @@ pub fn retag(
     (set, remove)
 }
 
-/// The tags every instance of a group must carry; one missing is drift.
-pub const REQUIRED_INSTANCE_TAGS: &[&str] = &[
-    tags::STACK,
-    tags::ENV,
-    tags::RESOURCE,
-    tags::SPEC,
-    tags::ROLES,
-    tags::RELEASE,
-    tags::NAME,
-];
-
-/// What an instance must still be to count as running spec `hash`: both `plan` (is it
-/// outdated?) and `apply` (is it on the rollout's target?) ask [`InstanceTarget::holds`].
-#[derive(Clone, Debug)]
-pub struct InstanceTarget<'a> {
-    /// The spec hash (`rollstack:spec`).
-    pub hash: &'a str,
-    /// The instance type it must still have; `None` when only the hash is known (a
-    /// rollback to a spec the file no longer describes).
-    pub instance_type: Option<&'a str>,
-    /// The image it must still run; `None` as for `instance_type`.
-    pub image_id: Option<&'a str>,
-}
-
-impl InstanceTarget<'_> {
-    /// Whether `instance` runs this spec untouched: tagged as launched, not stopped, not
-    /// retyped, not re-imaged.
-    pub fn holds(&self, instance: &crate::observe::LiveInstance) -> bool {
-        instance.tag(tags::SPEC) == Some(self.hash)
-            && REQUIRED_INSTANCE_TAGS
-                .iter()
-                .all(|t| instance.tag(t).is_some())
-            && instance.state.is_up()
-            && self
-                .instance_type
-                .is_none_or(|t| t == instance.instance_type)
-            && self.image_id.is_none_or(|i| i == instance.image_id)
-    }
-}
-
 /// What a group's launch template needs, besides instances, to hold spec `hash` at
 /// `count`: `plan` shows it and `apply` does exactly it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ pub use cloudformation::Uncovered;
 pub use document::{Condition, PolicyDocument, Statement};
 
 use crate::aws::operations::{Scope, actions};
-use crate::model::{Address, Health, Stack};
+use crate::model::{Address, HealthCheck, Stack};
 use crate::observe::tags;
 
 /// Who the policy is for.
@@ -361,7 +361,7 @@ fn instance(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     let signals = stack
         .roles
         .values()
-        .any(|r| matches!(r.health, Health::Signal));
+        .any(|r| matches!(r.health, HealthCheck::Signal));
     if let (true, Some(bucket)) = (signals, &stack.state_bucket) {
         statements.push(Statement::new(
             "WriteReadinessSignals",

@@ -3,8 +3,18 @@
 //! Nothing here remembers anything between steps: apply observes the group's tagged
 //! instances, asks [`next_step`] what to do, does it, and observes again. A restart
 //! (or a `kill -9` and a re-run) therefore picks up exactly where AWS says the group is.
+//! Every rollout decision lives here: whether an instance is current ([`current`]), how
+//! healthy it is ([`health`]), and what to do next ([`next_step`]), pause included.
 
-use crate::model::Group;
+pub mod current;
+pub mod health;
+
+use std::time::Duration;
+
+use crate::model::{Group, Quantity};
+use crate::observe::LiveInstance;
+
+pub use current::{Departure, REQUIRED_INSTANCE_TAGS, TargetSpec, members};
 
 /// The bounds a group rolls within, resolved against its count (Kubernetes semantics:
 /// surge rounds up, unavailability rounds down).
@@ -16,16 +26,39 @@ pub struct Policy {
     pub max_surge: u32,
     /// Instances allowed below `count` while rolling.
     pub max_unavailable: u32,
+    /// The wait after a batch of old instances is replaced, before the next batch.
+    pub pause: Duration,
+    /// `max_surge` and `max_unavailable` as the stack file writes them (`25%`).
+    pub written: (Quantity, Quantity),
 }
 
 impl Policy {
     /// The policy of `group`.
     pub fn of(group: &Group) -> Policy {
+        let rollout = &group.rollout;
         Policy {
             count: group.count,
-            max_surge: group.rollout.max_surge.resolve(group.count, true),
-            max_unavailable: group.rollout.max_unavailable.resolve(group.count, false),
+            max_surge: rollout.max_surge.resolve(group.count, true),
+            max_unavailable: rollout.max_unavailable.resolve(group.count, false),
+            pause: rollout.pause.0,
+            written: (rollout.max_surge, rollout.max_unavailable),
         }
+    }
+
+    /// Instances replaced at once.
+    pub fn batch(&self) -> u32 {
+        (self.max_surge + self.max_unavailable).max(1)
+    }
+
+    /// How the policy rolls, for the plan: `1 at a time (max_surge 1, max_unavailable 0),
+    /// never below 4 healthy`.
+    pub fn describe(&self) -> String {
+        let (surge, unavailable) = self.written;
+        format!(
+            "{} at a time (max_surge {surge}, max_unavailable {unavailable}), never below {} healthy",
+            self.batch(),
+            self.min_available()
+        )
     }
 
     /// Healthy in-service instances never drop below this.
@@ -71,8 +104,16 @@ pub struct Member {
 pub enum Step {
     /// Launch this many instances of the target spec, in one batch.
     Launch(u32),
-    /// Terminate these instances.
-    Terminate(Vec<String>, Why),
+    /// Terminate these instances, then wait `pause` before the next step (the policy's
+    /// pause between batches, when old instances are left to replace).
+    Terminate {
+        /// Instance ids.
+        ids: Vec<String>,
+        /// Why they go.
+        why: Why,
+        /// How long to wait once they are gone.
+        pause: Duration,
+    },
     /// Wait for instances of the target spec to turn healthy.
     Wait,
     /// Instances of the target spec failed their health gate: (id, why).
@@ -90,6 +131,17 @@ pub enum Why {
     Replaced,
     /// Instances beyond the count.
     ScaleIn,
+}
+
+impl Why {
+    /// In a progress line: `terminating 2 (replaced)`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::OutOfService => "out of service",
+            Why::Replaced => "replaced",
+            Why::ScaleIn => "scale-in",
+        }
+    }
 }
 
 /// The next step for a group whose live instances are `members`, under `policy`.
@@ -116,7 +168,11 @@ pub fn next_step(members: &[Member], policy: &Policy) -> Step {
         .map(|m| m.id.clone())
         .collect();
     if !out_of_service.is_empty() {
-        return Step::Terminate(out_of_service, Why::OutOfService);
+        return Step::Terminate {
+            ids: out_of_service,
+            why: Why::OutOfService,
+            pause: Duration::ZERO,
+        };
     }
     let healthy_current = current.iter().filter(serving).count() as u32;
     let pending_current = current.len() as u32 - healthy_current;
@@ -129,7 +185,16 @@ pub fn next_step(members: &[Member], policy: &Policy) -> Step {
         let slack = available.saturating_sub(policy.min_available());
         let n = slack.min(old.len() as u32) as usize;
         if n > 0 {
-            return Step::Terminate(oldest_first(&old, n), Why::Replaced);
+            let more_to_replace = old.len() > n;
+            return Step::Terminate {
+                ids: oldest_first(&old, n),
+                why: Why::Replaced,
+                pause: if more_to_replace {
+                    policy.pause
+                } else {
+                    Duration::ZERO
+                },
+            };
         }
     }
     if current.len() as u32 > policy.count {
@@ -148,7 +213,11 @@ pub fn next_step(members: &[Member], policy: &Policy) -> Step {
             .filter(|m| m.health == Health::Healthy)
             .collect();
         ids.extend(oldest_first(&rest, surplus as usize - ids.len()));
-        return Step::Terminate(ids, Why::ScaleIn);
+        return Step::Terminate {
+            ids,
+            why: Why::ScaleIn,
+            pause: Duration::ZERO,
+        };
     }
     let wanted = policy.count.saturating_sub(current.len() as u32);
     let room = policy.max_total().saturating_sub(total);
@@ -160,6 +229,16 @@ pub fn next_step(members: &[Member], policy: &Policy) -> Step {
         return Step::Wait;
     }
     Step::Done
+}
+
+/// The `n` of a group's healthy `instances` that scale-in removes: the choice
+/// [`next_step`] makes, for the plan to show.
+pub fn scale_in(instances: &[&LiveInstance], n: usize) -> Vec<String> {
+    let members: Vec<Member> = instances
+        .iter()
+        .map(|i| Member::of(i, true, Health::Healthy))
+        .collect();
+    oldest_first(&members.iter().collect::<Vec<_>>(), n)
 }
 
 /// `n` of `members`: repeatedly the oldest of the most crowded subnet.

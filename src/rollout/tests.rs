@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 /// `spec`: `o` old running, `O` old not serving, `c` current healthy, `p` current
@@ -19,11 +21,19 @@ fn members(spec: &str) -> Vec<Member> {
         .collect()
 }
 
+/// The pause between batches in every policy of the table.
+const PAUSE: Duration = Duration::from_secs(30);
+
 fn policy(count: u32, max_surge: u32, max_unavailable: u32) -> Policy {
     Policy {
         count,
         max_surge,
         max_unavailable,
+        pause: PAUSE,
+        written: (
+            crate::model::Quantity::Count(max_surge),
+            crate::model::Quantity::Count(max_unavailable),
+        ),
     }
 }
 
@@ -31,7 +41,10 @@ fn policy(count: u32, max_surge: u32, max_unavailable: u32) -> Policy {
 fn short(step: &Step) -> String {
     match step {
         Step::Launch(n) => format!("launch {n}"),
-        Step::Terminate(ids, why) => format!("terminate {why:?} {}", ids.len()),
+        Step::Terminate { ids, why, pause } if pause.is_zero() => {
+            format!("terminate {why:?} {}", ids.len())
+        }
+        Step::Terminate { ids, why, .. } => format!("terminate {why:?} {} then pause", ids.len()),
         Step::Wait => "wait".to_owned(),
         Step::Failed(f) => format!("failed {}", f.len()),
         Step::Done => "done".to_owned(),
@@ -49,12 +62,13 @@ fn next_step_by_fleet_and_policy() {
         // Surge 1, unavailable 0: one new, then one old goes once it is healthy.
         ("oooo", (4, 1, 0), "launch 1"),
         ("oooop", (4, 1, 0), "wait"),
-        ("ooooc", (4, 1, 0), "terminate Replaced 1"),
-        ("ooocc", (4, 1, 0), "terminate Replaced 1"),
+        ("ooooc", (4, 1, 0), "terminate Replaced 1 then pause"),
+        ("ooocc", (4, 1, 0), "terminate Replaced 1 then pause"),
         ("oooc", (4, 1, 0), "launch 1"),
+        // The last old instance goes without a pause: nothing follows it.
         ("occcc", (4, 1, 0), "terminate Replaced 1"),
         // Unavailable 1 lets one old go before its replacement exists.
-        ("oooo", (4, 1, 1), "terminate Replaced 1"),
+        ("oooo", (4, 1, 1), "terminate Replaced 1 then pause"),
         ("ooo", (4, 1, 1), "launch 2"),
         ("ooopp", (4, 1, 1), "wait"),
         // Batches of 5 out of 20.
@@ -62,12 +76,12 @@ fn next_step_by_fleet_and_policy() {
         (
             "ooooooooooooooooooooccccc",
             (20, 5, 0),
-            "terminate Replaced 5",
+            "terminate Replaced 5 then pause",
         ),
         // Old instances that serve nothing go first, at no cost in capacity.
         ("ooOo", (4, 1, 0), "terminate OutOfService 1"),
         // A failed new instance stops the rollout.
-        ("ooooc", (4, 1, 0), "terminate Replaced 1"),
+        ("ooooc", (4, 1, 0), "terminate Replaced 1 then pause"),
         ("oooof", (4, 1, 0), "failed 1"),
         ("ooocf", (4, 1, 0), "failed 1"),
         // Scale out and in on the current spec.
@@ -75,14 +89,14 @@ fn next_step_by_fleet_and_policy() {
         ("cccc", (2, 1, 0), "terminate ScaleIn 2"),
         ("ccpp", (2, 1, 0), "terminate ScaleIn 2"),
         // Scale in while replacing: old capacity beyond the new count goes at once.
-        ("ooo", (1, 1, 0), "terminate Replaced 2"),
+        ("ooo", (1, 1, 0), "terminate Replaced 2 then pause"),
         ("o", (1, 1, 0), "launch 1"),
         ("oc", (1, 1, 0), "terminate Replaced 1"),
         // After a crash left more than one batch in flight: wait, then shed old.
         ("oooopp", (4, 1, 0), "wait"),
-        ("oooocc", (4, 1, 0), "terminate Replaced 2"),
+        ("oooocc", (4, 1, 0), "terminate Replaced 2 then pause"),
         // Percentages resolve before they reach here; surge 0 needs unavailability.
-        ("oooo", (4, 0, 1), "terminate Replaced 1"),
+        ("oooo", (4, 0, 1), "terminate Replaced 1 then pause"),
         ("ooo", (4, 0, 1), "launch 1"),
     ];
     for (fleet, (count, surge, unavailable), expected) in table {
@@ -124,7 +138,7 @@ fn simulate(count: u32, surge: u32, unavailable: u32) -> Vec<u32> {
                     });
                 }
             }
-            Step::Terminate(ids, _) => fleet.retain(|m| !ids.contains(&m.id)),
+            Step::Terminate { ids, .. } => fleet.retain(|m| !ids.contains(&m.id)),
             Step::Wait => {}
             Step::Failed(f) => panic!("unexpected failure {f:?}"),
             Step::Done => return launches,
@@ -163,4 +177,23 @@ fn scale_in_takes_the_oldest_of_the_most_crowded_subnet() {
     // a and b are then level (2 each): the subnet with the older oldest goes first.
     assert_eq!(oldest_first(&refs, 2), ["i-a1", "i-b1"]);
     assert_eq!(oldest_first(&refs, 9).len(), 5);
+}
+
+#[test]
+fn the_policy_describes_itself_as_written() {
+    let mut group_policy = policy(4, 1, 0);
+    assert_eq!(
+        group_policy.describe(),
+        "1 at a time (max_surge 1, max_unavailable 0), never below 4 healthy"
+    );
+    group_policy.max_surge = 2;
+    group_policy.max_unavailable = 1;
+    group_policy.written = (
+        crate::model::Quantity::Percent(50),
+        crate::model::Quantity::Percent(25),
+    );
+    assert_eq!(
+        group_policy.describe(),
+        "3 at a time (max_surge 50%, max_unavailable 25%), never below 3 healthy"
+    );
 }

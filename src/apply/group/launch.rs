@@ -42,7 +42,7 @@ pub(super) async fn launch(
         .filter(|(k, _)| ![tags::SPEC, tags::ROLES, tags::RELEASE].contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let address = Address::Group(name.to_owned()).to_string();
+    let address = Address::Group(name.to_owned());
     let mut full: BTreeSet<Option<&str>> = BTreeSet::new();
     let mut launched = Vec::new();
     let mut left = n;
@@ -81,19 +81,8 @@ pub(super) async fn launch(
                 Err(e) if e.code() == Some(NO_CAPACITY) => {
                     full.insert(subnet);
                     let others = counts.len() - full.len();
-                    executor.progress.line(
-                        &address,
-                        &format!(
-                            "no `{}` capacity in {} ({NO_CAPACITY}){}",
-                            group.instance_type,
-                            subnet.map_or("the default subnet".to_owned(), |s| format!("`{s}`")),
-                            if others > 0 {
-                                ": launching in the group's other subnets".to_owned()
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    );
+                    let line = no_capacity(&group.instance_type, subnet, others);
+                    executor.progress.line(&address, &line);
                     refused = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -126,6 +115,18 @@ fn spread<'a>(subnets: &BTreeMap<Option<&'a str>, u32>, n: u32) -> Vec<(Option<&
         .filter(|(_, (_, add))| *add > 0)
         .map(|(subnet, (_, add))| (subnet, add))
         .collect()
+}
+
+/// `no `c6i.large` capacity in `subnet-1` (InsufficientInstanceCapacity): launching in
+/// the group's other subnets`.
+fn no_capacity(instance_type: &str, subnet: Option<&str>, others: usize) -> String {
+    let place = subnet.map_or("the default subnet".to_owned(), |s| format!("`{s}`"));
+    let next = if others > 0 {
+        ": launching in the group's other subnets"
+    } else {
+        ""
+    };
+    format!("no `{instance_type}` capacity in {place} ({NO_CAPACITY}){next}")
 }
 
 #[cfg(test)]

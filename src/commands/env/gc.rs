@@ -39,7 +39,7 @@ pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             stats: false,
         };
         let session = super::teardown(&args.stack, stack, &env.name, "env gc", run);
-        match session.run(reach) {
+        match crate::commands::apply::run_session(session, reach) {
             Ok(code) if code == ExitCode::SUCCESS => {
                 report.push(format!("destroyed  {}  (expired at {at})", env.name));
             }

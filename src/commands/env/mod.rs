@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use super::apply::Session;
+use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::{EnvCommand, RunArgs};
 use crate::model::Stack;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use super::super::Failure;
-use super::super::apply::Session;
+use super::super::apply::run_session;
+use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::EnvUpArgs;
 use crate::model::Lifecycle;
@@ -68,15 +69,17 @@ pub fn run(args: &EnvUpArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         overlay: args.from.clone(),
         expires_at,
     });
-    Session {
-        file: args.stack.clone(),
-        stack,
-        command: "env up",
-        run: args.run.clone(),
-        saved: None,
-        teardown: Vec::new(),
-    }
-    .run(reach)
+    run_session(
+        Session {
+            file: args.stack.clone(),
+            stack,
+            command: "env up",
+            run: args.run.clone(),
+            saved: None,
+            teardown: Vec::new(),
+        },
+        reach,
+    )
 }
 
 /// An environment name: `[a-z0-9-]{1,24}` (it becomes part of every AWS name).

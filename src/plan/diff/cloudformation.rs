@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Diffed, fingerprint, short_hash, unified_diff};
 use crate::model::{Address, CloudFormation, ParameterValue, Stack};
-use crate::observe::{LiveCloudFormation, Observed, REVIEW_IN_PROGRESS, aws_name};
+use crate::observe::{LiveCloudFormation, Observed, StackStatus, aws_name};
 use crate::plan::redact::{Redactor, SENSITIVE};
 use crate::plan::{Action, BeforeAfter, Change, CloudFormationChange, Detail};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
@@ -36,7 +36,7 @@ pub fn diff(
         let live = observed
             .cloudformation
             .iter()
-            .find(|s| s.name == aws && s.status != REVIEW_IN_PROGRESS);
+            .find(|s| s.name == aws && !s.status.is_in_review());
         let values = parameter_values(stack, desired, &security_groups, &outputs, env);
         let diffed = diff_one(stack, name, desired, live, &values, redactor);
         let known = diffed.change.action == Action::NoOp;
@@ -64,12 +64,12 @@ pub fn diff(
         }
         out.push(Diffed {
             change: Change {
-                address: Address::CloudFormation(name.to_owned()).to_string(),
+                address: Address::CloudFormation(name.to_owned()),
                 action: Action::Delete,
                 reason: "no longer in the stack file".to_owned(),
                 detail: Detail::CloudFormation(CloudFormationChange {
                     name: live.name.clone(),
-                    status: Some(live.status.clone()),
+                    status: Some(live.status.to_string()),
                     ..CloudFormationChange::default()
                 }),
             },
@@ -154,6 +154,35 @@ pub fn interpolate(
     result
 }
 
+/// The parameters whose value changes, or is known only after apply; sensitive ones
+/// shown as such.
+fn parameter_changes(
+    live: Option<&LiveCloudFormation>,
+    values: &BTreeMap<String, Value>,
+    redactor: &Redactor,
+) -> BTreeMap<String, BeforeAfter> {
+    let shown = |value: &Value, text: &str| {
+        if value.sensitive {
+            SENSITIVE.to_owned()
+        } else {
+            redactor.redact(text)
+        }
+    };
+    values
+        .iter()
+        .filter_map(|(param, value)| {
+            let change = BeforeAfter {
+                before: live
+                    .and_then(|l| l.parameters.get(param))
+                    .map(|b| shown(value, b)),
+                after: Some(shown(value, &value.text)),
+            };
+            let unknown = value.text.contains(KNOWN_AFTER_APPLY);
+            (change.changes() || unknown).then(|| (param.clone(), change))
+        })
+        .collect()
+}
+
 fn diff_one(
     stack: &Stack,
     name: &str,
@@ -166,31 +195,10 @@ fn diff_one(
     let new_template = normalise(&desired.template.source);
     let mut detail = CloudFormationChange {
         name: aws_name(stack, name),
-        status: live.map(|l| l.status.clone()),
+        status: live.map(|l| l.status.to_string()),
         ..CloudFormationChange::default()
     };
-    for (param, value) in values {
-        let after = if value.sensitive {
-            SENSITIVE.to_owned()
-        } else {
-            redactor.redact(&value.text)
-        };
-        let before = live.and_then(|l| l.parameters.get(param)).map(|b| {
-            if value.sensitive {
-                SENSITIVE.to_owned()
-            } else {
-                redactor.redact(b)
-            }
-        });
-        let change = BeforeAfter {
-            before,
-            after: Some(after),
-        };
-        let unknown = value.text.contains(KNOWN_AFTER_APPLY);
-        if change.changes() || unknown {
-            detail.parameters.insert(param.clone(), change);
-        }
-    }
+    detail.parameters = parameter_changes(live, values, redactor);
     let Some(live) = live else {
         detail.template_diff = Some(unified_diff(
             "",
@@ -200,7 +208,7 @@ fn diff_one(
         ));
         return Diffed {
             change: Change {
-                address: address.to_string(),
+                address: address.clone(),
                 action: Action::Create,
                 reason: "new CloudFormation stack".to_owned(),
                 detail: Detail::CloudFormation(detail),
@@ -218,7 +226,7 @@ fn diff_one(
             "template (planned)",
         ));
     }
-    let (action, reason) = if let Some(why) = needs_recreate(&live.status) {
+    let (action, reason) = if let Some(why) = needs_recreate(live.status) {
         (Action::Replace, format!("{why}: delete and re-create"))
     } else if detail.template_diff.is_some() || !detail.parameters.is_empty() {
         let mut parts = Vec::new();
@@ -235,7 +243,7 @@ fn diff_one(
     };
     Diffed {
         change: Change {
-            address: address.to_string(),
+            address: address.clone(),
             action,
             reason,
             detail: Detail::CloudFormation(detail),
@@ -246,9 +254,9 @@ fn diff_one(
 }
 
 /// Why a stack in `status` cannot be updated and must be deleted and created again.
-pub fn needs_recreate(status: &str) -> Option<&'static str> {
+pub fn needs_recreate(status: StackStatus) -> Option<&'static str> {
     match status {
-        "ROLLBACK_COMPLETE" => Some("left in ROLLBACK_COMPLETE by a failed create"),
+        StackStatus::RollbackComplete => Some("left in ROLLBACK_COMPLETE by a failed create"),
         _ => None,
     }
 }
@@ -308,7 +316,7 @@ fn sorted(value: serde_yaml::Value) -> serde_yaml::Value {
 fn stack_fingerprint(live: &LiveCloudFormation) -> String {
     fingerprint(&[
         &live.id,
-        &live.status,
+        live.status.as_str(),
         &short_hash(&live.template),
         &super::pairs(&live.parameters),
     ])

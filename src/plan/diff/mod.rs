@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{Change, Drift, FORMAT_VERSION, Plan, Redactor, Summary};
 use crate::graph::StackGraph;
 use crate::model::{Address, ImageRef, Stack};
-use crate::observe::{ArtifactRef, Observed, aws_name};
+use crate::observe::{ArtifactRef, ForeignKind, Observed, ResolvedImage, aws_name};
 pub use cloudformation::EnvironmentValues;
 
 /// Fingerprint of an address where nothing was found.
@@ -37,7 +37,7 @@ pub enum PlanError {
     #[error("no image matches {image} for `{address}`")]
     NoImage {
         /// The group.
-        address: String,
+        address: Address,
         /// The lookup: `` `NAME` owned by `OWNER` ``.
         image: String,
     },
@@ -47,9 +47,9 @@ pub enum PlanError {
     )]
     Conflict {
         /// The address that would be created.
-        address: String,
+        address: Address,
         /// Kind of the foreign resource.
-        kind: &'static str,
+        kind: ForeignKind,
         /// Its name.
         name: String,
         /// Its id.
@@ -61,7 +61,7 @@ pub enum PlanError {
     )]
     DescriptionChange {
         /// The security group.
-        address: String,
+        address: Address,
         /// The live description.
         live: String,
         /// The stack file's.
@@ -77,7 +77,7 @@ pub enum PlanError {
     #[error("`{address}`: {message}")]
     RootVolume {
         /// The group.
-        address: String,
+        address: Address,
         /// What is wrong.
         message: String,
     },
@@ -88,7 +88,7 @@ pub enum PlanError {
     )]
     UserDataTooLarge {
         /// The group.
-        address: String,
+        address: Address,
         /// Rendered size in bytes.
         size: usize,
     },
@@ -139,6 +139,54 @@ pub fn diff(
     env: &EnvironmentValues,
     redactor: &Redactor,
 ) -> Result<Plan, Vec<PlanError>> {
+    let images = preflight(stack, observed)?;
+    let graph = StackGraph::new(stack);
+    // Validation refused cycles, so an order exists.
+    let order = graph.apply_order().unwrap_or_default();
+    let (cfn, outputs) = cloudformation::diff(stack, observed, env, redactor, &order);
+    let image_ids: BTreeMap<String, String> = images
+        .iter()
+        .map(|(g, i)| (g.clone(), i.id.clone()))
+        .collect();
+    let too_large = too_large_user_data(stack, &image_ids, &outputs);
+    if !too_large.is_empty() {
+        return Err(too_large);
+    }
+    let inputs = groups::GroupInputs {
+        images: &image_ids,
+        outputs: &outputs,
+        redactor,
+    };
+    let diffed: Vec<Diffed> = security_groups::diff(stack, observed)
+        .into_iter()
+        .chain(cfn)
+        .chain(groups::diff(stack, observed, &inputs))
+        .collect();
+    let (changes, drift, fingerprints) = in_order(diffed, &order);
+    let summary = Summary::of(&changes);
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        id: uuid::Uuid::new_v4().to_string(),
+        rollstack_version: env!("CARGO_PKG_VERSION").to_owned(),
+        stack: stack.name.clone(),
+        environment: stack.environment.name.clone(),
+        region: stack.region.clone(),
+        images,
+        drift,
+        changes,
+        summary,
+        fingerprints,
+        model: serde_json::to_value(stack).unwrap_or_default(),
+    })
+}
+
+/// What stops a plan before anything is diffed: missing releases and images, foreign
+/// resources in the way, unchangeable fields, no single VPC. Without any, the image of
+/// each group.
+fn preflight(
+    stack: &Stack,
+    observed: &Observed,
+) -> Result<BTreeMap<String, ResolvedImage>, Vec<PlanError>> {
     let mut errors: Vec<PlanError> = observed
         .missing_artifacts
         .iter()
@@ -155,7 +203,7 @@ pub fn diff(
                 images.insert(name.clone(), image.clone());
             }
             None => errors.push(PlanError::NoImage {
-                address: Address::Group(name.clone()).to_string(),
+                address: Address::Group(name.clone()),
                 image: match &group.image {
                     ImageRef::Lookup { name, owner } => format!("`{name}` owned by `{owner}`"),
                     ImageRef::Id(id) => format!("`{id}`"),
@@ -175,47 +223,46 @@ pub fn diff(
             vpcs: observed.vpcs.clone(),
         }),
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    if errors.is_empty() {
+        Ok(images)
+    } else {
+        Err(errors)
     }
+}
 
-    let graph = StackGraph::new(stack);
-    // Validation refused cycles, so an order exists.
-    let order = graph.apply_order().unwrap_or_default();
-    let (cfn, outputs) = cloudformation::diff(stack, observed, env, redactor, &order);
-    let image_ids: BTreeMap<String, String> = images
-        .iter()
-        .map(|(g, i)| (g.clone(), i.id.clone()))
-        .collect();
-    // Validation measured user data with placeholder outputs; the real ones may be longer.
-    let too_large: Vec<PlanError> = stack
+/// Groups whose user data renders above AWS's limit with the outputs known now
+/// (validation measured it with placeholder outputs; real ones may be longer).
+fn too_large_user_data(
+    stack: &Stack,
+    image_ids: &BTreeMap<String, String>,
+    outputs: &crate::template::Outputs,
+) -> Vec<PlanError> {
+    stack
         .groups
         .keys()
         .filter_map(|name| {
             let image = image_ids.get(name).map(String::as_str).unwrap_or_default();
-            let spec = crate::plan::spec::LaunchSpec::new(stack, name, image, &outputs);
+            let spec = crate::plan::spec::LaunchSpec::new(stack, name, image, outputs);
             let size = spec.user_data.as_ref()?.len();
             (size > crate::validate::MAX_USER_DATA).then(|| PlanError::UserDataTooLarge {
-                address: Address::Group(name.clone()).to_string(),
+                address: Address::Group(name.clone()),
                 size,
             })
         })
-        .collect();
-    if !too_large.is_empty() {
-        return Err(too_large);
-    }
-    let inputs = groups::GroupInputs {
-        images: &image_ids,
-        outputs: &outputs,
-        redactor,
-    };
-    let mut diffed: BTreeMap<String, Diffed> = security_groups::diff(stack, observed)
+        .collect()
+}
+
+/// The changes in apply order (`order`, the graph's), then what was removed from the
+/// file, dependents first ([`Address::delete_rank`]); with the drift and fingerprints
+/// of each.
+fn in_order(
+    diffed: Vec<Diffed>,
+    order: &[Address],
+) -> (Vec<Change>, Vec<Drift>, BTreeMap<Address, String>) {
+    let mut by_address: BTreeMap<Address, Diffed> = diffed
         .into_iter()
-        .chain(cfn)
-        .chain(groups::diff(stack, observed, &inputs))
         .map(|d| (d.change.address.clone(), d))
         .collect();
-
     let mut changes = Vec::new();
     let mut drift = Vec::new();
     let mut fingerprints = BTreeMap::new();
@@ -227,35 +274,15 @@ pub fn diff(
         fingerprints.insert(d.change.address.clone(), d.fingerprint);
         changes.push(d.change);
     };
-    for address in &order {
-        if let Some(d) = diffed.remove(&address.to_string()) {
+    for address in order {
+        if let Some(d) = by_address.remove(address) {
             take(d);
         }
     }
-    // What is left was removed from the file: dependents first (`Address::delete_rank`).
-    let mut removed: Vec<Diffed> = diffed.into_values().collect();
-    removed.sort_by_key(|d| {
-        Address::try_from(d.change.address.clone())
-            .map(|a| a.delete_rank())
-            .unwrap_or(u8::MAX)
-    });
+    let mut removed: Vec<Diffed> = by_address.into_values().collect();
+    removed.sort_by_key(|d| d.change.address.delete_rank());
     removed.into_iter().for_each(&mut take);
-
-    let summary = Summary::of(&changes);
-    Ok(Plan {
-        format_version: FORMAT_VERSION,
-        id: uuid::Uuid::new_v4().to_string(),
-        rollstack_version: env!("CARGO_PKG_VERSION").to_owned(),
-        stack: stack.name.clone(),
-        environment: stack.environment.name.clone(),
-        region: stack.region.clone(),
-        images,
-        drift,
-        changes,
-        summary,
-        fingerprints,
-        model: serde_json::to_value(stack).unwrap_or_default(),
-    })
+    (changes, drift, fingerprints)
 }
 
 /// Creates that would collide with a same-named resource rollstack does not own.
@@ -266,14 +293,13 @@ fn conflicts(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
         .filter_map(|foreign| {
             let name = foreign.name.strip_prefix(&aws_name(stack, ""))?;
             let address = match foreign.kind {
-                "security group" => Address::SecurityGroup(name.to_owned()),
-                "CloudFormation stack" => Address::CloudFormation(name.to_owned()),
+                ForeignKind::SecurityGroup => Address::SecurityGroup(name.to_owned()),
+                ForeignKind::CloudFormationStack => Address::CloudFormation(name.to_owned()),
                 // A group's launch template carries the group's name.
-                "launch template" => Address::Group(name.to_owned()),
-                _ => return None,
+                ForeignKind::LaunchTemplate => Address::Group(name.to_owned()),
             };
             Some(PlanError::Conflict {
-                address: address.to_string(),
+                address: address.clone(),
                 kind: foreign.kind,
                 name: foreign.name.clone(),
                 id: foreign.id.clone(),
@@ -288,7 +314,7 @@ fn root_volume_problem(
     image: &crate::observe::ResolvedImage,
     volume: &crate::model::RootVolume,
 ) -> Option<PlanError> {
-    let address = Address::Group(name.to_owned()).to_string();
+    let address = Address::Group(name.to_owned());
     let Some(device) = &image.root_device else {
         return Some(PlanError::RootVolume {
             address,
@@ -319,7 +345,7 @@ fn unchangeable(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
                 .iter()
                 .find(|g| g.name == aws_name(stack, name))?;
             (live.description != desired.description).then(|| PlanError::DescriptionChange {
-                address: Address::SecurityGroup(name.clone()).to_string(),
+                address: Address::SecurityGroup(name.clone()),
                 live: live.description.clone(),
                 planned: desired.description.clone(),
             })
@@ -363,3 +389,6 @@ pub fn known_outputs(
     let order = StackGraph::new(stack).apply_order().unwrap_or_default();
     cloudformation::diff(stack, observed, env, redactor, &order).1
 }
+
+#[cfg(test)]
+mod tests;

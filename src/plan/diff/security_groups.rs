@@ -162,7 +162,7 @@ fn diff_group(
     let Some(live) = live else {
         return Diffed {
             change: Change {
-                address: address.to_string(),
+                address: address.clone(),
                 action: Action::Create,
                 reason: "new security group".to_owned(),
                 detail: Detail::SecurityGroup(detail),
@@ -192,7 +192,7 @@ fn diff_group(
     };
     Diffed {
         change: Change {
-            address: address.to_string(),
+            address: address.clone(),
             action,
             reason,
             detail: Detail::SecurityGroup(detail),
@@ -218,29 +218,7 @@ fn diff_rules(
         ..SecurityGroupRulesChange::default()
     };
     let Some(live) = live else {
-        detail.add_rules = wanted
-            .into_iter()
-            .map(|(direction, rule)| RuleChange {
-                direction,
-                rule,
-                id: None,
-            })
-            .collect();
-        let (action, reason) = if detail.add_rules.is_empty() && desired.egress.is_none() {
-            (Action::NoOp, "no rules".to_owned())
-        } else {
-            (Action::Create, rules_reason(&detail))
-        };
-        return Diffed {
-            change: Change {
-                address: address.to_string(),
-                action,
-                reason,
-                detail: Detail::SecurityGroupRules(detail),
-            },
-            drift: Vec::new(),
-            fingerprint: super::ABSENT.to_owned(),
-        };
+        return new_rules(address, detail, wanted, desired.egress.is_none());
     };
     let mut drift = Vec::new();
     let considered = live
@@ -294,13 +272,45 @@ fn diff_rules(
     };
     Diffed {
         change: Change {
-            address: address.to_string(),
+            address: address.clone(),
             action,
             reason,
             detail: Detail::SecurityGroupRules(detail),
         },
         drift,
         fingerprint: group_fingerprint(live),
+    }
+}
+
+/// The rules of a group that does not exist yet: all of them are added.
+fn new_rules(
+    address: Address,
+    mut detail: SecurityGroupRulesChange,
+    wanted: BTreeSet<(Direction, String)>,
+    default_egress: bool,
+) -> Diffed {
+    detail.add_rules = wanted
+        .into_iter()
+        .map(|(direction, rule)| RuleChange {
+            direction,
+            rule,
+            id: None,
+        })
+        .collect();
+    let (action, reason) = if detail.add_rules.is_empty() && default_egress {
+        (Action::NoOp, "no rules".to_owned())
+    } else {
+        (Action::Create, rules_reason(&detail))
+    };
+    Diffed {
+        change: Change {
+            address,
+            action,
+            reason,
+            detail: Detail::SecurityGroupRules(detail),
+        },
+        drift: Vec::new(),
+        fingerprint: super::ABSENT.to_owned(),
     }
 }
 
@@ -357,7 +367,7 @@ fn removed_rules(
     };
     Some(Diffed {
         change: Change {
-            address: Address::SecurityGroupRules(name.to_owned()).to_string(),
+            address: Address::SecurityGroupRules(name.to_owned()),
             action: Action::Delete,
             reason: format!(
                 "no longer in the stack file: revoke {} naming security groups",
@@ -382,7 +392,7 @@ fn removed(name: &str, live: &LiveSecurityGroup) -> Diffed {
     };
     Diffed {
         change: Change {
-            address: Address::SecurityGroup(name.to_owned()).to_string(),
+            address: Address::SecurityGroup(name.to_owned()),
             action: Action::Delete,
             reason: "no longer in the stack file".to_owned(),
             detail: Detail::SecurityGroup(detail),

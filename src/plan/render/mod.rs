@@ -7,7 +7,10 @@ mod text;
 pub use markdown::markdown;
 pub use text::text;
 
-use super::{Action, Change, Detail, Plan};
+use super::{
+    Action, Change, CloudFormationChange, Detail, GroupChange, Plan, SecurityGroupChange,
+    SecurityGroupRulesChange,
+};
 use crate::diagnostic::plural;
 use crate::observe::Direction;
 
@@ -16,134 +19,142 @@ use crate::observe::Direction;
 pub fn detail_lines(change: &Change) -> Vec<String> {
     let mut lines = Vec::new();
     match &change.detail {
-        Detail::SecurityGroup(sg) => {
-            if let Some(id) = &sg.id {
-                lines.push(format!("  id: {id}"));
-            }
-            if sg.description.changes() {
-                match (&sg.description.before, &sg.description.after) {
-                    (Some(before), Some(after)) => {
-                        lines.push(format!("~ description: {before:?} -> {after:?}"))
-                    }
-                    (None, Some(after)) => lines.push(format!("+ description: {after:?}")),
-                    _ => {}
-                }
-            }
-            tag_lines(&mut lines, &sg.set_tags, &sg.remove_tags);
-        }
-        Detail::SecurityGroupRules(rules) => {
-            for rule in &rules.add_rules {
-                lines.push(format!("+ {} {}", direction(rule.direction), rule.rule));
-            }
-            for rule in &rules.remove_rules {
-                let id = rule
-                    .id
-                    .as_deref()
-                    .map(|i| format!("  ({i})"))
-                    .unwrap_or_default();
-                lines.push(format!("- {} {}{id}", direction(rule.direction), rule.rule));
-            }
-        }
-        Detail::Group(g) => {
-            if g.count.before != g.count.after || change.action == Action::Create {
-                lines.push(format!("~ count: {} -> {}", g.count.before, g.count.after));
-            }
-            if let Some(spec) = &g.launch_spec
-                && change.action != Action::NoOp
-            {
-                lines.push(format!(
-                    "  launch: {} {} (roles {}; releases {})",
-                    spec.instance_type,
-                    spec.image_id,
-                    spec.roles.join(" "),
-                    if spec.releases.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        spec.releases.join(" ")
-                    }
-                ));
-            }
-            if let Some(after) = &g.spec.after
-                && !g.replace.is_empty()
-            {
-                lines.push(format!("~ spec: {} -> {after}", g.spec.before.join(", ")));
-            }
-            if let Some(rollout) = &g.rollout {
-                lines.push(format!("  rollout: {rollout}"));
-            }
-            if !g.replace.is_empty() {
-                lines.push(format!(
-                    "-/+ replace {}: {}",
-                    plural(g.replace.len(), "instance"),
-                    g.replace.join(" ")
-                ));
-            }
-            if g.launch > 0 {
-                lines.push(format!(
-                    "+ launch {}",
-                    plural(g.launch as usize, "instance")
-                ));
-            }
-            if !g.terminate.is_empty() {
-                lines.push(format!(
-                    "- terminate {}: {}",
-                    plural(g.terminate.len(), "instance"),
-                    g.terminate.join(" ")
-                ));
-            }
-            if g.new_launch_template_version && change.action != Action::Delete {
-                lines.push(format!("+ launch template `{}`: new version", g.name));
-            }
-            if !g.retag.is_empty() {
-                lines.push(format!("~ retag in place: {}", g.retag.join(" ")));
-                tag_lines(&mut lines, &g.set_tags, &g.remove_tags);
-            }
-            if let Some(diff) = &g.user_data_diff {
-                lines.extend(diff.lines().map(str::to_owned));
-            }
-        }
-        Detail::CloudFormation(cfn) => {
-            if let Some(status) = &cfn.status {
-                lines.push(format!("  status: {status}"));
-            }
-            for (name, value) in &cfn.parameters {
-                match (&value.before, &value.after) {
-                    (Some(b), Some(a)) => lines.push(format!("~ parameter {name}: {b} -> {a}")),
-                    (None, Some(a)) => lines.push(format!("+ parameter {name}: {a}")),
-                    (Some(b), None) => lines.push(format!("- parameter {name}: {b}")),
-                    (None, None) => {}
-                }
-            }
-            if let Some(change_set) = &cfn.change_set {
-                lines.push(format!(
-                    "  change set `{}`: {}",
-                    change_set.name,
-                    plural(cfn.resource_changes.len(), "resource change")
-                ));
-            }
-            for r in &cfn.resource_changes {
-                let symbol = match r.action.as_str() {
-                    "Add" => "+",
-                    "Remove" => "-",
-                    _ if r.replacement.as_deref() == Some("True") => "-/+",
-                    _ => "~",
-                };
-                let replacement = match r.replacement.as_deref() {
-                    Some("True") => " (replacement)",
-                    Some("Conditional") => " (may need replacement)",
-                    _ => "",
-                };
-                lines.push(format!(
-                    "{symbol} {} {} {}{replacement}",
-                    r.action, r.logical_id, r.resource_type
-                ));
-            }
-            if let Some(diff) = &cfn.template_diff {
-                lines.extend(diff.lines().map(str::to_owned));
-            }
-        }
+        Detail::SecurityGroup(sg) => security_group_lines(&mut lines, sg),
+        Detail::SecurityGroupRules(rules) => rules_lines(&mut lines, rules),
+        Detail::Group(g) => group_lines(&mut lines, change.action, g),
+        Detail::CloudFormation(cfn) => cloudformation_lines(&mut lines, cfn),
     }
     lines
+}
+
+fn security_group_lines(lines: &mut Vec<String>, sg: &SecurityGroupChange) {
+    if let Some(id) = &sg.id {
+        lines.push(format!("  id: {id}"));
+    }
+    if sg.description.changes() {
+        match (&sg.description.before, &sg.description.after) {
+            (Some(before), Some(after)) => {
+                lines.push(format!("~ description: {before:?} -> {after:?}"))
+            }
+            (None, Some(after)) => lines.push(format!("+ description: {after:?}")),
+            _ => {}
+        }
+    }
+    tag_lines(lines, &sg.set_tags, &sg.remove_tags);
+}
+
+fn rules_lines(lines: &mut Vec<String>, rules: &SecurityGroupRulesChange) {
+    for rule in &rules.add_rules {
+        lines.push(format!("+ {} {}", direction(rule.direction), rule.rule));
+    }
+    for rule in &rules.remove_rules {
+        let id = rule
+            .id
+            .as_deref()
+            .map(|i| format!("  ({i})"))
+            .unwrap_or_default();
+        lines.push(format!("- {} {}{id}", direction(rule.direction), rule.rule));
+    }
+}
+
+fn group_lines(lines: &mut Vec<String>, action: Action, g: &GroupChange) {
+    if g.count.before != g.count.after || action == Action::Create {
+        lines.push(format!("~ count: {} -> {}", g.count.before, g.count.after));
+    }
+    if let Some(spec) = &g.launch_spec
+        && action != Action::NoOp
+    {
+        lines.push(format!(
+            "  launch: {} {} (roles {}; releases {})",
+            spec.instance_type,
+            spec.image_id,
+            spec.roles.join(" "),
+            if spec.releases.is_empty() {
+                "none".to_owned()
+            } else {
+                spec.releases.join(" ")
+            }
+        ));
+    }
+    if let Some(after) = &g.spec.after
+        && !g.replace.is_empty()
+    {
+        lines.push(format!("~ spec: {} -> {after}", g.spec.before.join(", ")));
+    }
+    if let Some(rollout) = &g.rollout {
+        lines.push(format!("  rollout: {rollout}"));
+    }
+    if !g.replace.is_empty() {
+        lines.push(format!(
+            "-/+ replace {}: {}",
+            plural(g.replace.len(), "instance"),
+            g.replace.join(" ")
+        ));
+    }
+    if g.launch > 0 {
+        lines.push(format!(
+            "+ launch {}",
+            plural(g.launch as usize, "instance")
+        ));
+    }
+    if !g.terminate.is_empty() {
+        lines.push(format!(
+            "- terminate {}: {}",
+            plural(g.terminate.len(), "instance"),
+            g.terminate.join(" ")
+        ));
+    }
+    if g.new_launch_template_version && action != Action::Delete {
+        lines.push(format!("+ launch template `{}`: new version", g.name));
+    }
+    if !g.retag.is_empty() {
+        lines.push(format!("~ retag in place: {}", g.retag.join(" ")));
+        tag_lines(lines, &g.set_tags, &g.remove_tags);
+    }
+    if let Some(diff) = &g.user_data_diff {
+        lines.extend(diff.lines().map(str::to_owned));
+    }
+}
+
+fn cloudformation_lines(lines: &mut Vec<String>, cfn: &CloudFormationChange) {
+    if let Some(status) = &cfn.status {
+        lines.push(format!("  status: {status}"));
+    }
+    for (name, value) in &cfn.parameters {
+        match (&value.before, &value.after) {
+            (Some(b), Some(a)) => lines.push(format!("~ parameter {name}: {b} -> {a}")),
+            (None, Some(a)) => lines.push(format!("+ parameter {name}: {a}")),
+            (Some(b), None) => lines.push(format!("- parameter {name}: {b}")),
+            (None, None) => {}
+        }
+    }
+    if let Some(change_set) = &cfn.change_set {
+        lines.push(format!(
+            "  change set `{}`: {}",
+            change_set.name,
+            plural(cfn.resource_changes.len(), "resource change")
+        ));
+    }
+    for r in &cfn.resource_changes {
+        let symbol = match r.action.as_str() {
+            "Add" => "+",
+            "Remove" => "-",
+            _ if r.replacement.as_deref() == Some("True") => "-/+",
+            _ => "~",
+        };
+        let replacement = match r.replacement.as_deref() {
+            Some("True") => " (replacement)",
+            Some("Conditional") => " (may need replacement)",
+            _ => "",
+        };
+        lines.push(format!(
+            "{symbol} {} {} {}{replacement}",
+            r.action, r.logical_id, r.resource_type
+        ));
+    }
+    if let Some(diff) = &cfn.template_diff {
+        lines.extend(diff.lines().map(str::to_owned));
+    }
 }
 
 /// `~ tag key = "value"` per tag set, `- tag key` per tag taken off (the key list

@@ -115,7 +115,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 out,
                 "  {} {}: {} ({})",
                 paint.action(change.action, change.action.symbol()),
-                paint.paint(BOLD, &change.address),
+                paint.paint(BOLD, &change.address.to_string()),
                 headline(change),
                 change.reason
             );

@@ -1,14 +1,13 @@
 //! Health gates: what the group's roles ask for (`running`, `signal`, `http`), judged from
-//! what one poll saw. Pure: the poll itself is in `group.rs`.
+//! what one poll saw. Pure: the poll itself is in `apply::group`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Health as Check, Stack};
+use super::Health;
+use crate::model::{HealthCheck as Check, Stack};
 use crate::observe::{InstanceState, LiveInstance};
-use crate::rollout::Health;
 
 /// What an instance writes to `s3://{state_bucket}/rollstack/{stack}/{env}/signals/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +16,13 @@ pub struct Signal {
     pub status: String,
     /// The spec hash the instance runs (its `rollstack:spec` tag).
     pub spec: String,
+}
+
+impl Signal {
+    /// Whether it says the instance is ready on spec `spec`.
+    pub fn is_ok_for(&self, spec: &str) -> bool {
+        self.status == "ok" && self.spec == spec
+    }
 }
 
 /// The key prefix of a stack environment's readiness signals.
@@ -73,7 +79,7 @@ pub fn judge(
             }
             Check::Running => {}
             Check::Signal => match seen.signal {
-                Some(s) if s.spec == spec && s.status == "ok" => {}
+                Some(s) if s.is_ok_for(spec) => {}
                 Some(s) if s.spec == spec => {
                     return Health::Failed(format!("signal `{}`", s.status));
                 }
@@ -109,14 +115,6 @@ pub fn age(launched: &str, now: std::time::SystemTime) -> Duration {
         .unwrap_or_default()
 }
 
-/// Signals by instance id, from the bodies read.
-pub fn parse_signals(bodies: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Signal> {
-    bodies
-        .iter()
-        .filter_map(|(id, body)| Some((id.clone(), serde_json::from_slice(body).ok()?)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +130,7 @@ mod tests {
             launch_time: "2026-01-01T00:00:00Z".to_owned(),
             security_group_ids: Vec::new(),
             volume_ids: Vec::new(),
-            tags: BTreeMap::new(),
+            tags: std::collections::BTreeMap::new(),
         }
     }
 

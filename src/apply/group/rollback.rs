@@ -1,0 +1,74 @@
+//! Rolling a group back after its rollout failed the health gate: to the spec of its
+//! launch template's default version (the last complete rollout).
+
+use std::collections::BTreeMap;
+
+use super::{Executor, FailedInstance, NodeError, NodeOutcome, Rolled, Target, live_template};
+use crate::model::{Address, Group};
+use crate::observe::{aws_name, tags};
+use crate::plan::spec::ownership_tags;
+
+/// Terminates the failed instances and rolls group `name` back to the previous spec.
+pub(super) async fn rollback(
+    executor: &Executor,
+    name: &str,
+    group: &Group,
+    failed_target: &Target,
+    failed: Vec<FailedInstance>,
+) -> Result<NodeOutcome, NodeError> {
+    let progress = executor
+        .progress
+        .group(&Address::Group(name.to_owned()), group.count);
+    let failed_ids: Vec<String> = failed.iter().map(|(id, _)| id.clone()).collect();
+    executor.aws.terminate_instances(&failed_ids).await?;
+    let previous = live_template(executor, name).and_then(|t| {
+        let v = t.version(t.default_version)?;
+        Some((t.id.clone(), v.number, v.spec()?.to_owned()))
+    });
+    let Some((template_id, version, hash)) =
+        previous.filter(|(_, _, hash)| *hash != failed_target.hash)
+    else {
+        progress.finish("no previous spec to roll back to");
+        return Err(NodeError::Halted(failed));
+    };
+    progress.event(&format!(
+        "rolling back to spec {hash} (launch template version {version})"
+    ));
+    let target = Target {
+        tags: previous_tags(executor, name, &hash),
+        hash,
+        template_id,
+        version,
+        instance_type: None,
+        image_id: None,
+    };
+    match super::roll::roll(executor, name, group, &target).await? {
+        Rolled::Converged => Ok(NodeOutcome::RolledBack(failed)),
+        Rolled::Interrupted => Ok(NodeOutcome::Interrupted),
+        Rolled::Failed(again) => Err(NodeError::RollbackFailed { failed, again }),
+    }
+}
+
+/// The tags of spec `hash`, as its live instances carry them (or, when none is left,
+/// the ownership tags, the spec and the name).
+fn previous_tags(executor: &Executor, name: &str, hash: &str) -> BTreeMap<String, String> {
+    let live = executor
+        .observed
+        .instances
+        .iter()
+        .find(|i| i.tag(tags::SPEC) == Some(hash));
+    match live {
+        Some(instance) => instance
+            .tags
+            .iter()
+            .filter(|(k, _)| k.starts_with("rollstack:") || *k == tags::NAME)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        None => {
+            let mut tags = ownership_tags(&executor.stack, &Address::Group(name.to_owned()));
+            tags.insert(tags::SPEC.to_owned(), hash.to_owned());
+            tags.insert(tags::NAME.to_owned(), aws_name(&executor.stack, name));
+            tags
+        }
+    }
+}

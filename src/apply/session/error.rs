@@ -1,0 +1,56 @@
+//! Why a session stopped before it executed anything, or could not record it.
+
+use crate::apply::lock::LockError;
+use crate::aws::AwsError;
+use crate::model::Address;
+use crate::plan::PlanError;
+
+/// Why a session failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The stack cannot be planned as it is.
+    #[error("{} problem(s) prevent a plan", .0.len())]
+    Plan(Vec<PlanError>),
+    /// The environment's lock is held, or could not be handled.
+    #[error(transparent)]
+    Lock(Box<LockError>),
+    /// A saved plan no longer matches what AWS holds.
+    #[error("plan is stale: {address} changed since the plan was made{}", .change_set.as_ref().map(|(name, problem)| format!(" (its change set `{name}` {problem})")).unwrap_or_default())]
+    Stale {
+        /// What changed.
+        address: Address,
+        /// The change set of the saved plan that went stale, and how: (name, problem).
+        change_set: Option<(String, String)>,
+    },
+    /// Confirmation is needed, and nobody can give it.
+    #[error("`{0}` needs confirmation, and stdin is not a terminal")]
+    NoTerminal(&'static str),
+    /// Reading the confirmation or writing the plan failed.
+    #[error("cannot read the confirmation or write the plan: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl SessionError {
+    /// What to do, where there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SessionError::Aws(e) => Some(e.hint()),
+            SessionError::Lock(e) => e.hint(),
+            SessionError::Stale {
+                change_set: Some(_),
+                ..
+            } => Some("nothing was changed; make a new plan with `rollstack plan STACK --changesets --out FILE`".to_owned()),
+            SessionError::Stale { .. } => Some(
+                "nothing was changed; make a new plan with `rollstack plan STACK --out FILE`"
+                    .to_owned(),
+            ),
+            SessionError::NoTerminal(_) => Some(
+                "review the plan above and pass `--auto-approve` to run without asking".to_owned(),
+            ),
+            SessionError::Plan(_) | SessionError::Io(_) => None,
+        }
+    }
+}

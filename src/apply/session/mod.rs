@@ -1,0 +1,293 @@
+//! One locked change to an environment: plan, show, confirm, execute, record. `apply`,
+//! `destroy`, `rollback` and `env` share it; the command around it connects and reads
+//! the environment's inputs.
+
+mod error;
+mod expiry;
+mod saved;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use super::history::{self, Entry, Outcome};
+use super::lock::{self, Lock, LockRequest};
+use super::{Executor, Known, Options, Progress, Report};
+use crate::aws::Aws;
+use crate::cli::RunArgs;
+use crate::diagnostic::color_on;
+use crate::model::{Reference, Stack};
+use crate::observe::{Observed, Query};
+use crate::plan::diff::EnvironmentValues;
+use crate::plan::{self, Plan, Redactor, render};
+
+pub use error::SessionError;
+
+/// Exit code of a command stopped by SIGINT.
+const INTERRUPTED: u8 = 130;
+
+/// One locked change to an environment.
+pub struct Session {
+    /// The stack file (for its git commit) or the plan file.
+    pub file: PathBuf,
+    /// The model to converge to.
+    pub stack: Stack,
+    /// `apply`, `destroy`, `rollback`.
+    pub command: &'static str,
+    /// How to run.
+    pub run: RunArgs,
+    /// A saved plan to apply exactly.
+    pub saved: Option<Plan>,
+    /// Dependencies among resources the plan deletes, so dependents go first (`destroy`
+    /// passes the stack file's; otherwise deletes are ordered by kind only).
+    pub teardown: Vec<Reference>,
+}
+
+/// What a session runs with: the clients, the state bucket, and the environment's
+/// `from_env` values with the redactor of its secrets.
+pub struct Inputs<'a> {
+    /// AWS clients.
+    pub aws: &'a Aws,
+    /// The state bucket, for the lock and history.
+    pub bucket: &'a str,
+    /// Values of `from_env` parameters.
+    pub environment: &'a EnvironmentValues,
+    /// Hides every sensitive value known.
+    pub redactor: &'a Redactor,
+}
+
+impl Session {
+    /// Runs the session; exit 0 when everything converged, 1 on failure or rollback, 130
+    /// when interrupted.
+    pub async fn run(&self, inputs: &Inputs<'_>) -> Result<ExitCode, SessionError> {
+        if self.saved.is_none() {
+            // Nothing to do takes no lock and writes nothing: a converged stack stays
+            // untouched however often CI applies it.
+            let (_, plan) = self.plan(inputs).await?;
+            if !plan.has_changes() {
+                print(inputs.redactor, &render::text(&plan, stdout_color()))?;
+                expiry::extend(inputs.aws, &self.stack).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        let stack_arg = self.file.display().to_string();
+        let request = LockRequest {
+            bucket: inputs.bucket,
+            stack: &self.stack.name,
+            env: &self.stack.environment.name,
+            command: self.command,
+            timeout: self.run.lock_timeout,
+            stack_arg: &stack_arg,
+        };
+        let lock = Lock::acquire(inputs.aws, &request)
+            .await
+            .map_err(|e| SessionError::Lock(Box::new(e)))?;
+        let id = lock.record().id.clone();
+        let result = self.locked(inputs, &lock).await;
+        if let Err(e) = lock.release().await {
+            // Said whatever the apply's own outcome, which follows.
+            eprintln!("error: the lock `{id}` could not be released: {e}");
+            eprintln!(
+                "  hint: once no run of this stack is left, free it with `rollstack unlock {stack_arg} --env {} --force {id}`",
+                self.stack.environment.name
+            );
+            return result.map(|_| ExitCode::FAILURE);
+        }
+        result
+    }
+
+    /// Under the lock: plan again, confirm, execute, record.
+    async fn locked(&self, inputs: &Inputs<'_>, lock: &Lock) -> Result<ExitCode, SessionError> {
+        let (observed, mut plan) = self.plan(inputs).await?;
+        if let Some(saved) = &self.saved {
+            saved::check_fresh(saved, &plan)?;
+            saved::adopt_change_sets(inputs.aws, saved, &mut plan).await?;
+        }
+        print(inputs.redactor, &render::text(&plan, stdout_color()))?;
+        if !plan.has_changes() {
+            expiry::extend(inputs.aws, &self.stack).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !self.run.auto_approve && !confirm(self.command)? {
+            eprintln!("{} cancelled; nothing was changed.", self.command);
+            return Ok(ExitCode::FAILURE);
+        }
+        let started = Instant::now();
+        let commit = history::git_commit(&self.file);
+        let mut entry = self.entry(inputs.redactor, &plan, lock, &commit);
+        let (stack, env) = (&self.stack.name, &self.stack.environment.name);
+        history::create(inputs.aws, inputs.bucket, stack, env, &mut entry).await?;
+        let report = self.execute(inputs, observed, &plan, commit).await;
+        let problems = report.problems();
+        entry.outcome = report.outcome();
+        entry.message =
+            (!problems.is_empty()).then(|| inputs.redactor.redact(&problems.join("\n")));
+        entry.duration_secs = started.elapsed().as_secs();
+        history::update(inputs.aws, inputs.bucket, stack, env, &entry).await?;
+        self.conclude(inputs, &plan, &entry, &problems).await
+    }
+
+    /// What AWS holds now, and the plan from it (for a saved plan, with the images it
+    /// resolved rather than whatever is newest now).
+    async fn plan(&self, inputs: &Inputs<'_>) -> Result<(Observed, Plan), SessionError> {
+        let stack = &self.stack;
+        let mut observed = crate::aws::observe(inputs.aws, &Query::for_stack(stack)).await?;
+        if let Some(saved) = &self.saved {
+            for (group, image) in &saved.images {
+                if let Some(g) = stack.groups.get(group) {
+                    observed.images.insert(g.image.clone(), image.clone());
+                }
+            }
+        }
+        let plan = plan::diff(stack, &observed, inputs.environment, inputs.redactor)
+            .map_err(SessionError::Plan)?;
+        Ok((observed, plan))
+    }
+
+    /// The history entry of this session, in progress.
+    fn entry(&self, redactor: &Redactor, plan: &Plan, lock: &Lock, commit: &str) -> Entry {
+        Entry {
+            seq: 0,
+            command: self.command.to_owned(),
+            who: lock.record().holder.clone(),
+            started: lock::timestamp(SystemTime::now()),
+            commit: commit.to_owned(),
+            releases: self
+                .stack
+                .apps
+                .iter()
+                .map(|(app, a)| format!("{app}@{}", a.version))
+                .collect(),
+            summary: plan.summary,
+            outcome: Outcome::InProgress,
+            message: None,
+            duration_secs: 0,
+            model: redacted_model(redactor, &plan.model),
+        }
+    }
+
+    /// Carries `plan` out; SIGINT stops it after the current step of every node.
+    async fn execute(
+        &self,
+        inputs: &Inputs<'_>,
+        observed: Observed,
+        plan: &Plan,
+        commit: String,
+    ) -> Report {
+        let stack = &self.stack;
+        let known = Known {
+            outputs: plan::diff::known_outputs(
+                stack,
+                &observed,
+                inputs.environment,
+                inputs.redactor,
+            ),
+            environment: inputs.environment.clone(),
+        };
+        let options = Options {
+            parallelism: self.run.parallelism,
+            poll_interval: self.run.poll_interval,
+            commit,
+        };
+        let progress = Progress::new(std::io::stderr().is_terminal());
+        let executor = Arc::new(Executor::new(
+            inputs.aws.clone(),
+            stack.clone(),
+            observed,
+            plan,
+            known,
+            options,
+            progress,
+        ));
+        let cancel = executor.cancel.clone();
+        let interrupt = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "interrupt: finishing the current step, then stopping (the lock is released)"
+                );
+                cancel.store(true, Ordering::SeqCst);
+            }
+        });
+        let report = super::execute(executor, plan, &self.teardown).await;
+        interrupt.abort();
+        report
+    }
+
+    /// Says how the session ended, and exits accordingly.
+    async fn conclude(
+        &self,
+        inputs: &Inputs<'_>,
+        plan: &Plan,
+        entry: &Entry,
+        problems: &[String],
+    ) -> Result<ExitCode, SessionError> {
+        let elapsed =
+            humantime::format_duration(std::time::Duration::from_secs(entry.duration_secs));
+        let outcome = entry.outcome;
+        if outcome == Outcome::Succeeded {
+            expiry::extend(inputs.aws, &self.stack).await?;
+            let done = format!(
+                "\n{} complete in {elapsed}: {} (history #{})\n",
+                capitalised(self.command),
+                plan.summary.line().trim_start_matches("Plan: "),
+                entry.seq
+            );
+            print(inputs.redactor, &done)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        for line in problems {
+            eprintln!("{}", inputs.redactor.redact(line));
+        }
+        eprintln!(
+            "error: {} {} after {elapsed} (history #{})",
+            self.command,
+            outcome.word(),
+            entry.seq
+        );
+        if outcome != Outcome::Interrupted {
+            return Ok(ExitCode::FAILURE);
+        }
+        eprintln!(
+            "  hint: run the same command again to finish; every step is re-derived from AWS"
+        );
+        Ok(ExitCode::from(INTERRUPTED))
+    }
+}
+
+fn stdout_color() -> bool {
+    color_on(&std::io::stdout())
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn print(redactor: &Redactor, text: &str) -> Result<(), SessionError> {
+    std::io::stdout()
+        .lock()
+        .write_all(redactor.redact(text).as_bytes())?;
+    Ok(())
+}
+
+fn redacted_model(redactor: &Redactor, model: &serde_json::Value) -> serde_json::Value {
+    let text = serde_json::to_string(model).unwrap_or_default();
+    serde_json::from_str(&redactor.redact(&text)).unwrap_or_default()
+}
+
+/// Asks for `yes` on the terminal; refuses when stdin is not one.
+fn confirm(command: &'static str) -> Result<bool, SessionError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(SessionError::NoTerminal(command));
+    }
+    eprint!("\nDo you want to {command} these changes? Only `yes` is accepted: ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,219 @@
+//! Wire types -> model, section by section, reporting every problem on the way.
+
+mod cloudformation;
+mod group;
+mod security_group;
+
+use std::collections::BTreeMap;
+
+use super::Checker;
+use super::formats;
+use super::launch;
+use super::references::Names;
+use crate::load::raw::*;
+use crate::model::*;
+
+/// Builds the model of environment `environment` from `raw`.
+pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) -> Stack {
+    let subnets = top_level(checker, raw);
+    let names = Names {
+        apps: raw.apps.keys().map(String::as_str).collect(),
+        security_groups: raw.security_groups.keys().map(String::as_str).collect(),
+        groups: raw.groups.keys().map(String::as_str).collect(),
+        cloudformation: raw.cloudformation.keys().map(String::as_str).collect(),
+    };
+    let mut references = Vec::new();
+    let security_groups = raw
+        .security_groups
+        .iter()
+        .map(|(name, sg)| {
+            let model = security_group::build(checker, &names, name, sg, &mut references);
+            (name.clone(), model)
+        })
+        .collect();
+    let roles: BTreeMap<String, Role> = raw
+        .roles
+        .iter()
+        .map(|(name, role)| (name.clone(), self::role(checker, &names, raw, name, role)))
+        .collect();
+    let cloudformation = raw
+        .cloudformation
+        .iter()
+        .filter_map(|(name, cfn)| Some((name.clone(), cloudformation::node(checker, name, cfn)?)))
+        .collect();
+    let context = group::Context {
+        names: &names,
+        raw,
+        roles: &roles,
+        network_subnets: &subnets,
+    };
+    let groups = raw
+        .groups
+        .iter()
+        .map(|(name, g)| {
+            (
+                name.clone(),
+                context.build(checker, name, g, &mut references),
+            )
+        })
+        .collect();
+    let mut stack = Stack {
+        name: raw.stack.clone(),
+        environment,
+        region: raw.region.clone(),
+        state_bucket: raw.state_bucket.clone(),
+        subnets,
+        releases_bucket: raw.releases.as_ref().map(|r| r.bucket.clone()),
+        apps: apps(checker, raw),
+        security_groups,
+        roles,
+        groups,
+        cloudformation,
+        references,
+        tags: launch::tags(checker, "tags", &raw.tags, 0),
+    };
+    cloudformation::references(checker, &names, raw, &mut stack);
+    launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
+    group::user_data(checker, raw, &mut stack);
+    stack
+}
+
+/// Checks the top-level settings and entry names; the network's subnets.
+fn top_level(checker: &mut Checker, raw: &RawStack) -> Vec<String> {
+    checker.format(
+        "stack",
+        &raw.stack,
+        |v| formats::name(v, formats::MAX_NAME),
+        "stack name",
+    );
+    checker.format("region", &raw.region, formats::region, "region");
+    if let Some(bucket) = &raw.state_bucket {
+        checker.format("state_bucket", bucket, formats::bucket, "bucket name");
+    }
+    let subnets = raw
+        .network
+        .as_ref()
+        .map(|n| n.subnets.clone())
+        .unwrap_or_default();
+    checker.subnets("network.subnets", &subnets);
+    if let Some(releases) = &raw.releases {
+        checker.format(
+            "releases.bucket",
+            &releases.bucket,
+            formats::bucket,
+            "bucket name",
+        );
+    }
+    for (section, names) in [
+        ("apps", raw.apps.keys().collect::<Vec<_>>()),
+        ("security_groups", raw.security_groups.keys().collect()),
+        ("roles", raw.roles.keys().collect()),
+        ("groups", raw.groups.keys().collect()),
+        ("cloudformation", raw.cloudformation.keys().collect()),
+    ] {
+        for name in names {
+            checker.entry_name(&format!("{section}.{name}"), name, formats::MAX_NAME);
+        }
+    }
+    subnets
+}
+
+/// The apps, their versions checked.
+fn apps(checker: &mut Checker, raw: &RawStack) -> BTreeMap<String, App> {
+    raw.apps
+        .iter()
+        .map(|(name, app)| {
+            checker.format(
+                &format!("apps.{name}.version"),
+                &app.version,
+                formats::version,
+                "version",
+            );
+            (
+                name.clone(),
+                App {
+                    version: app.version.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn role(checker: &mut Checker, names: &Names, raw: &RawStack, name: &str, role: &RawRole) -> Role {
+    let path = format!("roles.{name}");
+    if let Some(app) = &role.app {
+        if let Err(e) = names.named("app", app) {
+            checker.error_at_value(
+                &format!("{path}.app"),
+                e.message,
+                "an app defined under `apps`",
+                e.hint,
+            );
+        } else if raw.releases.is_none() {
+            checker.error_at_value(
+                &format!("{path}.app"),
+                format!("role `{name}` runs app `{app}`, but the file has no `releases.bucket`"),
+                "apps need a release bucket",
+                Some("add `releases: { bucket: NAME }`; artifacts are at `s3://NAME/{app}/{version}.tar.gz`".to_owned()),
+            );
+        }
+    }
+    Role {
+        app: role.app.clone(),
+        health: role.health.as_ref().map_or(HealthCheck::Running, |h| {
+            health_check(checker, raw, &path, h)
+        }),
+    }
+}
+
+/// The health check `raw_check` at `path` asks for.
+fn health_check(checker: &mut Checker, raw: &RawStack, path: &str, h: &RawHealth) -> HealthCheck {
+    {
+        {
+            let set = [h.http.is_some(), h.signal.is_some(), h.running.is_some()];
+            if set.iter().filter(|s| **s).count() != 1 {
+                checker.error_at_value(
+                    &format!("{path}.health"),
+                    "a health check has exactly one of `http`, `signal`, `running`".to_owned(),
+                    "one of `http: { port, path }`, `signal: {}`, `running: {}`",
+                    None,
+                );
+                HealthCheck::Running
+            } else if let Some(http) = &h.http {
+                let http_path = http.path.clone().unwrap_or_else(|| "/".to_owned());
+                if !http_path.starts_with('/') {
+                    checker.error_at_value(
+                        &format!("{path}.health.http.path"),
+                        format!("health check path `{http_path}` does not start with `/`"),
+                        "a path such as `/health`",
+                        Some(format!("write `/{http_path}`")),
+                    );
+                }
+                if http.port == 0 {
+                    checker.error_at_value(
+                        &format!("{path}.health.http.port"),
+                        "port 0 cannot be probed".to_owned(),
+                        "a port from 1 to 65535",
+                        None,
+                    );
+                }
+                HealthCheck::Http {
+                    port: http.port,
+                    path: http_path,
+                }
+            } else if h.signal.is_some() {
+                if raw.state_bucket.is_none() {
+                    checker.error_at_value(
+                        &format!("{path}.health.signal"),
+                        "signal health checks need `state_bucket`: instances write their signal there".to_owned(),
+                        "a stack with `state_bucket`",
+                        Some("add `state_bucket: NAME` at the top level".to_owned()),
+                    );
+                }
+                HealthCheck::Signal
+            } else {
+                HealthCheck::Running
+            }
+        }
+    }
+}
