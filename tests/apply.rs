@@ -601,10 +601,12 @@ async fn stats_of_a_rollout_of_20_in_batches_of_5() {
     };
     assert_eq!(calls("ec2:RunInstances"), 4, "{err}");
     assert_eq!(calls("ec2:CreateTags"), 0, "{err}");
-    // One DescribeInstances and one ListObjectsV2 per poll, whatever the fleet size: a
-    // handful per batch, far fewer than the 20 instances rolled.
-    assert!(calls("ec2:DescribeInstances") <= 20, "{err}");
-    assert!(calls("s3:ListObjectsV2") <= 20, "{err}");
+    // One DescribeInstances and one ListObjectsV2 per poll, whatever the fleet size: the
+    // two go in lockstep (how many polls a batch takes depends on how fast the instances
+    // signal, which a loaded machine slows; a per-instance call would break the step).
+    let (described, listed) = (calls("ec2:DescribeInstances"), calls("s3:ListObjectsV2"));
+    assert!(listed >= 4, "a poll per batch at least: {err}");
+    assert!(described.abs_diff(listed) <= 3, "{err}");
     assert_fleet(&c, name, "web@1.1.0", 20).await;
 }
 

@@ -141,6 +141,8 @@ pub struct LockRequest<'a> {
     pub timeout: Duration,
     /// The stack file argument, for the unlock command printed on contention.
     pub stack_arg: &'a str,
+    /// Set by SIGINT: stop waiting for another holder.
+    pub interrupted: &'a std::sync::atomic::AtomicBool,
 }
 
 impl Lock {
@@ -173,7 +175,12 @@ impl Lock {
                             // found the object it had made.
                             Some(other) if other.id == record.id => Some(held.etag),
                             Some(other) if !other.expired(SystemTime::now()) => {
-                                if started.elapsed().unwrap_or_default() >= request.timeout {
+                                let interrupted = request
+                                    .interrupted
+                                    .load(std::sync::atomic::Ordering::SeqCst);
+                                if interrupted
+                                    || started.elapsed().unwrap_or_default() >= request.timeout
+                                {
                                     return Err(LockError::Held {
                                         unlock: format!(
                                             "rollstack unlock {} --env {} --force {}",

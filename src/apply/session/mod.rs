@@ -10,7 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use super::history::{self, Entry, Outcome};
@@ -63,6 +63,19 @@ impl Session {
     /// Runs the session; exit 0 when everything converged, 1 on failure or rollback, 130
     /// when interrupted.
     pub async fn run(&self, inputs: &Inputs<'_>) -> Result<ExitCode, SessionError> {
+        // SIGINT is ours from the start: before anything is changed it stops the session
+        // (the lock released); during the apply it stops every node after a safe step.
+        let interrupt = Interrupt::listen();
+        let result = self.interruptible(inputs, &interrupt).await;
+        interrupt.stop();
+        result
+    }
+
+    async fn interruptible(
+        &self,
+        inputs: &Inputs<'_>,
+        interrupt: &Interrupt,
+    ) -> Result<ExitCode, SessionError> {
         if self.saved.is_none() {
             // Nothing to do takes no lock and writes nothing: a converged stack stays
             // untouched however often CI applies it.
@@ -71,6 +84,9 @@ impl Session {
                 print(inputs.redactor, &render::text(&plan, stdout_color()))?;
                 expiry::extend(inputs.aws, &self.stack).await?;
                 return Ok(ExitCode::SUCCESS);
+            }
+            if interrupt.happened() {
+                return Ok(self.interrupted_before_changes());
             }
         }
         let stack_arg = self.file.display().to_string();
@@ -81,12 +97,13 @@ impl Session {
             command: self.command,
             timeout: self.run.lock_timeout,
             stack_arg: &stack_arg,
+            interrupted: &interrupt.flag,
         };
         let lock = Lock::acquire(inputs.aws, &request)
             .await
             .map_err(|e| SessionError::Lock(Box::new(e)))?;
         let id = lock.record().id.clone();
-        let result = self.locked(inputs, &lock).await;
+        let result = self.locked(inputs, &lock, interrupt).await;
         if let Err(e) = lock.release().await {
             // Said whatever the apply's own outcome, which follows.
             eprintln!("error: the lock `{id}` could not be released: {e}");
@@ -100,7 +117,12 @@ impl Session {
     }
 
     /// Under the lock: plan again, confirm, execute, record.
-    async fn locked(&self, inputs: &Inputs<'_>, lock: &Lock) -> Result<ExitCode, SessionError> {
+    async fn locked(
+        &self,
+        inputs: &Inputs<'_>,
+        lock: &Lock,
+        interrupt: &Interrupt,
+    ) -> Result<ExitCode, SessionError> {
         let (observed, mut plan) = self.plan(inputs).await?;
         if let Some(saved) = &self.saved {
             saved::check_fresh(saved, &plan)?;
@@ -111,16 +133,21 @@ impl Session {
             expiry::extend(inputs.aws, &self.stack).await?;
             return Ok(ExitCode::SUCCESS);
         }
-        if !self.run.auto_approve && !confirm(self.command)? {
+        if !self.run.auto_approve && !interrupt.confirm(self.command).await? {
             eprintln!("{} cancelled; nothing was changed.", self.command);
             return Ok(ExitCode::FAILURE);
+        }
+        if interrupt.happened() {
+            return Ok(self.interrupted_before_changes());
         }
         let started = Instant::now();
         let commit = history::git_commit(&self.file);
         let mut entry = self.entry(inputs.redactor, &plan, lock, &commit);
         let (stack, env) = (&self.stack.name, &self.stack.environment.name);
         history::create(inputs.aws, inputs.bucket, stack, env, &mut entry).await?;
-        let report = self.execute(inputs, observed, &plan, commit).await;
+        let report = self
+            .execute(inputs, observed, &plan, commit, interrupt)
+            .await;
         let problems = report.problems();
         entry.outcome = report.outcome();
         entry.message =
@@ -176,6 +203,7 @@ impl Session {
         observed: Observed,
         plan: &Plan,
         commit: String,
+        interrupt: &Interrupt,
     ) -> Report {
         let stack = &self.stack;
         let known = Known {
@@ -193,7 +221,7 @@ impl Session {
             commit,
         };
         let progress = Progress::new(std::io::stderr().is_terminal());
-        let executor = Arc::new(Executor::new(
+        let mut executor = Executor::new(
             inputs.aws.clone(),
             stack.clone(),
             observed,
@@ -201,19 +229,18 @@ impl Session {
             known,
             options,
             progress,
-        ));
-        let cancel = executor.cancel.clone();
-        let interrupt = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "interrupt: finishing the current step, then stopping (the lock is released)"
-                );
-                cancel.store(true, Ordering::SeqCst);
-            }
-        });
-        let report = super::execute(executor, plan, &self.teardown).await;
-        interrupt.abort();
-        report
+        );
+        executor.cancel = interrupt.flag.clone();
+        super::execute(Arc::new(executor), plan, &self.teardown).await
+    }
+
+    /// Exit 130 for a session SIGINT stopped before it changed anything.
+    fn interrupted_before_changes(&self) -> ExitCode {
+        eprintln!(
+            "error: {} interrupted before it changed anything",
+            self.command
+        );
+        ExitCode::from(INTERRUPTED)
     }
 
     /// Says how the session ended, and exits accordingly.
@@ -281,13 +308,64 @@ fn redacted_model(redactor: &Redactor, model: &serde_json::Value) -> serde_json:
     serde_json::from_str(&redactor.redact(&text)).unwrap_or_default()
 }
 
-/// Asks for `yes` on the terminal; refuses when stdin is not one.
-fn confirm(command: &'static str) -> Result<bool, SessionError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(SessionError::NoTerminal(command));
+/// SIGINT, listened to for the whole session.
+struct Interrupt {
+    /// Set once SIGINT came (the executor's cancel flag).
+    flag: Arc<AtomicBool>,
+    /// Woken when it comes.
+    notify: Arc<tokio::sync::Notify>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Interrupt {
+    fn listen() -> Interrupt {
+        let flag = Arc::new(AtomicBool::new(false));
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let (set, wake) = (flag.clone(), notify.clone());
+        let listener = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "interrupt: finishing the current step, then stopping (the lock is released)"
+                );
+                set.store(true, Ordering::SeqCst);
+                wake.notify_one();
+            }
+        });
+        Interrupt {
+            flag,
+            notify,
+            listener,
+        }
     }
-    eprint!("\nDo you want to {command} these changes? Only `yes` is accepted: ");
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+
+    fn happened(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    fn stop(self) {
+        self.listener.abort();
+    }
+
+    /// Asks for `yes` on the terminal; refuses when stdin is not one. SIGINT at the
+    /// question is a no.
+    async fn confirm(&self, command: &'static str) -> Result<bool, SessionError> {
+        if !std::io::stdin().is_terminal() {
+            return Err(SessionError::NoTerminal(command));
+        }
+        eprint!("\nDo you want to {command} these changes? Only `yes` is accepted: ");
+        let answer = tokio::task::spawn_blocking(|| {
+            let mut answer = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .map(|_| answer)
+        });
+        tokio::select! {
+            answer = answer => match answer {
+                Ok(answer) => Ok(answer?.trim() == "yes"),
+                Err(_) => Ok(false),
+            },
+            () = self.notify.notified() => Ok(false),
+        }
+    }
 }
