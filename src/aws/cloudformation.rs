@@ -377,3 +377,20 @@ impl Aws {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status the SDK knows and rollstack does not would fail every plan of a stack
+    /// in it: the two lists are the same.
+    #[test]
+    fn every_status_the_sdk_knows_is_parsed() {
+        let sdk = aws_sdk_cloudformation::types::StackStatus::values();
+        for name in sdk {
+            let status = StackStatus::parse(name).unwrap_or_else(|| panic!("`{name}` is unknown"));
+            assert_eq!(status.as_str(), *name);
+        }
+        assert_eq!(sdk.len(), 23);
+    }
+}

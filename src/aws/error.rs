@@ -359,3 +359,29 @@ pub(super) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::operation::describe_instances::DescribeInstancesError;
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn the_sdk_error_stays_the_source_and_out_of_the_sentence() {
+        let sdk: SdkError<DescribeInstancesError, HttpResponse> =
+            SdkError::timeout_error(Box::new(std::io::Error::other("read timed out")));
+        let error = AwsError::from_sdk("DescribeInstances", "`http://127.0.0.1:1`", sdk);
+        assert_eq!(
+            error.to_string(),
+            "`DescribeInstances` got no answer from `http://127.0.0.1:1` in time"
+        );
+        let source = error.source().expect("the SDK error is kept as the source");
+        assert!(
+            source
+                .downcast_ref::<SdkError<DescribeInstancesError, HttpResponse>>()
+                .is_some()
+        );
+        assert!(error.is_passing());
+    }
+}

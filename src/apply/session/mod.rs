@@ -27,7 +27,7 @@ use crate::plan::{self, Plan, Redactor, render};
 pub use error::SessionError;
 
 /// Exit code of a command stopped by SIGINT.
-const INTERRUPTED: u8 = 130;
+pub const INTERRUPTED: u8 = 130;
 
 /// One locked change to an environment.
 pub struct Session {

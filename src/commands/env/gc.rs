@@ -43,6 +43,12 @@ pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             Ok(code) if code == ExitCode::SUCCESS => {
                 report.push(format!("destroyed  {}  (expired at {at})", env.name));
             }
+            // SIGINT stops the collection, not only the environment it came in.
+            Ok(code) if code == ExitCode::from(crate::apply::session::INTERRUPTED) => {
+                report.push(format!("INTERRUPTED {}; the rest was not tried", env.name));
+                println!("\n{}", report.join("\n"));
+                return Ok(code);
+            }
             Ok(_) => {
                 failed = true;
                 report.push(format!(
