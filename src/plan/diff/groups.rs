@@ -14,7 +14,7 @@ use crate::plan::spec::{LaunchSpec, TemplateUpkeep, retag, user_tags};
 use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
 use crate::rollout::{Departure, Policy, TargetSpec, scale_in};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
-use reasons::{scale_text, spec_reason, upkeep_reason, with_scale_and_retag};
+use reasons::{retagging, scale_text, spec_reason, upkeep_reason, with_scale_and_retag};
 
 /// What a group diff needs besides the model and observation.
 pub struct GroupInputs<'a> {
@@ -333,7 +333,10 @@ fn decide(
     } else if upkeep.is_needed() {
         (Action::Update, upkeep_reason(upkeep))
     } else if !detail.retag.is_empty() {
-        (Action::Update, "tags changed".to_owned())
+        (
+            Action::Update,
+            format!("tags changed: {}", retagging(detail)),
+        )
     } else {
         (Action::NoOp, "in sync".to_owned())
     }

@@ -95,13 +95,16 @@ pub(super) fn with_scale_and_retag(
         reason.push_str(&scale);
     }
     if !detail.retag.is_empty() {
-        let retagging = format!("retag {}", plural(detail.retag.len(), "resource"));
-        if reason == "tags changed" {
-            reason = format!("tags changed: {retagging}");
-        } else if !reason.contains(&retagging) {
+        let retagging = retagging(detail);
+        if !reason.contains(&retagging) {
             reason.push_str("; ");
             reason.push_str(&retagging);
         }
     }
     reason
+}
+
+/// `retag 3 resources`.
+pub(super) fn retagging(detail: &GroupChange) -> String {
+    format!("retag {}", plural(detail.retag.len(), "resource"))
 }
