@@ -17,6 +17,12 @@ KIND is one of:
             group or launch template, a request naming its id answers NotFound, and
             `DescribeInstances` leaves new instances out
 
+  none      no fault: a plain proxy (with --log, a witness of the calls made)
+
+With --log FILE, every answered form-encoded request appends one line to FILE, in the
+order answered: its Action and the instance ids it names (`TerminateInstances i-1 i-2`,
+`DeregisterTargets i-1`).
+
 With --match, only requests whose path or body contains TEXT (`lock.json`,
 `Action=CreateSecurityGroup`) are faulted; with --times, at most N faults are injected.
 
@@ -39,12 +45,13 @@ import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("upstream", type=int)
-parser.add_argument("--kind", required=True, choices=["throttle", "error", "reset", "lost", "silent", "hide", "capacity"])
+parser.add_argument("--kind", required=True, choices=["none", "throttle", "error", "reset", "lost", "silent", "hide", "capacity"])
 parser.add_argument("--seconds", type=float, default=3.0)
 parser.add_argument("--rate", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--match", default=None)
 parser.add_argument("--times", type=int, default=None)
+parser.add_argument("--log", default=None)
 args = parser.parse_args()
 
 rng = random.Random(args.seed)
@@ -162,6 +169,23 @@ def fault_now(path, body):
         return hit
 
 
+def record(body):
+    """Appends the call `body` makes to the --log file: `Action id id ...`."""
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    action = form.get("Action", [""])[0]
+    if not action:
+        return
+    ids = [
+        value
+        for key, values in sorted(form.items())
+        if re.fullmatch(r"InstanceId\.\d+|Targets\.member\.\d+\.Id", key)
+        for value in values
+    ]
+    with lock:
+        with open(args.log, "a") as log:
+            log.write(" ".join([action] + ids) + "\n")
+
+
 class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -237,6 +261,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if token and not cached and reply[0] < 300:
             with lock:
                 replies[token] = reply
+        if args.log and reply[0] < 300:
+            record(body)
         if fault and kind == "lost":
             return self.reset()
         self.answer(*reply)

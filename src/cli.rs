@@ -155,6 +155,10 @@ pub struct RunArgs {
     /// Print the AWS calls made, per operation, to stderr.
     #[arg(long)]
     pub stats: bool,
+    /// Roll out even though an alarm a rollout watches is in `ALARM` already (recorded
+    /// in history); such an alarm stops the rollout again once it recovers and fires.
+    #[arg(long)]
+    pub ignore_alarms: bool,
 }
 
 /// Arguments of `rollstack apply`.

@@ -49,6 +49,9 @@ pub enum NodeError {
     /// plan refuses it; a hand-edited plan file can still ask).
     #[error("security group `{0}` cannot be replaced: rename it instead")]
     Unreplaceable(String),
+    /// A target group's ARN is an output that is still not known.
+    #[error("target group `{0}` is not known: its CloudFormation output does not exist")]
+    UnknownTargetGroup(String),
     /// A rule names a security group that neither exists nor was created by this apply.
     #[error("security group `{0}` does not exist")]
     NoSecurityGroup(String),

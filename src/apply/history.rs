@@ -32,6 +32,9 @@ pub struct Entry {
     pub message: Option<String>,
     /// Seconds from start to end.
     pub duration_secs: u64,
+    /// Alarms in `ALARM` that `--ignore-alarms` rolled out under.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored_alarms: Vec<String>,
     /// The effective model applied, sensitive values redacted.
     pub model: serde_json::Value,
 }
@@ -212,6 +215,7 @@ mod tests {
             outcome,
             message: None,
             duration_secs: 0,
+            ignored_alarms: Vec::new(),
             model: serde_json::Value::Null,
         }
     }

@@ -42,6 +42,9 @@ pub struct Options {
     pub poll_interval: Duration,
     /// Git commit of the stack file, for launch template version descriptions.
     pub commit: String,
+    /// Alarms already in `ALARM` that `--ignore-alarms` lets the rollouts start under;
+    /// each counts again once it recovers.
+    pub ignored_alarms: Vec<String>,
 }
 
 /// Values known before apply starts.

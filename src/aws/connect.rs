@@ -127,8 +127,18 @@ impl Aws {
             .retry_partition(partition("rollstack-iam"))
             .interceptor(stats.interceptor())
             .build();
+        let elbv2 = aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+            .retry_partition(partition("rollstack-elbv2"))
+            .interceptor(stats.interceptor())
+            .build();
+        let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(config)
+            .retry_partition(partition("rollstack-cloudwatch"))
+            .interceptor(stats.interceptor())
+            .build();
         Aws {
             iam: aws_sdk_iam::Client::from_conf(iam),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(elbv2),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),

@@ -13,6 +13,7 @@ mod observe;
 pub mod operations;
 mod state;
 mod stats;
+mod traffic;
 
 pub use bucket::BucketGap;
 pub use cloudformation::{
@@ -39,6 +40,8 @@ pub struct Aws {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) cloudformation: aws_sdk_cloudformation::Client,
     pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
     stats: CallStats,
     /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
     endpoint_url: Option<String>,

@@ -13,6 +13,10 @@ pub enum Service {
     CloudFormation,
     /// AWS IAM (global).
     Iam,
+    /// Elastic Load Balancing (v2: target groups).
+    ElasticLoadBalancing,
+    /// Amazon CloudWatch (alarms).
+    CloudWatch,
 }
 
 impl Service {
@@ -23,6 +27,8 @@ impl Service {
             Service::S3 => "s3",
             Service::CloudFormation => "cloudformation",
             Service::Iam => "iam",
+            Service::ElasticLoadBalancing => "elasticloadbalancing",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 
@@ -30,6 +36,8 @@ impl Service {
     pub fn endpoint(self, region: &str) -> String {
         match self {
             Service::Iam => "https://iam.amazonaws.com".to_owned(),
+            // CloudWatch's IAM prefix is not its host's.
+            Service::CloudWatch => format!("https://monitoring.{region}.amazonaws.com"),
             other => format!("https://{}.{region}.amazonaws.com", other.prefix()),
         }
     }
@@ -58,6 +66,10 @@ pub enum Scope {
     Bootstrap,
     /// Reading instance profiles: `iam-policy` itself.
     PolicyLookup,
+    /// Load balancer and alarm reads, which have no resource-level permissions.
+    TrafficRead,
+    /// The target groups the stack's groups serve.
+    TargetGroup,
 }
 
 /// One AWS operation rollstack makes.
@@ -142,6 +154,11 @@ pub const OPERATIONS: &[Operation] = &[
     op("DeleteChangeSet", CloudFormation, "cloudformation:DeleteChangeSet", true, CloudFormationStack),
     op("DeleteStack", CloudFormation, "cloudformation:DeleteStack", true, CloudFormationStack),
     op("GetInstanceProfile", Iam, "iam:GetInstanceProfile", false, PolicyLookup),
+    op("DescribeTargetHealth", ElasticLoadBalancing, "elasticloadbalancing:DescribeTargetHealth", false, TrafficRead),
+    op("DescribeTargetGroupAttributes", ElasticLoadBalancing, "elasticloadbalancing:DescribeTargetGroupAttributes", false, TrafficRead),
+    op("RegisterTargets", ElasticLoadBalancing, "elasticloadbalancing:RegisterTargets", true, TargetGroup),
+    op("DeregisterTargets", ElasticLoadBalancing, "elasticloadbalancing:DeregisterTargets", true, TargetGroup),
+    op("DescribeAlarms", CloudWatch, "cloudwatch:DescribeAlarms", false, TrafficRead),
 ];
 
 /// The operation named `name`, if rollstack makes it.

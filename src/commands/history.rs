@@ -40,6 +40,12 @@ pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
                     short_commit(&e.commit),
                     e.who
                 ));
+                if !e.ignored_alarms.is_empty() {
+                    let alarms = crate::diagnostic::list(e.ignored_alarms.iter());
+                    text.push_str(&format!(
+                        "      --ignore-alarms: rolled out under {alarms} in ALARM\n"
+                    ));
+                }
             }
             text
         }

@@ -197,6 +197,12 @@ pub struct RawGroup {
     /// Tags of your own on the group's instances and their volumes (over the stack's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// ELBv2 target groups the instances serve: ARNs, or references to a CloudFormation
+    /// node's outputs (`${outputs.lb.WebTargetGroupArn}`). An instance is registered once
+    /// it passes its role's checks, counts as serving once the target groups report it
+    /// `healthy`, and is deregistered and drained before it is terminated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
     /// Resources that must be in place first: `db` or `cloudformation.db`.
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -270,6 +276,24 @@ pub struct RawRollout {
     /// `rollback` (default) or `halt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<RawOnFailure>,
+    /// A canary: the first batch, which serves alone for `bake` before the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<RawCanary>,
+    /// CloudWatch alarm names: one in `ALARM` before the rollout stops the apply (unless
+    /// `--ignore-alarms`); one that goes to `ALARM` during it triggers `on_failure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<Vec<String>>,
+}
+
+/// A rollout's canary batch.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanary {
+    /// Instances in the canary: a number or a percentage of the count (rounds up).
+    pub count: Quantity,
+    /// How long the canary serves, watched for health and alarms, before the other
+    /// batches (`10m`).
+    pub bake: Duration,
 }
 
 /// What a failed rollout does.
@@ -395,6 +419,9 @@ pub struct RawGroupOverlay {
     /// Tags of your own on the group's instances and their volumes (over the stack's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// ELBv2 target groups the instances serve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_groups: Option<Vec<String>>,
     /// Dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,

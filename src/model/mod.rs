@@ -3,6 +3,7 @@
 //! Built by `validate` from the wire types; everything downstream (graph, plan, apply)
 //! reads only this.
 
+mod rollout;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use rollout::{Canary, OnFailure, Rollout};
 pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
 
 /// The effective model of one environment of a stack.
@@ -213,6 +215,10 @@ pub struct Group {
     /// Tags of the user's own on the instances and volumes (over the stack's).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// ELBv2 target groups the instances serve (ARNs as written; each may hold
+    /// `${outputs.NODE.OUTPUT}`).
+    #[serde(default)]
+    pub target_groups: Vec<String>,
     /// Rollout policy.
     pub rollout: Rollout,
 }
@@ -310,43 +316,6 @@ pub struct Template {
     pub file: PathBuf,
     /// Template text.
     pub source: String,
-}
-
-/// A rolling replacement policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rollout {
-    /// Instances allowed above the count.
-    pub max_surge: Quantity,
-    /// Instances allowed below the count.
-    pub max_unavailable: Quantity,
-    /// Wait between batches.
-    pub pause: Duration,
-    /// Longest wait for new instances to turn healthy.
-    pub health_timeout: Duration,
-    /// What a failure does.
-    pub on_failure: OnFailure,
-}
-
-impl Default for Rollout {
-    fn default() -> Self {
-        Rollout {
-            max_surge: Quantity::Count(1),
-            max_unavailable: Quantity::Count(0),
-            pause: Duration::default(),
-            health_timeout: Duration(std::time::Duration::from_secs(600)),
-            on_failure: OnFailure::Rollback,
-        }
-    }
-}
-
-/// What a failed rollout does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnFailure {
-    /// Terminate the failed instances and restore the previous spec.
-    Rollback,
-    /// Stop where it is, never below the minimum.
-    Halt,
 }
 
 /// A CloudFormation stack driven by rollstack.

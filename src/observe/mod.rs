@@ -7,9 +7,13 @@
 mod cloudformation;
 pub mod environments;
 mod instance;
+mod traffic;
 
 pub use cloudformation::{LiveCloudFormation, StackStatus};
 pub use instance::{InstanceState, LiveInstance};
+pub use traffic::{
+    AlarmState, LiveAlarm, LiveTargetGroup, Target, TargetState, resolve, short_name,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +46,10 @@ pub mod tags {
     /// The keys of the user's own tags rollstack set (space-separated), so that a key
     /// taken out of the file is taken off the resource, and no one else's is.
     pub const USER_TAGS: &str = "rollstack:user-tags";
+    /// On a launch template: a target group its group's instances serve (ARN), one tag
+    /// per target group, `rollstack:target-group-1` and on; what drains a group that is
+    /// no longer in the file.
+    pub const TARGET_GROUP_PREFIX: &str = "rollstack:target-group-";
 }
 
 /// What to look for: derived from one environment's model.
@@ -67,6 +75,11 @@ pub struct Query {
     pub described_ids: BTreeSet<String>,
     /// Every subnet the stack launches into (the VPC they are in is the stack's).
     pub subnets: Vec<String>,
+    /// The target groups the groups serve, as written (`${outputs.lb.Arn}` resolves
+    /// against the live outputs of `{name_prefix}lb`).
+    pub target_groups: BTreeSet<String>,
+    /// The alarms the groups' rollouts watch.
+    pub alarms: Vec<String>,
 }
 
 impl Query {
@@ -116,6 +129,18 @@ impl Query {
                 .iter()
                 .chain(stack.groups.values().flat_map(|g| &g.subnets))
                 .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            target_groups: stack
+                .groups
+                .values()
+                .flat_map(|g| g.target_groups.iter().cloned())
+                .collect(),
+            alarms: stack
+                .groups
+                .values()
+                .flat_map(|g| g.rollout.alarms.iter().cloned())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
@@ -185,9 +210,19 @@ pub struct Observed {
     /// The VPCs the stack's subnets are in (the default VPC's when it names none); more
     /// than one is an error, none means the account has no default VPC.
     pub vpcs: Vec<String>,
+    /// The target groups the groups serve whose ARN is known (written, or a live
+    /// output), with their targets.
+    pub target_groups: Vec<LiveTargetGroup>,
+    /// The alarms the rollouts watch that exist.
+    pub alarms: Vec<LiveAlarm>,
 }
 
 impl Observed {
+    /// Target group `arn`, if observed.
+    pub fn target_group(&self, arn: &str) -> Option<&LiveTargetGroup> {
+        self.target_groups.iter().find(|t| t.arn == arn)
+    }
+
     /// The VPC the stack deploys into, when there is exactly one.
     pub fn vpc(&self) -> Option<&str> {
         match self.vpcs.as_slice() {

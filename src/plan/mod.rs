@@ -226,6 +226,31 @@ pub struct GroupChange {
     /// User tag keys taken off the resources of `retag`.
     #[serde(default)]
     pub remove_tags: Vec<String>,
+    /// The load balancer target groups and alarms the rollout is ordered around.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficPlan>,
+}
+
+/// What a group's rollout is ordered around: target groups and alarms.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TrafficPlan {
+    /// Target group ARNs (as written, when known only after apply).
+    pub target_groups: Vec<String>,
+    /// Kept instances a target group is missing: apply registers them.
+    #[serde(default)]
+    pub register: Vec<String>,
+    /// The alarms the rollout watches, with their state now.
+    #[serde(default)]
+    pub alarms: Vec<AlarmPlan>,
+}
+
+/// An alarm a rollout watches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AlarmPlan {
+    /// Its name.
+    pub name: String,
+    /// Its state now (`OK`, `ALARM`, `INSUFFICIENT_DATA`); `None` when it does not exist.
+    pub state: Option<String>,
 }
 
 /// Instance counts of a group.

@@ -102,6 +102,7 @@ pub fn build(
             let mut statements = reads(stack, arns);
             statements.extend(ec2_writes(stack, arns));
             statements.extend(state_writes(stack, arns));
+            statements.extend(target_group_writes(stack, arns));
             statements.push(cloudformation_writes(stack, arns));
             let made = cloudformation::statements(stack, arns);
             uncovered = made.uncovered;
@@ -162,6 +163,14 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
         ));
     }
     statements.extend(release_reads(stack, arns));
+    if uses_traffic(stack) {
+        // ELBv2 and CloudWatch reads: target health, drain delays, alarm states.
+        statements.push(Statement::new(
+            "ReadTargetGroupsAndAlarms",
+            actions(Scope::TrafficRead, false),
+            ["*".to_owned()],
+        ));
+    }
     // Without it, a missing release answers 403, not 404.
     if let Some(bucket) = &stack.releases_bucket {
         statements.push(Statement::new(
@@ -281,6 +290,38 @@ fn ec2_writes(stack: &Stack, arns: &Arns) -> Vec<Statement> {
             [ec2("security-group-rule/*")],
         ),
     ]
+}
+
+/// Whether a group serves target groups or a rollout watches alarms.
+fn uses_traffic(stack: &Stack) -> bool {
+    stack
+        .groups
+        .values()
+        .any(|g| !g.target_groups.is_empty() || !g.rollout.alarms.is_empty())
+}
+
+/// Registering and deregistering instances: in the target groups the file names by ARN;
+/// in any of the account's when one is a CloudFormation output (its name is not known
+/// before the stack exists).
+fn target_group_writes(stack: &Stack, arns: &Arns) -> Option<Statement> {
+    let written: Vec<&String> = stack
+        .groups
+        .values()
+        .flat_map(|g| &g.target_groups)
+        .collect();
+    if written.is_empty() {
+        return None;
+    }
+    let resources: Vec<String> = if written.iter().any(|w| w.contains("${")) {
+        vec![arns.regional("elasticloadbalancing", "targetgroup/*")]
+    } else {
+        written.into_iter().cloned().collect()
+    };
+    Some(Statement::new(
+        "RegisterInTargetGroups",
+        actions(Scope::TargetGroup, true),
+        resources,
+    ))
 }
 
 /// Taking the lock, writing history, clearing signals.

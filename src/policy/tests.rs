@@ -47,6 +47,8 @@ fn apply_allows_every_operation_plan_and_apply_make() {
         match operation.scope {
             // The template's instance profile needs `iam:GetInstanceProfile` all the same.
             Scope::PolicyLookup => {}
+            // Only for stacks with target groups or alarms: `traffic_is_allowed_when_used`.
+            Scope::TrafficRead | Scope::TargetGroup => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
             _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
         }
@@ -58,7 +60,10 @@ fn plan_allows_the_reads_and_no_write() {
     let plan = policy(Purpose::Plan);
     let allowed = plan.actions();
     for operation in OPERATIONS {
-        if matches!(operation.scope, Scope::Bootstrap | Scope::PolicyLookup) {
+        if matches!(
+            operation.scope,
+            Scope::Bootstrap | Scope::PolicyLookup | Scope::TrafficRead | Scope::TargetGroup
+        ) {
             continue;
         }
         if !operation.writes {
@@ -184,4 +189,49 @@ fn partitions_follow_the_region() {
     assert_eq!(Arns::new("cn-north-1", "*").partition, "aws-cn");
     assert_eq!(Arns::new("us-gov-west-1", "*").partition, "aws-us-gov");
     assert_eq!(Arns::new("eu-west-1", "*").partition, "aws");
+}
+
+#[test]
+fn traffic_is_allowed_when_used() {
+    let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1";
+    let mut stack = shop("prod");
+    let arns = Arns::new("us-east-1", "123456789012");
+    let build_for =
+        |stack: &Stack, purpose| build(stack, purpose, &arns, &BTreeMap::new()).document;
+    let before = build_for(&stack, Purpose::Apply);
+    assert!(
+        !before
+            .actions()
+            .iter()
+            .any(|a| a.starts_with("elasticloadbalancing:"))
+    );
+    let www = stack.groups.get_mut("www").unwrap();
+    www.target_groups = vec![arn.to_owned()];
+    www.rollout.alarms = vec!["www-5xx".to_owned()];
+    let apply = build_for(&stack, Purpose::Apply);
+    for operation in OPERATIONS {
+        if matches!(operation.scope, Scope::TrafficRead | Scope::TargetGroup) {
+            assert!(
+                apply.actions().contains(&operation.action),
+                "{}",
+                operation.name
+            );
+        }
+    }
+    assert_eq!(statement(&apply, "RegisterInTargetGroups").resource, [arn]);
+    let plan = build_for(&stack, Purpose::Plan);
+    assert!(plan.actions().contains(&"cloudwatch:DescribeAlarms"));
+    assert!(
+        !plan
+            .actions()
+            .contains(&"elasticloadbalancing:RegisterTargets")
+    );
+    // A target group made by CloudFormation: any of the account's in the region.
+    let www = stack.groups.get_mut("www").unwrap();
+    www.target_groups = vec!["${outputs.lb.TargetGroup}".to_owned()];
+    let apply = build_for(&stack, Purpose::Apply);
+    assert_eq!(
+        statement(&apply, "RegisterInTargetGroups").resource,
+        ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/*"]
+    );
 }

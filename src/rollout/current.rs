@@ -4,7 +4,9 @@
 
 use crate::observe::{InstanceState, LiveInstance, tags};
 
-use super::{Health, Member};
+use std::collections::BTreeSet;
+
+use super::{Health, Member, Traffic};
 
 /// The tags every instance of a group must carry; one missing is drift.
 pub const REQUIRED_INSTANCE_TAGS: &[&str] = &[
@@ -96,34 +98,58 @@ impl TargetSpec<'_> {
 }
 
 impl Member {
-    /// `instance` as a member: current or not, with `health`.
-    pub fn of(instance: &LiveInstance, current: bool, health: Health) -> Member {
+    /// `instance` as a member: current or not, with `health` and `traffic`.
+    pub fn of(instance: &LiveInstance, current: bool, health: Health, traffic: Traffic) -> Member {
         Member {
             id: instance.id.clone(),
             current,
             health,
+            traffic,
             subnet: instance.subnet_id.clone(),
             launched: instance.launch_time.clone(),
         }
     }
 }
 
+/// How [`members`] judges a group's live instances.
+pub struct Judges<'a, J, T> {
+    /// Instances to take out whatever their state (a rolled-back spec's).
+    pub evict: &'a BTreeSet<String>,
+    /// The health of an instance of the target spec.
+    pub health: J,
+    /// Where an instance stands with the target groups.
+    pub traffic: T,
+}
+
 /// The members of a group whose live instances are `live`, rolling to `target`: an
-/// instance of the target spec is as healthy as `judge` finds it; any other serves
-/// while it runs (it passed its gate when it was rolled out).
-pub fn members(
+/// instance of the target spec is as healthy as `judges.health` finds it; any other
+/// serves while it runs (it passed its gate when it was rolled out), unless evicted.
+pub fn members<J, T>(
     live: &[LiveInstance],
     target: &TargetSpec<'_>,
-    mut judge: impl FnMut(&LiveInstance) -> Health,
-) -> Vec<Member> {
+    judges: Judges<'_, J, T>,
+) -> Vec<Member>
+where
+    J: FnMut(&LiveInstance, Traffic) -> Health,
+    T: FnMut(&LiveInstance) -> Traffic,
+{
+    let Judges {
+        evict,
+        health: mut judge,
+        traffic: mut traffic_of,
+    } = judges;
     live.iter()
         .map(|instance| {
-            if target.is_current(instance) {
-                Member::of(instance, true, judge(instance))
+            let traffic = traffic_of(instance);
+            if evict.contains(&instance.id) {
+                let why = Health::Failed("rolled back".to_owned());
+                Member::of(instance, false, why, traffic)
+            } else if target.is_current(instance) {
+                Member::of(instance, true, judge(instance, traffic), traffic)
             } else if instance.state == InstanceState::Running {
-                Member::of(instance, false, Health::Healthy)
+                Member::of(instance, false, Health::Healthy, traffic)
             } else {
-                Member::of(instance, false, Health::Pending)
+                Member::of(instance, false, Health::Pending, traffic)
             }
         })
         .collect()
@@ -246,10 +272,15 @@ mod tests {
             instance("s0", InstanceState::Pending, "t3.micro"),
         ];
         let mut judged = 0;
-        let members = members(&live, &target, |_| {
-            judged += 1;
-            Health::Pending
-        });
+        let judges = Judges {
+            evict: &BTreeSet::new(),
+            health: |_: &LiveInstance, _| {
+                judged += 1;
+                Health::Pending
+            },
+            traffic: |_: &LiveInstance| Traffic::Direct,
+        };
+        let members = members(&live, &target, judges);
         let got: Vec<(bool, Health)> = members.into_iter().map(|m| (m.current, m.health)).collect();
         assert_eq!(
             got,

@@ -10,6 +10,7 @@ mod launch;
 pub use launch::MAX_USER_DATA;
 mod references;
 mod sections;
+mod traffic;
 
 use std::path::Path;
 

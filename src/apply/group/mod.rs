@@ -6,6 +6,7 @@ mod launch;
 mod roll;
 mod rollback;
 mod template;
+mod traffic;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -106,8 +107,16 @@ async fn converge(
     let hash = spec.hash();
     let template = live_template(executor, name);
     let upkeep = TemplateUpkeep::of(template, &hash, group.count);
+    let target_groups = traffic::arns(executor, group)?;
     let (template_id, version, upkeep) =
         template::version_for(executor, name, &spec, template, upkeep).await?;
+    traffic::remember(
+        executor,
+        &template_id,
+        &traffic::remembered(template),
+        &target_groups,
+    )
+    .await?;
     let target = Target {
         hash: hash.clone(),
         template_id: template_id.clone(),
@@ -116,7 +125,12 @@ async fn converge(
         instance_type: Some(spec.instance_type.clone()),
         image_id: Some(spec.image_id.clone()),
     };
-    match roll::roll(executor, name, group, &target).await? {
+    let how = roll::Roll {
+        target_groups: &target_groups,
+        evict: Default::default(),
+        rollback: false,
+    };
+    match roll::roll(executor, name, group, &target, how).await? {
         Rolled::Converged => {
             finish(executor, group, &template_id, &upkeep, change).await?;
             Ok(NodeOutcome::Done(format!(
@@ -138,7 +152,12 @@ async fn converge(
                     Err(NodeError::Halted(failed))
                 }
                 OnFailure::Rollback => {
-                    rollback::rollback(executor, name, group, &target, failed).await
+                    let failing = rollback::Failing {
+                        target: &target,
+                        target_groups: &target_groups,
+                        failed,
+                    };
+                    rollback::rollback(executor, name, group, failing).await
                 }
             }
         }
@@ -173,8 +192,8 @@ async fn finish(
     Ok(())
 }
 
-/// A group removed from the file: terminate its instances, wait for them, delete its
-/// launch template.
+/// A group removed from the file: drain its instances from the target groups its
+/// launch template remembers, terminate them, wait for them, delete the template.
 async fn remove(
     executor: &Executor,
     name: &str,
@@ -184,6 +203,7 @@ async fn remove(
     let address = Address::Group(name.to_owned());
     let started = std::time::Instant::now();
     let mut patience = Patience::default();
+    let target_groups = traffic::remembered(live_template(executor, name));
     loop {
         let observed = executor
             .aws
@@ -203,6 +223,15 @@ async fn remove(
             });
         }
         let ids: Vec<String> = live.iter().map(|i| i.id.clone()).collect();
+        if patience
+            .poll(traffic::drain(executor, &target_groups, &ids).await)?
+            .is_none()
+        {
+            continue;
+        }
+        if executor.cancelled() {
+            return Ok(NodeOutcome::Interrupted);
+        }
         patience.poll(executor.aws.terminate_instances(&ids).await)?;
         executor.nap(executor.options.poll_interval).await;
     }

@@ -12,13 +12,27 @@ use crate::apply::signals::Signals;
 use crate::aws::AwsError;
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, HealthCheck};
-use crate::observe::{InstanceState, LiveInstance};
+use crate::observe::{InstanceState, LiveAlarm, LiveInstance, LiveTargetGroup, TargetState};
 use crate::rollout::health::{self, Seen};
-use crate::rollout::{self, Health, Member, Policy, Step};
+use crate::rollout::traffic::{self, Drains};
+use crate::rollout::{
+    self, AlarmGate, BakeClock, Firing, Gates, Health, Judges, Member, Policy, Step, Traffic,
+};
 
 /// How long an instance this run launched may be missing from listings before it is
 /// taken as gone: AWS shows a new instance within seconds, usually.
 const LISTING_LAG: Duration = Duration::from_secs(300);
+
+/// How a rollout goes beyond its target: what it takes out whatever its state, and
+/// whether it is a rollback (no canary, no alarms: it restores what served).
+pub(super) struct Roll<'a> {
+    /// The group's target groups, resolved.
+    pub target_groups: &'a [String],
+    /// Instances to drain and terminate first (a rolled-back spec's).
+    pub evict: BTreeSet<String>,
+    /// Whether this rollout restores the previous spec.
+    pub rollback: bool,
+}
 
 /// Rolls group `name` to `target`.
 pub(super) async fn roll(
@@ -26,18 +40,19 @@ pub(super) async fn roll(
     name: &str,
     group: &Group,
     target: &Target,
+    how: Roll<'_>,
 ) -> Result<Rolled, AwsError> {
-    let mut rollout = Rollout::new(executor, name, group, target);
+    let mut rollout = Rollout::new(executor, name, group, target, how).await?;
     loop {
         if executor.cancelled() {
             rollout.progress.finish("interrupted after a safe step");
             return Ok(Rolled::Interrupted);
         }
-        let Some(members) = rollout.observe().await? else {
+        let Some((members, gates)) = rollout.observe().await? else {
             executor.nap(executor.options.poll_interval).await;
             continue;
         };
-        let step = rollout::next_step(&members, &rollout.policy);
+        let step = rollout::next_step(&members, &rollout.policy, &gates);
         if let Some(rolled) = rollout.act(step, &members).await? {
             return Ok(rolled);
         }
@@ -45,8 +60,8 @@ pub(super) async fn roll(
 }
 
 /// What one rollout keeps between its steps: nothing it could not observe again, but
-/// the signals already read, the HTTP client, and what it launched that listings may
-/// not show yet.
+/// the signals already read, the HTTP client, what it launched that listings may not
+/// show yet, when its deregistered instances started draining, and its bake clock.
 struct Rollout<'a> {
     executor: &'a Executor,
     name: &'a str,
@@ -59,19 +74,44 @@ struct Rollout<'a> {
     signals: Signals,
     http: Option<reqwest::Client>,
     // Every call of the loop may fail with AWS weather: the loop then tries again, from
-    // what AWS reports next time (launches carry their client token, terminations are
-    // idempotent).
+    // what AWS reports next time (launches carry their client token, terminations and
+    // (de)registrations are idempotent).
     patience: Patience,
     unlisted: Unlisted,
+    /// The target groups, with their deregistration delay (read once).
+    target_groups: Vec<(String, Duration)>,
+    drains: Drains,
+    evict: BTreeSet<String>,
+    alarm_names: Vec<String>,
+    alarm_gate: AlarmGate,
+    /// Set at the first observation: a rollout that replaces nothing has no canary.
+    bake: Option<BakeClock>,
 }
 
 impl<'a> Rollout<'a> {
-    fn new(executor: &'a Executor, name: &'a str, group: &'a Group, target: &'a Target) -> Self {
+    async fn new(
+        executor: &'a Executor,
+        name: &'a str,
+        group: &'a Group,
+        target: &'a Target,
+        how: Roll<'_>,
+    ) -> Result<Rollout<'a>, AwsError> {
         let address = Address::Group(name.to_owned());
-        Rollout {
+        let mut target_groups = Vec::new();
+        for arn in how.target_groups {
+            let live = executor.aws.target_group(arn).await?;
+            target_groups.push((arn.clone(), live.deregistration_delay));
+        }
+        let policy = Policy::of(group);
+        let (policy, alarm_names) = if how.rollback {
+            (policy.without_canary(), Vec::new())
+        } else {
+            (policy, group.rollout.alarms.clone())
+        };
+        Ok(Rollout {
             progress: executor.progress.group(&address, group.count),
             address,
-            policy: Policy::of(group),
+            policy,
             checks: health::checks(&executor.stack, name),
             signals: Signals::default(),
             http: reqwest::Client::builder()
@@ -80,27 +120,39 @@ impl<'a> Rollout<'a> {
                 .ok(),
             patience: Patience::default(),
             unlisted: Unlisted::default(),
+            target_groups,
+            drains: Drains::default(),
+            evict: how.evict,
+            alarm_gate: AlarmGate::new(executor.options.ignored_alarms.iter().cloned()),
+            alarm_names,
+            bake: None,
             executor,
             name,
             group,
             target,
-        }
+        })
     }
 
-    /// The group's members as AWS shows them now, each judged by the health gate;
-    /// `None` when AWS weather got in the way.
-    async fn observe(&mut self) -> Result<Option<Vec<Member>>, AwsError> {
+    /// The group's members as AWS shows them now, each judged by the health gate and
+    /// placed in the target groups, and the gates; `None` when AWS weather got in the way.
+    async fn observe(&mut self) -> Result<Option<(Vec<Member>, Gates)>, AwsError> {
         let executor = self.executor;
         let stack = &executor.stack;
-        let observed = executor
-            .aws
-            .group_instances(
-                &stack.name,
-                &stack.environment.name,
-                &self.address.to_string(),
-            )
-            .await;
+        let address = self.address.to_string();
+        let (observed, targets, alarms) = tokio::join!(
+            executor
+                .aws
+                .group_instances(&stack.name, &stack.environment.name, &address),
+            self.target_health(),
+            self.alarms(),
+        );
         let Some(live) = self.patience.poll(observed)? else {
+            return Ok(None);
+        };
+        let Some(target_groups) = self.patience.poll(targets)? else {
+            return Ok(None);
+        };
+        let Some(alarms) = self.patience.poll(alarms)? else {
             return Ok(None);
         };
         let spec = self.target.spec();
@@ -115,25 +167,81 @@ impl<'a> Rollout<'a> {
             (Some(client), Some((port, path))) => probe(client, &current, port, path).await,
             _ => BTreeMap::new(),
         };
-        let now = SystemTime::now();
-        let timeout = self.group.rollout.health_timeout.0;
-        let mut members = rollout::members(&live, &spec, |instance| {
-            let seen = Seen {
-                signal: self.signals.get(&instance.id),
-                http: probes.get(&instance.id),
-            };
-            let age = health::age(&instance.launch_time, now);
-            health::judge(
-                instance,
-                &self.target.hash,
-                &self.checks,
-                &seen,
-                age,
-                timeout,
-            )
+        let mut members = self.judge(&live, &target_groups, &probes);
+        let traffic = if target_groups.is_empty() {
+            Traffic::Direct
+        } else {
+            Traffic::Unregistered
+        };
+        members.extend(self.unlisted.members(&live, traffic));
+        let now = Instant::now();
+        let policy = self.policy;
+        let bake = self.bake.get_or_insert_with(|| {
+            let replaces = members.iter().any(|m| !m.current);
+            let bake = policy.canary.map_or(Duration::ZERO, |c| c.bake);
+            BakeClock::new(bake, policy.canary.is_none() || !replaces)
         });
-        members.extend(self.unlisted.members(&live));
-        Ok(Some(members))
+        let gates = Gates {
+            bake: bake.state(now),
+            firing: self.alarm_gate.firing(&alarms),
+        };
+        Ok(Some((members, gates)))
+    }
+
+    /// Members of `live`, judged with what the target groups and probes report.
+    fn judge(
+        &mut self,
+        live: &[LiveInstance],
+        target_groups: &[LiveTargetGroup],
+        probes: &BTreeMap<String, Result<u16, String>>,
+    ) -> Vec<Member> {
+        let now = SystemTime::now();
+        let clock = Instant::now();
+        let timeout = self.group.rollout.health_timeout.0;
+        let groups: Vec<&LiveTargetGroup> = target_groups.iter().collect();
+        let drains = &mut self.drains;
+        let (signals, checks, hash) = (&self.signals, &self.checks, &self.target.hash);
+        let judges = Judges {
+            evict: &self.evict,
+            health: |instance: &LiveInstance, traffic: Traffic| {
+                let seen = Seen {
+                    signal: signals.get(&instance.id),
+                    http: probes.get(&instance.id),
+                };
+                let age = health::age(&instance.launch_time, now);
+                let role = health::judge(instance, hash, checks, &seen, age, timeout);
+                let unhealthy_in = groups.iter().find_map(|g| {
+                    let target = g.targets.get(&instance.id)?;
+                    (target.state != TargetState::Healthy)
+                        .then(|| (g.short_name(), target.reason.as_deref()))
+                });
+                traffic::judge(role, traffic, unhealthy_in, age, timeout)
+            },
+            traffic: |instance: &LiveInstance| {
+                traffic::traffic_of(&instance.id, &groups, drains, clock)
+            },
+        };
+        rollout::members(live, &self.target.spec(), judges)
+    }
+
+    /// Every target group's targets: one `DescribeTargetHealth` each.
+    async fn target_health(&self) -> Result<Vec<LiveTargetGroup>, AwsError> {
+        let reads = self.target_groups.iter().map(|(arn, delay)| async move {
+            Ok::<_, AwsError>(LiveTargetGroup {
+                arn: arn.clone(),
+                deregistration_delay: *delay,
+                targets: self.executor.aws.target_health(arn).await?,
+            })
+        });
+        futures_util::future::try_join_all(reads).await
+    }
+
+    /// The states of the alarms the rollout watches: one `DescribeAlarms`.
+    async fn alarms(&self) -> Result<Vec<LiveAlarm>, AwsError> {
+        if self.alarm_names.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.executor.aws.alarms(&self.alarm_names).await
     }
 
     async fn read_signals(&mut self, current: &[&LiveInstance]) -> Result<(), AwsError> {
@@ -158,25 +266,49 @@ impl<'a> Rollout<'a> {
     /// Carries out `step`; the rollout's end, when it is one.
     async fn act(&mut self, step: Step, members: &[Member]) -> Result<Option<Rolled>, AwsError> {
         let executor = self.executor;
-        let healthy = members
+        let serving = members
             .iter()
-            .filter(|m| m.current && m.health == Health::Healthy)
+            .filter(|m| m.current && m.health == Health::Healthy && m.traffic.is_serving())
             .count() as u32;
         let on_target = members.iter().filter(|m| m.current).count() as u32;
-        let progress = &self.progress;
+        let update = |line: &str| self.progress.update(on_target, serving, line);
         match step {
             Step::Launch(n) => {
-                progress.update(on_target, healthy, &format!("launching {n}"));
+                update(&format!("launching {n}"));
                 let launched = launch(executor, self.name, self.group, self.target, members, n);
                 match self.patience.poll(launched.await)? {
                     Some(ids) => self.unlisted.add(ids),
                     None => executor.nap(executor.options.poll_interval).await,
                 }
             }
+            Step::Register(ids) => {
+                update(&format!("registering {}: {}", ids.len(), ids.join(" ")));
+                let registered = self.register(&ids).await;
+                if self.patience.poll(registered)?.is_none() {
+                    executor.nap(executor.options.poll_interval).await;
+                }
+            }
+            Step::Deregister { ids, why, pause } => {
+                let what = why.as_str();
+                update(&format!(
+                    "deregistering {} ({what}): {}",
+                    ids.len(),
+                    ids.join(" ")
+                ));
+                let deregistered = self.deregister(&ids).await;
+                let wait = match self.patience.poll(deregistered)? {
+                    Some(()) => pause.max(executor.options.poll_interval),
+                    None => executor.options.poll_interval,
+                };
+                executor.nap(wait).await;
+            }
             Step::Terminate { ids, why, pause } => {
                 let what = why.as_str();
-                let line = format!("terminating {} ({what}): {}", ids.len(), ids.join(" "));
-                progress.update(on_target, healthy, &line);
+                update(&format!(
+                    "terminating {} ({what}): {}",
+                    ids.len(),
+                    ids.join(" ")
+                ));
                 let terminated = executor.aws.terminate_instances(&ids).await;
                 let wait = match self.patience.poll(terminated)? {
                     Some(()) => pause,
@@ -185,25 +317,79 @@ impl<'a> Rollout<'a> {
                 executor.nap(wait).await;
             }
             Step::Wait => {
-                progress.update(on_target, healthy, "waiting for health");
+                update("waiting for health and draining");
                 executor.nap(executor.options.poll_interval).await;
+            }
+            Step::Bake => {
+                let (line, wait) = self.bake();
+                self.progress.update(on_target, serving, &line);
+                executor.nap(wait).await;
             }
             Step::Failed(failed) => {
                 let line = format!(
                     "{} failed the health gate",
                     plural(failed.len(), "instance")
                 );
-                progress.finish(&line);
+                self.progress.finish(&line);
                 return Ok(Some(Rolled::Failed(failed)));
             }
+            Step::Alarm(firing) => return Ok(Some(self.alarmed(&firing, members))),
             Step::Done => {
                 let count = self.group.count;
                 let hash = &self.target.hash;
-                progress.finish(&format!("{on_target}/{count} healthy on spec {hash}"));
+                self.progress
+                    .finish(&format!("{on_target}/{count} serving on spec {hash}"));
                 return Ok(Some(Rolled::Converged));
             }
         }
         Ok(None)
+    }
+
+    /// The canary's bake (started now if it has not been): the progress line, and how
+    /// long to wait before the next poll.
+    fn bake(&mut self) -> (String, Duration) {
+        let left = self
+            .bake
+            .as_mut()
+            .map_or(Duration::ZERO, |b| b.bake(Instant::now()));
+        let left_text = humantime::format_duration(Duration::from_secs(left.as_secs()));
+        let poll = self.executor.options.poll_interval;
+        (
+            format!("canary serving; baking, {left_text} left"),
+            poll.min(left.max(Duration::from_millis(100))),
+        )
+    }
+
+    /// The end of a rollout an alarm stopped: every instance of the target spec failed,
+    /// with the alarm and its reason.
+    fn alarmed(&self, firing: &[Firing], members: &[Member]) -> Rolled {
+        let why = firing
+            .iter()
+            .map(|f| format!("alarm `{}` is in ALARM: {}", f.name, f.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.progress.finish(&why);
+        let failed = members
+            .iter()
+            .filter(|m| m.current)
+            .map(|m| (m.id.clone(), why.clone()))
+            .collect();
+        Rolled::Failed(failed)
+    }
+
+    async fn register(&self, ids: &[String]) -> Result<(), AwsError> {
+        for (arn, _) in &self.target_groups {
+            self.executor.aws.register_targets(arn, ids).await?;
+        }
+        Ok(())
+    }
+
+    async fn deregister(&mut self, ids: &[String]) -> Result<(), AwsError> {
+        for (arn, _) in &self.target_groups {
+            self.executor.aws.deregister_targets(arn, ids).await?;
+        }
+        self.drains.started(ids, Instant::now());
+        Ok(())
     }
 }
 
@@ -228,7 +414,7 @@ impl Unlisted {
 
     /// The launched instances `live` does not show, as members; those it shows (or that
     /// never showed up within [`LISTING_LAG`]) are forgotten.
-    fn members(&mut self, live: &[LiveInstance]) -> Vec<Member> {
+    fn members(&mut self, live: &[LiveInstance], traffic: Traffic) -> Vec<Member> {
         self.launched.retain(|id, (_, at, _)| {
             at.elapsed() < LISTING_LAG && !live.iter().any(|i| &i.id == id)
         });
@@ -238,6 +424,7 @@ impl Unlisted {
                 id: id.clone(),
                 current: true,
                 health: Health::Pending,
+                traffic,
                 subnet: subnet.clone(),
                 launched: launched.clone(),
             })

@@ -8,19 +8,30 @@ use crate::model::{Address, Group};
 use crate::observe::{aws_name, tags};
 use crate::plan::spec::ownership_tags;
 
-/// Terminates the failed instances and rolls group `name` back to the previous spec.
+/// A rollout that failed: its target, the target groups it served, and why.
+pub(super) struct Failing<'a> {
+    pub target: &'a Target,
+    pub target_groups: &'a [String],
+    pub failed: Vec<FailedInstance>,
+}
+
+/// Drains and terminates the failed rollout's instances and rolls group `name` back to
+/// the previous spec, under the same traffic rules as any rollout.
 pub(super) async fn rollback(
     executor: &Executor,
     name: &str,
     group: &Group,
-    failed_target: &Target,
-    failed: Vec<FailedInstance>,
+    failing: Failing<'_>,
 ) -> Result<NodeOutcome, NodeError> {
+    let Failing {
+        target: failed_target,
+        target_groups,
+        failed,
+    } = failing;
     let progress = executor
         .progress
         .group(&Address::Group(name.to_owned()), group.count);
     let failed_ids: Vec<String> = failed.iter().map(|(id, _)| id.clone()).collect();
-    executor.aws.terminate_instances(&failed_ids).await?;
     let previous = live_template(executor, name).and_then(|t| {
         let v = t.version(t.default_version)?;
         Some((t.id.clone(), v.number, v.spec()?.to_owned()))
@@ -28,6 +39,8 @@ pub(super) async fn rollback(
     let Some((template_id, version, hash)) =
         previous.filter(|(_, _, hash)| *hash != failed_target.hash)
     else {
+        super::traffic::drain(executor, target_groups, &failed_ids).await?;
+        executor.aws.terminate_instances(&failed_ids).await?;
         progress.finish("no previous spec to roll back to");
         return Err(NodeError::Halted(failed));
     };
@@ -42,7 +55,12 @@ pub(super) async fn rollback(
         instance_type: None,
         image_id: None,
     };
-    match super::roll::roll(executor, name, group, &target).await? {
+    let how = super::roll::Roll {
+        target_groups,
+        evict: failed_ids.into_iter().collect(),
+        rollback: true,
+    };
+    match super::roll::roll(executor, name, group, &target, how).await? {
         Rolled::Converged => Ok(NodeOutcome::RolledBack(failed)),
         Rolled::Interrupted => Ok(NodeOutcome::Interrupted),
         Rolled::Failed(again) => Err(NodeError::RollbackFailed { failed, again }),

@@ -28,6 +28,9 @@ pub enum SessionError {
     /// Confirmation is needed, and nobody can give it.
     #[error("`{0}` needs confirmation, and stdin is not a terminal")]
     NoTerminal(&'static str),
+    /// Alarms a rollout watches are in `ALARM` before it starts.
+    #[error("{}", firing(.0))]
+    Alarms(Vec<crate::observe::LiveAlarm>),
     /// Reading the confirmation or writing the plan failed.
     #[error("cannot read the confirmation or write the plan: {0}")]
     Io(#[from] std::io::Error),
@@ -50,7 +53,19 @@ impl SessionError {
             SessionError::NoTerminal(_) => Some(
                 "review the plan above and pass `--auto-approve` to run without asking".to_owned(),
             ),
+            SessionError::Alarms(_) => Some(
+                "nothing was changed; wait until the alarm recovers, or roll out anyway with `--ignore-alarms` (recorded in history)".to_owned(),
+            ),
             SessionError::Plan(_) | SessionError::Io(_) => None,
         }
     }
+}
+
+/// `alarm `web-5xx` is in ALARM: Threshold Crossed; ...`.
+fn firing(alarms: &[crate::observe::LiveAlarm]) -> String {
+    alarms
+        .iter()
+        .map(|a| format!("alarm `{}` is in ALARM: {}", a.name, a.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -19,10 +19,10 @@ use super::{Executor, Known, Options, Progress, Report};
 use crate::aws::Aws;
 use crate::cli::RunArgs;
 use crate::diagnostic::color_on;
-use crate::model::{Reference, Stack};
-use crate::observe::{Observed, Query};
+use crate::model::{Address, Reference, Stack};
+use crate::observe::{AlarmState, LiveAlarm, Observed, Query};
 use crate::plan::diff::EnvironmentValues;
-use crate::plan::{self, Plan, Redactor, render};
+use crate::plan::{self, Action, Plan, Redactor, render};
 
 pub use error::SessionError;
 
@@ -143,6 +143,7 @@ impl Session {
         let started = Instant::now();
         let commit = history::git_commit(&self.file);
         let mut entry = self.entry(inputs.redactor, &plan, lock, &commit);
+        entry.ignored_alarms = self.ignored_alarms(&observed, &plan);
         let (stack, env) = (&self.stack.name, &self.stack.environment.name);
         history::create(inputs.aws, inputs.bucket, stack, env, &mut entry).await?;
         let report = self
@@ -171,7 +172,22 @@ impl Session {
         }
         let plan = plan::diff(stack, &observed, inputs.environment, inputs.redactor)
             .map_err(SessionError::Plan)?;
+        let firing = firing_alarms(stack, &observed, &plan);
+        if !firing.is_empty() && !self.run.ignore_alarms {
+            return Err(SessionError::Alarms(firing));
+        }
         Ok((observed, plan))
+    }
+
+    /// The alarms in `ALARM` that this session rolls out under, by `--ignore-alarms`.
+    fn ignored_alarms(&self, observed: &Observed, plan: &Plan) -> Vec<String> {
+        if !self.run.ignore_alarms {
+            return Vec::new();
+        }
+        firing_alarms(&self.stack, observed, plan)
+            .into_iter()
+            .map(|a| a.name)
+            .collect()
     }
 
     /// The history entry of this session, in progress.
@@ -192,6 +208,7 @@ impl Session {
             outcome: Outcome::InProgress,
             message: None,
             duration_secs: 0,
+            ignored_alarms: Vec::new(),
             model: redacted_model(redactor, &plan.model),
         }
     }
@@ -219,6 +236,7 @@ impl Session {
             parallelism: self.run.parallelism,
             poll_interval: self.run.poll_interval,
             commit,
+            ignored_alarms: self.ignored_alarms(&observed, plan),
         };
         let progress = Progress::new(std::io::stderr().is_terminal());
         let mut executor = Executor::new(
@@ -368,4 +386,24 @@ impl Interrupt {
             () = self.notify.notified() => Ok(false),
         }
     }
+}
+
+/// The alarms in `ALARM` that a group the plan rolls (creates, replaces or updates)
+/// watches: a rollout never starts under one unless told to.
+fn firing_alarms(stack: &Stack, observed: &Observed, plan: &Plan) -> Vec<LiveAlarm> {
+    let mut names = std::collections::BTreeSet::new();
+    for (name, group) in &stack.groups {
+        let rolls = plan
+            .change(&Address::Group(name.clone()))
+            .is_some_and(|c| !matches!(c.action, Action::NoOp | Action::Delete));
+        if rolls {
+            names.extend(group.rollout.alarms.iter());
+        }
+    }
+    observed
+        .alarms
+        .iter()
+        .filter(|a| a.state == AlarmState::Alarm && names.contains(&a.name))
+        .cloned()
+        .collect()
 }

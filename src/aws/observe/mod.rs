@@ -18,8 +18,8 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use super::error::required;
 use super::{Aws, AwsError};
 use crate::observe::{
-    Direction, ForeignKind, ForeignResource, InstanceState, LiveInstance, LiveRule,
-    LiveSecurityGroup, Observed, Query, owned_by, tags,
+    Direction, ForeignKind, ForeignResource, InstanceState, LiveCloudFormation, LiveInstance,
+    LiveRule, LiveSecurityGroup, LiveTargetGroup, Observed, Query, owned_by, tags,
 };
 
 /// Reads what `query`'s stack + environment owns in AWS.
@@ -40,6 +40,10 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         [vpc] => Some(vpc.as_str()),
         _ => None,
     };
+    let (target_groups, alarms) = tokio::try_join!(
+        target_groups(aws, query, &cloudformation),
+        aws.alarms(&query.alarms),
+    )?;
     let foreign = foreign_groups
         .into_iter()
         .filter(|g| own_vpc.is_none() || g.vpc.is_none() || g.vpc.as_deref() == own_vpc)
@@ -55,7 +59,30 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         missing_artifacts,
         foreign,
         vpcs,
+        target_groups,
+        alarms,
     })
+}
+
+/// The target groups `query` names whose ARN is known: written, or an output of a live
+/// stack of the environment.
+async fn target_groups(
+    aws: &Aws,
+    query: &Query,
+    stacks: &[LiveCloudFormation],
+) -> Result<Vec<LiveTargetGroup>, AwsError> {
+    let arns: BTreeSet<String> = query
+        .target_groups
+        .iter()
+        .filter_map(|written| {
+            crate::observe::resolve(written, |node, output| {
+                let name = format!("{}{node}", query.name_prefix);
+                let live = stacks.iter().find(|s| s.name == name)?;
+                live.outputs.get(output).cloned()
+            })
+        })
+        .collect();
+    futures_util::future::try_join_all(arns.iter().map(|arn| aws.target_group(arn))).await
 }
 
 /// The VPCs of `subnets`, or the default VPC when there are none.

@@ -37,6 +37,7 @@ pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             lock_timeout: Duration::ZERO,
             poll_interval: Duration::from_secs(5),
             stats: false,
+            ignore_alarms: false,
         };
         let session = super::teardown(&args.stack, stack, &env.name, "env gc", run);
         match crate::commands::apply::run_session(session, reach) {

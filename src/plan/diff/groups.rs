@@ -14,6 +14,7 @@ use crate::plan::spec::{LaunchSpec, TemplateUpkeep, retag, user_tags};
 use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
 use crate::rollout::{Departure, Policy, TargetSpec, scale_in};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+
 use reasons::{retagging, scale_text, spec_reason, upkeep_reason, with_scale_and_retag};
 
 /// What a group diff needs besides the model and observation.
@@ -49,15 +50,9 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
             .map(String::as_str)
             .unwrap_or_default();
         let spec = LaunchSpec::new(stack, name, image, inputs.outputs);
-        out.push(diff_one(
-            stack,
-            name,
-            group,
-            &spec,
-            &live,
-            template,
-            inputs.redactor,
-        ));
+        let mut diffed = diff_one(stack, name, group, &spec, &live, template, inputs.redactor);
+        traffic::plan(&mut diffed.change, group, observed, inputs.outputs, stack);
+        out.push(diffed);
     }
     let prefix = aws_name(stack, "");
     let mut removed: BTreeSet<String> = by_group.keys().cloned().collect();
@@ -431,3 +426,4 @@ fn instances_fingerprint(live: &[&LiveInstance], template: Option<&LiveLaunchTem
 mod reasons;
 #[cfg(test)]
 mod tests;
+mod traffic;

@@ -95,6 +95,14 @@ pub enum PlanError {
     /// The stack names no subnets and the account has no default VPC.
     #[error("the stack names no subnets, and the region has no default VPC to launch into")]
     NoDefaultVpc,
+    /// A rollout watches an alarm CloudWatch does not have: it could never stop it.
+    #[error("`{address}` watches alarm `{name}`, which does not exist")]
+    NoAlarm {
+        /// The group.
+        address: Address,
+        /// The alarm.
+        name: String,
+    },
 }
 
 impl PlanError {
@@ -127,6 +135,9 @@ impl PlanError {
             }
             PlanError::NoDefaultVpc => {
                 "name the subnets to launch into in `network.subnets`".to_owned()
+            }
+            PlanError::NoAlarm { .. } => {
+                "check the name with `aws cloudwatch describe-alarms --alarm-names NAME`, or create the alarm first".to_owned()
             }
         }
     }
@@ -213,6 +224,16 @@ fn preflight(
     }
     errors.extend(conflicts(stack, observed));
     errors.extend(unchangeable(stack, observed));
+    for (name, group) in &stack.groups {
+        for alarm in &group.rollout.alarms {
+            if !observed.alarms.iter().any(|a| &a.name == alarm) {
+                errors.push(PlanError::NoAlarm {
+                    address: Address::Group(name.clone()),
+                    name: alarm.clone(),
+                });
+            }
+        }
+    }
     // Only what is created needs the VPC (a destroy plans nothing to create).
     let creates = !stack.security_groups.is_empty() || !stack.groups.is_empty();
     match observed.vpcs.len() {

@@ -84,6 +84,9 @@ fn group_lines(lines: &mut Vec<String>, action: Action, g: &GroupChange) {
     if let Some(rollout) = &g.rollout {
         lines.push(format!("  rollout: {rollout}"));
     }
+    if let Some(traffic) = &g.traffic {
+        traffic_lines(lines, traffic);
+    }
     if !g.replace.is_empty() {
         lines.push(format!(
             "-/+ replace {}: {}",
@@ -113,6 +116,35 @@ fn group_lines(lines: &mut Vec<String>, action: Action, g: &GroupChange) {
     }
     if let Some(diff) = &g.user_data_diff {
         lines.extend(diff.lines().map(str::to_owned));
+    }
+}
+
+/// The target groups and alarms a group's rollout uses, and registrations left to make.
+fn traffic_lines(lines: &mut Vec<String>, traffic: &crate::plan::TrafficPlan) {
+    for arn in &traffic.target_groups {
+        lines.push(format!(
+            "  target group `{}`: register once healthy, drain before terminating",
+            crate::observe::short_name(arn)
+        ));
+    }
+    for alarm in &traffic.alarms {
+        let state = alarm.state.as_deref().unwrap_or("missing");
+        let warning = if state == "ALARM" {
+            " (apply stops before any change unless `--ignore-alarms`)"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "  alarm `{}`: {state} now; ALARM during the rollout triggers on_failure{warning}",
+            alarm.name
+        ));
+    }
+    if !traffic.register.is_empty() {
+        lines.push(format!(
+            "+ register {}: {}",
+            plural(traffic.register.len(), "instance"),
+            traffic.register.join(" ")
+        ));
     }
 }
 

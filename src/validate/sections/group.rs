@@ -11,6 +11,7 @@ use crate::diagnostic::did_you_mean;
 use crate::load::raw::*;
 use crate::model::*;
 use crate::template;
+use crate::validate::traffic;
 
 /// What a group is checked against: the other sections.
 pub(super) struct Context<'a> {
@@ -47,6 +48,7 @@ impl Context<'_> {
             launch::instance_type(checker, &path, &group.instance_type);
         }
         launch::names(checker, &path, group);
+        traffic::target_groups(checker, &path, group);
         self.security_groups(checker, &path, &address, group, references);
         let subnets = match &group.subnets {
             Some(own) => {
@@ -82,6 +84,7 @@ impl Context<'_> {
             root_volume: launch::root_volume(checker, &path, group),
             metadata: launch::metadata(group),
             tags: user_tags,
+            target_groups: group.target_groups.clone(),
             rollout: rollout(checker, &path, group.count, group.rollout.as_ref()),
         }
     }
@@ -230,7 +233,10 @@ fn rollout(
             Some(RawOnFailure::Halt) => OnFailure::Halt,
             _ => OnFailure::Rollback,
         },
+        canary: traffic::canary(checker, &path, count, raw.canary.as_ref()),
+        alarms: raw.alarms.clone().unwrap_or_default(),
     };
+    traffic::alarms(checker, &path, &rollout.alarms);
     if let Quantity::Percent(p) = rollout.max_unavailable
         && p > 100
     {

@@ -74,6 +74,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     };
     cloudformation::references(checker, &names, raw, &mut stack);
     launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
+    super::traffic::target_group_references(checker, &names, &raw.groups, &mut stack);
     group::user_data(checker, raw, &mut stack);
     stack
 }

@@ -1,0 +1,81 @@
+//! A group's traffic in the plan: the target groups and alarms its rollout uses, and
+//! kept instances a target group is missing (a run killed between launch and
+//! registration leaves them: the plan says so, and apply registers them).
+
+use crate::diagnostic::plural;
+use crate::model::{Group, Stack};
+use crate::observe::{InstanceState, Observed, TargetState};
+use crate::plan::diff::cloudformation::interpolate;
+use crate::plan::{Action, AlarmPlan, Change, Detail, TrafficPlan};
+use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+
+/// Adds `group`'s traffic to its `change`; a group otherwise unchanged whose kept
+/// instances are missing from a target group becomes an update that registers them.
+pub(super) fn plan(
+    change: &mut Change,
+    group: &Group,
+    observed: &Observed,
+    outputs: &Outputs,
+    stack: &Stack,
+) {
+    if group.target_groups.is_empty() && group.rollout.alarms.is_empty() {
+        return;
+    }
+    let Detail::Group(detail) = &mut change.detail else {
+        return;
+    };
+    let target_groups: Vec<String> = group
+        .target_groups
+        .iter()
+        .map(|written| {
+            let arn = interpolate(stack, written, &Default::default(), outputs);
+            if arn.contains(KNOWN_AFTER_APPLY) {
+                written.clone()
+            } else {
+                arn
+            }
+        })
+        .collect();
+    let leaving: Vec<&String> = detail.replace.iter().chain(&detail.terminate).collect();
+    let group_address = change.address.to_string();
+    let register: Vec<String> = observed
+        .instances
+        .iter()
+        .filter(|i| i.tag(crate::observe::tags::RESOURCE) == Some(group_address.as_str()))
+        .filter(|i| i.state == InstanceState::Running && !leaving.contains(&&i.id))
+        .filter(|i| {
+            target_groups.iter().any(|arn| {
+                observed.target_group(arn).is_some_and(|tg| {
+                    let state = tg.state_of(&i.id);
+                    !state.is_registered() && state != TargetState::Draining
+                })
+            })
+        })
+        .map(|i| i.id.clone())
+        .collect();
+    let alarms = group
+        .rollout
+        .alarms
+        .iter()
+        .map(|name| AlarmPlan {
+            name: name.clone(),
+            state: observed
+                .alarms
+                .iter()
+                .find(|a| &a.name == name)
+                .map(|a| a.state.as_str().to_owned()),
+        })
+        .collect();
+    if change.action == Action::NoOp && !register.is_empty() {
+        change.action = Action::Update;
+        change.reason = format!(
+            "register {} missing from its target groups",
+            plural(register.len(), "instance")
+        );
+    }
+    detail.traffic = Some(TrafficPlan {
+        target_groups,
+        register,
+        alarms,
+    });
+}
