@@ -269,6 +269,12 @@ async fn a_rollout_behind_a_target_group_registers_before_counting_and_drains_be
         "exactly the 12 new instances are registered"
     );
     assert_eq!(fleet(&c, name).await.len(), 12);
+    let status = stdout(&rollstack_aws(dir.path(), &["status", "stack.yaml"], &[]));
+    assert!(
+        status.contains("target group `traffic-roll/")
+            && status.contains(": 12 registered, 12 healthy, 0 draining"),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -401,6 +407,12 @@ async fn an_alarm_during_the_canary_bake_rolls_back_and_a_firing_alarm_stops_app
         .map(|r| r.instances().len())
         .sum::<usize>();
     assert_eq!(launched_new, 1, "only the canary was launched");
+
+    let status = stdout(&rollstack_aws(dir.path(), &["status", "stack.yaml"], &[]));
+    assert!(
+        status.contains(&format!("alarm `{alarm_name}`: ALARM (Threshold Crossed")),
+        "{status}"
+    );
 
     // Still in ALARM: the next apply stops before any write.
     write(dir.path(), &stack_file(name, "1.2.0", 4, &rollout, &arn));

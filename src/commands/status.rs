@@ -11,9 +11,10 @@ use crate::apply::lock::{self, LockRecord};
 use crate::apply::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{ListFormat, StatusArgs};
-use crate::model::{Address, HealthCheck, Stack};
-use crate::observe::{InstanceState, Observed, Query, aws_name, tags};
+use crate::model::{Address, Group, HealthCheck, Stack};
+use crate::observe::{InstanceState, Observed, Query, TargetState, aws_name, short_name, tags};
 use crate::plan::Redactor;
+use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::spec::LaunchSpec;
 use crate::rollout::health;
 use crate::template::Outputs;
@@ -51,6 +52,34 @@ struct GroupStatus {
     specs: Vec<SpecStatus>,
     /// More than one spec is live: a rollout is in progress (or was interrupted).
     rolling: bool,
+    /// The group's instances in each target group it serves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    target_groups: Vec<TargetGroupStatus>,
+    /// The alarms its rollout watches.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    alarms: Vec<AlarmStatus>,
+}
+
+/// A group's instances in one target group.
+#[derive(Debug, Serialize)]
+struct TargetGroupStatus {
+    /// The ARN (as written, when its output is not known).
+    arn: String,
+    /// Registered (in any state but draining).
+    registered: u32,
+    /// Registered and `healthy`.
+    healthy: u32,
+    /// Deregistered, still draining.
+    draining: u32,
+}
+
+/// An alarm a rollout watches.
+#[derive(Debug, Serialize)]
+struct AlarmStatus {
+    name: String,
+    /// `OK`, `ALARM`, `INSUFFICIENT_DATA`; `None` when it does not exist.
+    state: Option<String>,
+    reason: Option<String>,
 }
 
 /// Live instances of one spec.
@@ -173,8 +202,10 @@ fn group_status(
         .iter()
         .filter(|i| i.tag(tags::RESOURCE) == Some(address.as_str()));
     let mut live = 0;
+    let mut ids = BTreeSet::new();
     for instance in members {
         live += 1;
+        ids.insert(instance.id.as_str());
         let spec = instance.tag(tags::SPEC).unwrap_or("(untagged)").to_owned();
         let entry = specs.entry(spec.clone()).or_insert_with(|| SpecStatus {
             spec: spec.clone(),
@@ -206,7 +237,57 @@ fn group_status(
         },
         rolling: specs.len() > 1,
         specs: specs.into_values().collect(),
+        target_groups: target_groups(stack, group, observed, outputs, &ids),
+        alarms: group
+            .rollout
+            .alarms
+            .iter()
+            .map(|name| {
+                let live = observed.alarms.iter().find(|a| &a.name == name);
+                AlarmStatus {
+                    name: name.clone(),
+                    state: live.map(|a| a.state.to_string()),
+                    reason: live.map(|a| a.reason.clone()),
+                }
+            })
+            .collect(),
     }
+}
+
+/// How many of the group's instances (`ids`) each of its target groups holds, and how.
+fn target_groups(
+    stack: &Stack,
+    group: &Group,
+    observed: &Observed,
+    outputs: &Outputs,
+    ids: &BTreeSet<&str>,
+) -> Vec<TargetGroupStatus> {
+    group
+        .target_groups
+        .iter()
+        .map(|written| {
+            let arn = interpolate(stack, written, &BTreeMap::new(), outputs);
+            let mut status = TargetGroupStatus {
+                arn: arn.clone(),
+                registered: 0,
+                healthy: 0,
+                draining: 0,
+            };
+            let Some(live) = observed.target_group(&arn) else {
+                status.arn = written.clone();
+                return status;
+            };
+            for (id, target) in &live.targets {
+                if !ids.contains(id.as_str()) {
+                    continue;
+                }
+                status.registered += u32::from(target.state.is_registered());
+                status.healthy += u32::from(target.state == TargetState::Healthy);
+                status.draining += u32::from(target.state.is_draining());
+            }
+            status
+        })
+        .collect()
 }
 
 fn text(status: &Status) -> String {
@@ -255,6 +336,21 @@ fn text(status: &Status) -> String {
                 "  spec {}{marker}  {:<20} {} instances, {} running{signalled}\n",
                 s.spec, s.release, s.instances, s.running
             ));
+        }
+        for t in &g.target_groups {
+            out.push_str(&format!(
+                "  target group `{}`: {} registered, {} healthy, {} draining\n",
+                short_name(&t.arn),
+                t.registered,
+                t.healthy,
+                t.draining
+            ));
+        }
+        for a in &g.alarms {
+            let state = a.state.as_deref().unwrap_or("does not exist");
+            let reason = a.reason.as_deref().filter(|r| !r.is_empty());
+            let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            out.push_str(&format!("  alarm `{}`: {state}{reason}\n", a.name));
         }
     }
     out
