@@ -26,7 +26,7 @@ async fn state_bucket(c: &Clients, name: &str) {
 /// `stacks/shop.yaml` as stack `name`, with what only exists in a real account swapped
 /// for its local twin: the subnets, the buckets, and the owner of the Ubuntu image
 /// (images registered locally belong to the local account).
-fn shop_copy(dir: &Path, name: &str, subnets: &[String], image: &str) {
+fn shop_copy(dir: &Path, name: &str, subnets: &[String], image: &str, vpc: &str) {
     let text = std::fs::read_to_string(support::root().join("stacks/shop.yaml"))
         .unwrap()
         .replace("stack: shop", &format!("stack: {name}"))
@@ -36,6 +36,10 @@ fn shop_copy(dir: &Path, name: &str, subnets: &[String], image: &str) {
             "[subnet-0a1, subnet-0b2]",
             &format!("[{}]", subnets.join(", ")),
         )
+        .replace("SubnetA: subnet-0a1", &format!("SubnetA: {}", subnets[0]))
+        .replace("SubnetB: subnet-0b2", &format!("SubnetB: {}", subnets[1]))
+        .replace("vpc-0abc1234", vpc)
+        .replace("shop-www-5xx", &format!("{name}-www-5xx"))
         .replace("owner: \"099720109477\"", "owner: \"123456789012\"")
         .replace("image: ami-0abc1234", &format!("image: {image}"));
     std::fs::write(dir.join("shop.yaml"), text).unwrap();
@@ -49,8 +53,8 @@ fn shop_copy(dir: &Path, name: &str, subnets: &[String], image: &str) {
 }
 
 /// A VPC inside 127.0.0.0/8 with two subnets, so that instances get loopback addresses
-/// the HTTP health check (and the agent answering it) can reach.
-async fn loopback_subnets(c: &Clients, octet: u8) -> Vec<String> {
+/// the HTTP health check (and the agent answering it) can reach; and the VPC.
+async fn loopback_subnets(c: &Clients, octet: u8) -> (Vec<String>, String) {
     let vpc = c
         .ec2
         .create_vpc()
@@ -71,7 +75,7 @@ async fn loopback_subnets(c: &Clients, octet: u8) -> Vec<String> {
             .unwrap();
         subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_owned());
     }
-    subnets
+    (subnets, vpc)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,9 +120,23 @@ async fn shop_applies_from_empty_and_the_database_endpoint_reaches_user_data() {
         .send()
         .await
         .unwrap();
-    let subnets = loopback_subnets(&c, 71).await;
+    let (subnets, vpc) = loopback_subnets(&c, 71).await;
+    // The team's own alarm, which the web fleet's rollout watches.
+    aws_sdk_cloudwatch::Client::new(&support::moto().sdk_config().await)
+        .put_metric_alarm()
+        .alarm_name(format!("{name}-www-5xx"))
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(10.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
     let dir = scratch(&[]);
-    shop_copy(dir.path(), name, &subnets, &image);
+    shop_copy(dir.path(), name, &subnets, &image, &vpc);
     let _agent = Agent::serving(name, &format!("{name}-state"), &[], &[80]);
     let vars = [("DB_PASSWORD", secret)];
     let run = |args: &[&str]| rollstack_aws(dir.path(), args, &vars);
@@ -235,6 +253,39 @@ async fn shop_applies_from_empty_and_the_database_endpoint_reaches_user_data() {
         assert!(arn.ends_with(&format!("/{profile}")), "{arn} for {profile}");
         assert_eq!(instance.key_name(), Some("ops"));
     }
+    // And serves behind the load balancer the lb stack made.
+    let lb = c
+        .cloudformation
+        .describe_stacks()
+        .stack_name(format!("{name}-prod-lb"))
+        .send()
+        .await
+        .unwrap();
+    let target_group = lb.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("WebTargetGroupArn"))
+        .and_then(|o| o.output_value())
+        .expect("a WebTargetGroupArn output")
+        .to_owned();
+    let health = aws_sdk_elasticloadbalancingv2::Client::new(&support::moto().sdk_config().await)
+        .describe_target_health()
+        .target_group_arn(&target_group)
+        .send()
+        .await
+        .unwrap();
+    let registered: std::collections::BTreeSet<&str> = health
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|d| d.target()?.id())
+        .collect();
+    let www_ids: std::collections::BTreeSet<&str> = www
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(|i| i.instance_id())
+        .collect();
+    assert_eq!(registered, www_ids, "every www instance is registered");
 
     // Converged; and the secret is nowhere: plans in every format, status, history.
     let again = run(&["plan", "shop.yaml", "--env", "prod", "--detailed-exitcode"]);

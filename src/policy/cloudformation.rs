@@ -46,7 +46,84 @@ struct Grant {
 
 const ROLE: &str = "arn:{partition}:iam::{account}:role/{name}";
 
+/// ELBv2's Describe calls have no resource-level permissions.
+const ELB_DESCRIBE: Grant = Grant {
+    sid: "Describe",
+    actions: &[
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeTags",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeTargetGroups",
+    ],
+    arns: &["*"],
+};
+
 const KINDS: &[Kind] = &[
+    Kind {
+        resource_type: "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        name_property: Some("Name"),
+        grants: &[
+            Grant {
+                sid: "",
+                actions: &[
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:CreateLoadBalancer",
+                    "elasticloadbalancing:DeleteLoadBalancer",
+                    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                    "elasticloadbalancing:RemoveTags",
+                    "elasticloadbalancing:SetSecurityGroups",
+                    "elasticloadbalancing:SetSubnets",
+                ],
+                // CloudFormation cuts generated load balancer names to 32 characters.
+                arns: &[
+                    "arn:{partition}:elasticloadbalancing:{region}:{account}:loadbalancer/app/{name_or_any}/*",
+                ],
+            },
+            ELB_DESCRIBE,
+        ],
+    },
+    Kind {
+        resource_type: "AWS::ElasticLoadBalancingV2::TargetGroup",
+        name_property: Some("Name"),
+        grants: &[
+            Grant {
+                sid: "",
+                actions: &[
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:CreateTargetGroup",
+                    "elasticloadbalancing:DeleteTargetGroup",
+                    "elasticloadbalancing:ModifyTargetGroup",
+                    "elasticloadbalancing:ModifyTargetGroupAttributes",
+                    "elasticloadbalancing:RemoveTags",
+                ],
+                arns: &[
+                    "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/{name_or_any}/*",
+                ],
+            },
+            ELB_DESCRIBE,
+        ],
+    },
+    Kind {
+        resource_type: "AWS::ElasticLoadBalancingV2::Listener",
+        name_property: None,
+        grants: &[
+            Grant {
+                sid: "",
+                actions: &[
+                    "elasticloadbalancing:CreateListener",
+                    "elasticloadbalancing:DeleteListener",
+                    "elasticloadbalancing:ModifyListener",
+                ],
+                arns: &[
+                    "arn:{partition}:elasticloadbalancing:{region}:{account}:listener/app/*",
+                    "arn:{partition}:elasticloadbalancing:{region}:{account}:loadbalancer/app/*",
+                ],
+            },
+            ELB_DESCRIBE,
+        ],
+    },
     Kind {
         resource_type: "AWS::IAM::Role",
         name_property: Some("RoleName"),
