@@ -303,6 +303,31 @@ async fn scale_in_and_destroy_deregister_before_they_terminate() {
     assert_eq!(registered, left);
     assert_eq!(left.len(), 1);
 
+    // Out of the target group: the plan says so, apply drains the instance from it and
+    // leaves it running.
+    write(
+        dir.path(),
+        &support::web::stack_file(name, "1.0.0", 1, ROLLOUT),
+    );
+    let plan = stdout(&rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]));
+    assert!(
+        plan.contains("- leave target group `traffic-scale/")
+            && plan.contains("leave 1 target group"),
+        "{plan}"
+    );
+    assert_ok(
+        &proxy.rollstack(dir.path(), &args),
+        "leaving the target group",
+    );
+    assert!(targets(&arn).await.is_empty(), "deregistered");
+    assert_eq!(running(&c, name, "web@1.0.0").await, left, "still running");
+    let again = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+
     let destroy = [
         "destroy",
         "stack.yaml",

@@ -310,6 +310,15 @@ pub struct LiveLaunchTemplate {
 }
 
 impl LiveLaunchTemplate {
+    /// The target groups it remembers its group serving (`rollstack:target-group-N`).
+    pub fn target_groups(&self) -> Vec<String> {
+        self.tags
+            .iter()
+            .filter(|(k, _)| k.starts_with(tags::TARGET_GROUP_PREFIX))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// Version `number`, if observed.
     pub fn version(&self, number: i64) -> Option<&LaunchTemplateVersion> {
         self.versions.iter().find(|v| v.number == number)

@@ -239,6 +239,10 @@ pub struct TrafficPlan {
     /// Kept instances a target group is missing: apply registers them.
     #[serde(default)]
     pub register: Vec<String>,
+    /// Target groups the group served and no longer lists: apply deregisters and
+    /// drains its instances from them.
+    #[serde(default)]
+    pub leave: Vec<String>,
     /// The alarms the rollout watches, with their state now.
     #[serde(default)]
     pub alarms: Vec<AlarmPlan>,

@@ -110,13 +110,10 @@ async fn converge(
     let target_groups = traffic::arns(executor, group)?;
     let (template_id, version, upkeep) =
         template::version_for(executor, name, &spec, template, upkeep).await?;
-    traffic::remember(
-        executor,
-        &template_id,
-        &traffic::remembered(template),
-        &target_groups,
-    )
-    .await?;
+    let remembered = traffic::remembered(template);
+    let address = Address::Group(name.to_owned()).to_string();
+    traffic::leave(executor, &address, &remembered, &target_groups).await?;
+    traffic::remember(executor, &template_id, &remembered, &target_groups).await?;
     let target = Target {
         hash: hash.clone(),
         template_id: template_id.clone(),

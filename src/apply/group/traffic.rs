@@ -30,17 +30,34 @@ pub(super) fn arns(executor: &Executor, group: &Group) -> Result<Vec<String>, No
         .collect()
 }
 
-/// The target groups `template` remembers (`rollstack:target-group-N`).
+/// The target groups `template` remembers.
 pub(super) fn remembered(template: Option<&LiveLaunchTemplate>) -> Vec<String> {
-    let Some(template) = template else {
-        return Vec::new();
-    };
     template
-        .tags
+        .map(LiveLaunchTemplate::target_groups)
+        .unwrap_or_default()
+}
+
+/// Drains the group's instances (as observed) from the target groups it no longer
+/// serves: those `before` remembers that `arns` does not list.
+pub(super) async fn leave(
+    executor: &Executor,
+    address: &str,
+    before: &[String],
+    arns: &[String],
+) -> Result<(), AwsError> {
+    let left: Vec<String> = before
         .iter()
-        .filter(|(k, _)| k.starts_with(tags::TARGET_GROUP_PREFIX))
-        .map(|(_, v)| v.clone())
-        .collect()
+        .filter(|a| !arns.contains(a))
+        .cloned()
+        .collect();
+    let ids: Vec<String> = executor
+        .observed
+        .instances
+        .iter()
+        .filter(|i| i.tag(tags::RESOURCE) == Some(address))
+        .map(|i| i.id.clone())
+        .collect();
+    drain(executor, &left, &ids).await
 }
 
 /// Makes launch template `template_id` remember `arns` (those it remembers now are

@@ -139,6 +139,12 @@ fn traffic_lines(lines: &mut Vec<String>, traffic: &crate::plan::TrafficPlan) {
             alarm.name
         ));
     }
+    for arn in &traffic.leave {
+        lines.push(format!(
+            "- leave target group `{}`: deregister and drain the group's instances",
+            crate::observe::short_name(arn)
+        ));
+    }
     if !traffic.register.is_empty() {
         lines.push(format!(
             "+ register {}: {}",

@@ -4,7 +4,7 @@
 
 use crate::diagnostic::plural;
 use crate::model::{Group, Stack};
-use crate::observe::{InstanceState, Observed, TargetState};
+use crate::observe::{InstanceState, LiveLaunchTemplate, Observed, TargetState};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::{Action, AlarmPlan, Change, Detail, TrafficPlan};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
@@ -18,12 +18,18 @@ pub(super) fn plan(
     outputs: &Outputs,
     stack: &Stack,
 ) {
-    if group.target_groups.is_empty() && group.rollout.alarms.is_empty() {
-        return;
-    }
     let Detail::Group(detail) = &mut change.detail else {
         return;
     };
+    let remembered = observed
+        .launch_templates
+        .iter()
+        .find(|t| t.name == detail.name)
+        .map(LiveLaunchTemplate::target_groups)
+        .unwrap_or_default();
+    if group.target_groups.is_empty() && group.rollout.alarms.is_empty() && remembered.is_empty() {
+        return;
+    }
     let target_groups: Vec<String> = group
         .target_groups
         .iter()
@@ -66,16 +72,24 @@ pub(super) fn plan(
                 .map(|a| a.state.as_str().to_owned()),
         })
         .collect();
+    let leave: Vec<String> = remembered
+        .into_iter()
+        .filter(|arn| !target_groups.contains(arn))
+        .collect();
     if change.action == Action::NoOp && !register.is_empty() {
         change.action = Action::Update;
         change.reason = format!(
             "register {} missing from its target groups",
             plural(register.len(), "instance")
         );
+    } else if change.action == Action::NoOp && !leave.is_empty() {
+        change.action = Action::Update;
+        change.reason = format!("leave {}", plural(leave.len(), "target group"));
     }
     detail.traffic = Some(TrafficPlan {
         target_groups,
         register,
+        leave,
         alarms,
     });
 }
