@@ -10,7 +10,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// rollstack validates them, draws their dependency graph, and plans them against live
 /// AWS state.
 #[derive(Debug, Parser)]
-#[command(name = "rollstack", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "rollstack",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success; 1 error, a mistyped command line included; \
+                  2 only from `plan --detailed-exitcode`, when there are changes."
+)]
 pub struct Cli {
     /// AWS endpoint to use instead of the region's (a local endpoint such as moto);
     /// S3 then uses path-style addressing.
@@ -35,33 +43,46 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check stack files offline: every problem at once, no AWS call.
+    #[command(after_help = "Example:\n  rollstack validate stacks/*.yaml")]
     Validate(ValidateArgs),
     /// Show the dependency graph of a stack.
+    #[command(after_help = "Example:\n  rollstack graph stacks/shop.yaml --env prod --format mermaid")]
     Graph(GraphArgs),
     /// Compare a stack with live AWS state and show what `apply` would change.
+    #[command(after_help = "Examples:\n  rollstack plan stacks/shop.yaml --env prod\n  rollstack plan stacks/shop.yaml --env prod --format markdown --out prod.plan.json --detailed-exitcode")]
     Plan(PlanArgs),
     /// Plan, confirm and carry out the changes: rolling replacements with health gates.
+    #[command(after_help = "Examples:\n  rollstack apply stacks/shop.yaml --env staging\n  rollstack apply prod.plan.json --auto-approve")]
     Apply(ApplyArgs),
     /// Delete everything of one environment that rollstack owns.
+    #[command(after_help = "Example:\n  rollstack destroy stacks/shop.yaml --env staging")]
     Destroy(DestroyArgs),
     /// Show groups, versions, health, rollouts in progress and the lock holder.
+    #[command(after_help = "Example:\n  rollstack status stacks/shop.yaml --env prod")]
     Status(StatusArgs),
     /// List the applies recorded for an environment.
+    #[command(after_help = "Example:\n  rollstack history stacks/shop.yaml --env prod --format json")]
     History(HistoryArgs),
     /// Plan and apply the model recorded by an earlier apply.
+    #[command(after_help = "Examples:\n  rollstack rollback stacks/shop.yaml --env prod\n  rollstack rollback stacks/shop.yaml --env prod --to 3")]
     Rollback(RollbackArgs),
     /// Remove a lock left by an apply that is gone.
+    #[command(after_help = "Example:\n  rollstack unlock stacks/shop.yaml --env prod --force LOCK_ID")]
     Unlock(UnlockArgs),
     /// Create the state bucket (versioned, encrypted, private), or check an existing one.
+    #[command(after_help = "Example:\n  rollstack bootstrap stacks/shop.yaml --fix")]
     Bootstrap(BootstrapArgs),
     /// Print the least-privilege IAM policy that `apply`, `plan` or the instances need.
+    #[command(after_help = "Example:\n  rollstack iam-policy stacks/shop.yaml --env prod --for apply --account 123456789012")]
     IamPolicy(IamPolicyArgs),
     /// Ephemeral environments: up, down, list, gc.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  rollstack env up stacks/shop.yaml pr-123 --from pr\n  rollstack env gc stacks/shop.yaml --dry-run")]
     Env(EnvCommand),
     /// Print the JSON Schema of the stack file (or of the plan JSON).
+    #[command(after_help = "Example:\n  rollstack schema stack > schemas/stack.schema.json")]
     Schema(SchemaArgs),
     /// Print a shell completion script.
+    #[command(after_help = "Example:\n  rollstack completions bash > ~/.local/share/bash-completion/completions/rollstack")]
     Completions(CompletionsArgs),
 }
 

@@ -3,5 +3,17 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    rollstack::commands::run(rollstack::cli::Cli::parse())
+    match rollstack::cli::Cli::try_parse() {
+        Ok(cli) => rollstack::commands::run(cli),
+        Err(usage) => {
+            // clap exits 2 on a usage error; 2 is `plan --detailed-exitcode`'s "changes
+            // present", so a mistyped flag must not read as changes in CI.
+            let _ = usage.print();
+            if usage.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
 }

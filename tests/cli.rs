@@ -208,6 +208,45 @@ fn help_and_version_work() {
 }
 
 #[test]
+fn a_usage_error_exits_1_so_2_means_only_changes() {
+    let output = support::rollstack(
+        &support::root(),
+        &["plan", "stacks/demo.yaml", "--detailed-exitcod"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--detailed-exitcode"), "clap suggests the flag: {err}");
+    let output = support::rollstack(&support::root(), &["plna"]);
+    assert_eq!(output.status.code(), Some(1));
+    let output = support::rollstack(&support::root(), &["plan", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn every_command_has_an_example_in_its_help() {
+    let output = support::rollstack(&support::root(), &["--help"]);
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("Exit codes: 0 success; 1 error"), "{help}");
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 14, "{commands:?}");
+    for command in commands {
+        let output = support::rollstack(&support::root(), &[command, "--help"]);
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            help.contains(&format!("rollstack {command} ")),
+            "`rollstack {command} --help` shows no example:\n{help}"
+        );
+    }
+}
+
+#[test]
 fn plan_needs_an_environment_when_the_file_defines_some() {
     // Refused before any AWS call: no endpoint is configured here.
     let output = support::rollstack(&support::root(), &["plan", "stacks/shop.yaml"]);
