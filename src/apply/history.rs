@@ -35,6 +35,9 @@ pub struct Entry {
     /// Alarms in `ALARM` that `--ignore-alarms` rolled out under.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_alarms: Vec<String>,
+    /// Who ran it: the account and the caller's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::observe::CallerIdentity>,
     /// The effective model applied, sensitive values redacted.
     pub model: serde_json::Value,
 }
@@ -216,6 +219,7 @@ mod tests {
             message: None,
             duration_secs: 0,
             ignored_alarms: Vec::new(),
+            identity: None,
             model: serde_json::Value::Null,
         }
     }

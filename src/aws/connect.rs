@@ -101,7 +101,9 @@ impl Aws {
         if let Some(url) = &connection.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        Ok(Aws::from_config(&loader.load().await, &connection.region))
+        let mut aws = Aws::from_config(&loader.load().await, &connection.region);
+        aws.configured_region = configured_region(&env, profiles.as_ref());
+        Ok(aws)
     }
 
     /// Clients built from an SDK configuration.
@@ -131,6 +133,10 @@ impl Aws {
             .retry_partition(partition("rollstack-elbv2"))
             .interceptor(stats.interceptor())
             .build();
+        let sts = aws_sdk_sts::config::Builder::from(config)
+            .retry_partition(partition("rollstack-sts"))
+            .interceptor(stats.interceptor())
+            .build();
         let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(config)
             .retry_partition(partition("rollstack-cloudwatch"))
             .interceptor(stats.interceptor())
@@ -139,14 +145,33 @@ impl Aws {
             iam: aws_sdk_iam::Client::from_conf(iam),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(elbv2),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
+            sts: aws_sdk_sts::Client::from_conf(sts),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),
             stats,
             endpoint_url: config.endpoint_url().map(str::to_owned),
             region: region.to_owned(),
+            configured_region: None,
         }
     }
+}
+
+/// The region `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the selected profile's
+/// `region`) names, and which of them named it: what the AWS CLI would use. rollstack
+/// uses the stack file's instead.
+fn configured_region(env: &Env, profiles: Option<&ProfileSet>) -> Option<(String, String)> {
+    for variable in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Ok(region) = env.get(variable)
+            && !region.trim().is_empty()
+        {
+            return Some((region.trim().to_owned(), format!("`{variable}`")));
+        }
+    }
+    let profiles = profiles?;
+    let name = profiles.selected_profile();
+    let region = profiles.get_profile(name)?.get("region")?;
+    Some((region.to_owned(), format!("profile `{name}`")))
 }
 
 /// A retry partition without the SDK's retry quota: that quota protects a service from
@@ -220,6 +245,21 @@ async fn profiles_from(config: &str) -> ProfileSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_configured_region_comes_from_the_environment_then_the_profile() {
+        let profiles = profiles_from("[default]\nregion = eu-west-1\n").await;
+        let from = |vars: &[(&str, &str)]| configured_region(&Env::from_slice(vars), Some(&profiles));
+        assert_eq!(
+            from(&[("AWS_REGION", "us-west-2")]),
+            Some(("us-west-2".to_owned(), "`AWS_REGION`".to_owned()))
+        );
+        assert_eq!(
+            from(&[]),
+            Some(("eu-west-1".to_owned(), "profile `default`".to_owned()))
+        );
+        assert_eq!(configured_region(&Env::from_slice(&[]), None), None);
+    }
 
     #[tokio::test]
     async fn retries_default_to_ten_attempts_and_follow_the_users_settings() {

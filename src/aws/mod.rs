@@ -8,6 +8,7 @@ mod ec2;
 mod environments;
 mod error;
 mod iam;
+mod identity;
 mod launch_template;
 mod observe;
 pub mod operations;
@@ -42,10 +43,14 @@ pub struct Aws {
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
     stats: CallStats,
     /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
     endpoint_url: Option<String>,
     region: String,
+    /// The region the environment or profile names, and where from (see
+    /// [`Aws::other_configured_region`]).
+    configured_region: Option<(String, String)>,
 }
 
 impl Aws {

@@ -17,6 +17,8 @@ pub enum Service {
     ElasticLoadBalancing,
     /// Amazon CloudWatch (alarms).
     CloudWatch,
+    /// AWS STS (who the credentials are).
+    Sts,
 }
 
 impl Service {
@@ -29,6 +31,7 @@ impl Service {
             Service::Iam => "iam",
             Service::ElasticLoadBalancing => "elasticloadbalancing",
             Service::CloudWatch => "cloudwatch",
+            Service::Sts => "sts",
         }
     }
 
@@ -70,6 +73,8 @@ pub enum Scope {
     TrafficRead,
     /// The target groups the stack's groups serve.
     TargetGroup,
+    /// Who the credentials are: `sts:GetCallerIdentity` needs no permission.
+    Identity,
 }
 
 /// One AWS operation rollstack makes.
@@ -159,6 +164,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("RegisterTargets", ElasticLoadBalancing, "elasticloadbalancing:RegisterTargets", true, TargetGroup),
     op("DeregisterTargets", ElasticLoadBalancing, "elasticloadbalancing:DeregisterTargets", true, TargetGroup),
     op("DescribeAlarms", CloudWatch, "cloudwatch:DescribeAlarms", false, TrafficRead),
+    op("GetCallerIdentity", Sts, "sts:GetCallerIdentity", false, Identity),
 ];
 
 /// The operation named `name`, if rollstack makes it.

@@ -65,6 +65,7 @@ pub fn run_session(session: Session, reach: &Reach) -> Result<ExitCode, Failure>
             .await
             .map_err(Failure::Aws)?;
         let result = async {
+            let identity = super::identify(&aws, &session.stack).await?;
             aws.check_bucket(&bucket).await.map_err(Failure::Aws)?;
             let stack_arg = session.file.display().to_string();
             super::bootstrap::warn_about(&aws, &bucket, &stack_arg).await;
@@ -73,6 +74,7 @@ pub fn run_session(session: Session, reach: &Reach) -> Result<ExitCode, Failure>
                 bucket: &bucket,
                 environment: &environment,
                 redactor: &redactor,
+                identity: &identity,
             };
             Ok::<_, Failure>(session.run(&inputs).await?)
         }

@@ -24,34 +24,66 @@ pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             "No applies recorded for {}/{}.\n",
             stack.name, stack.environment.name
         ),
-        ListFormat::Text => {
-            let mut text = format!(
-                "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<18}  {}\n",
-                "#", "started", "command", "outcome", "releases", "commit", "who"
-            );
-            for e in &entries {
-                text.push_str(&format!(
-                    "{:>4}  {:<20}  {:<8}  {:<11}  {:<24}  {:<18}  {}\n",
-                    e.seq,
-                    e.started,
-                    e.command,
-                    e.outcome.word(),
-                    e.releases.join(" "),
-                    short_commit(&e.commit),
-                    e.who
-                ));
-                if !e.ignored_alarms.is_empty() {
-                    let alarms = crate::diagnostic::list(e.ignored_alarms.iter());
-                    text.push_str(&format!(
-                        "      --ignore-alarms: rolled out under {alarms} in ALARM\n"
-                    ));
-                }
-            }
-            text
-        }
+        ListFormat::Text => text(&stack, &entries),
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The entries as a table, each followed by what went wrong and the alarms it
+/// ignored.
+fn text(stack: &crate::model::Stack, entries: &[history::Entry]) -> String {
+    let mut text = format!(
+        "History of {}/{} ({}):\n\n{:>4}  {:<20}  {:>7}  {:<8}  {:<11}  {:<12}  {:<24}  {:<18}  {}\n",
+        stack.name,
+        stack.environment.name,
+        stack.region,
+        "#",
+        "started",
+        "took",
+        "command",
+        "outcome",
+        "account",
+        "releases",
+        "commit",
+        "who"
+    );
+    for e in entries {
+        let account = e.identity.as_ref().map_or("-", |i| i.account.as_str());
+        text.push_str(&format!(
+            "{:>4}  {:<20}  {:>7}  {:<8}  {:<11}  {:<12}  {:<24}  {:<18}  {}\n",
+            e.seq,
+            e.started,
+            took(e.duration_secs),
+            e.command,
+            e.outcome.word(),
+            account,
+            e.releases.join(" "),
+            short_commit(&e.commit),
+            e.who
+        ));
+        if let Some(message) = &e.message {
+            for line in message.lines() {
+                text.push_str(&format!("      {line}\n"));
+            }
+        }
+        if !e.ignored_alarms.is_empty() {
+            let alarms = crate::diagnostic::list(e.ignored_alarms.iter());
+            text.push_str(&format!(
+                "      --ignore-alarms: rolled out under {alarms} in ALARM\n"
+            ));
+        }
+    }
+    text
+}
+
+/// `42s`, `3m05s`, `1h02m`.
+fn took(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
 }
 
 /// `4014ffb67087` or `4014ffb67087-dirty`.
@@ -63,5 +95,15 @@ fn short_commit(commit: &str) -> String {
         format!("{short}-dirty")
     } else {
         short.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_at_a_glance() {
+        for (secs, text) in [(0, "0s"), (59, "59s"), (185, "3m05s"), (3720, "1h02m")] {
+            assert_eq!(super::took(secs), text);
+        }
     }
 }

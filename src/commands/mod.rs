@@ -221,6 +221,32 @@ async fn connect(stack: &crate::model::Stack, reach: &Reach) -> Result<crate::aw
         .map_err(Failure::Aws)
 }
 
+/// Who the credentials are (one `sts:GetCallerIdentity`), refused when the stack file
+/// names another `account_id`; says once on stderr when `AWS_REGION` or the profile
+/// names another region than the file's.
+async fn identify(
+    aws: &crate::aws::Aws,
+    stack: &crate::model::Stack,
+) -> Result<crate::observe::CallerIdentity, Failure> {
+    if let Some((region, source)) = aws.other_configured_region() {
+        eprintln!(
+            "warning: {source} says `{region}`; stack `{}` is in `{}` (the file's `region`), and rollstack uses that",
+            stack.name, stack.region
+        );
+    }
+    let identity = aws.caller_identity().await.map_err(Failure::Aws)?;
+    crate::observe::check_account(stack.account_id.as_deref(), &identity).map_err(|wrong| {
+        Failure::Refused {
+            message: wrong.to_string(),
+            hint: format!(
+                "use credentials of account `{}` (`AWS_PROFILE`, or the role CI assumes), or change the file's `account_id`",
+                wrong.expected
+            ),
+        }
+    })?;
+    Ok(identity)
+}
+
 /// Writes `text` to stdout.
 fn write_stdout(text: &str) -> Result<(), Failure> {
     use std::io::Write;

@@ -26,13 +26,18 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         if let Some(bucket) = &stack.state_bucket {
             super::bootstrap::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
         }
+        let identity = super::identify(&aws, &stack).await?;
         let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
             .await
             .map_err(Failure::Aws)?;
         let mut plan =
             plan::diff(&stack, &observed, &env_values, &redactor).map_err(Failure::Plan)?;
+        plan.identity = Some(identity);
+        plan.commit = Some(crate::apply::history::git_commit(&args.stack)).filter(|c| c != "none");
         if args.changesets {
             change_sets(&aws, &stack, &observed, &env_values, &redactor, &mut plan).await?;
+            // The change sets show resources CloudFormation replaces.
+            plan.warnings = plan::destructive::warnings(&plan.changes, &observed);
         }
         Ok::<Plan, Failure>(plan)
     });

@@ -24,6 +24,11 @@ pub struct RawStack {
     pub stack: String,
     /// AWS region, e.g. `us-east-1`.
     pub region: String,
+    /// The AWS account (12 digits) this file is for: `plan` and `apply` refuse to run
+    /// with credentials of any other account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub account_id: Option<String>,
     /// S3 bucket for locks and apply history (`apply` needs it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_bucket: Option<String>,
@@ -330,6 +335,10 @@ pub struct RawEnvironment {
     /// Overrides `region`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Overrides `account_id`: the account this environment is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub account_id: Option<String>,
     /// Overrides `state_bucket`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_bucket: Option<String>,

@@ -24,6 +24,9 @@ pub struct Stack {
     pub environment: Environment,
     /// AWS region.
     pub region: String,
+    /// The only AWS account this environment may be planned and applied in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     /// Bucket for locks, history and readiness signals.
     pub state_bucket: Option<String>,
     /// Subnets instances spread across (empty: the default VPC's).

@@ -6,10 +6,12 @@
 
 mod cloudformation;
 pub mod environments;
+mod identity;
 mod instance;
 mod traffic;
 
 pub use cloudformation::{LiveCloudFormation, StackStatus};
+pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance};
 pub use traffic::{
     AlarmState, LiveAlarm, LiveTargetGroup, Target, TargetState, resolve, short_name,

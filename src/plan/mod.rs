@@ -3,6 +3,7 @@
 //! carries everything apply needs: the effective model, resolved images and a
 //! fingerprint of what was observed at every address.
 
+pub mod destructive;
 pub mod diff;
 pub mod redact;
 pub mod render;
@@ -14,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Address;
-use crate::observe::{Direction, ResolvedImage};
+use crate::observe::{CallerIdentity, Direction, ResolvedImage};
 
 pub use diff::{PlanError, diff};
 pub use redact::{Redactor, SENSITIVE};
@@ -38,8 +39,18 @@ pub struct Plan {
     pub environment: String,
     /// AWS region.
     pub region: String,
+    /// Who made the plan: the account it is for and the caller's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<CallerIdentity>,
+    /// The git commit of the stack file (`-dirty` with uncommitted changes), when it is
+    /// in a git checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// The image each group launches, resolved once for the whole plan.
     pub images: BTreeMap<String, ResolvedImage>,
+    /// The destructive changes among `changes`, which text and markdown open with.
+    #[serde(default)]
+    pub warnings: Vec<destructive::Warning>,
     /// Live differences the stack file does not explain; `changes` set them right.
     pub drift: Vec<Drift>,
     /// One entry per address, in apply order (deletes last, in reverse order).
@@ -282,8 +293,14 @@ pub struct CloudFormationChange {
     pub name: String,
     /// Stack status, when it exists.
     pub status: Option<String>,
-    /// Unified diff of the normalised template.
+    /// Unified diff of the normalised template (of a stack that exists).
     pub template_diff: Option<String>,
+    /// The template file of a stack to create, as written in the stack file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The resources the template of a stack to create declares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_resources: Vec<TemplateResource>,
     /// Parameters that change (sensitive ones redacted).
     pub parameters: BTreeMap<String, BeforeAfter>,
     /// The change set made for this change by `plan --changesets`; `apply` of the saved
@@ -292,6 +309,15 @@ pub struct CloudFormationChange {
     /// CloudFormation's own resource changes, as its change set reports them.
     #[serde(default)]
     pub resource_changes: Vec<ResourceChange>,
+}
+
+/// A resource a template declares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TemplateResource {
+    /// Logical id in the template.
+    pub logical_id: String,
+    /// Resource type (`AWS::RDS::DBInstance`).
+    pub resource_type: String,
 }
 
 /// A change set made for a plan.

@@ -47,6 +47,8 @@ fn apply_allows_every_operation_plan_and_apply_make() {
         match operation.scope {
             // The template's instance profile needs `iam:GetInstanceProfile` all the same.
             Scope::PolicyLookup => {}
+            // Allowed to everyone: no policy can deny it.
+            Scope::Identity => {}
             // Only for stacks with target groups or alarms: `traffic_is_allowed_when_used`.
             Scope::TrafficRead | Scope::TargetGroup => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
@@ -62,7 +64,11 @@ fn plan_allows_the_reads_and_no_write() {
     for operation in OPERATIONS {
         if matches!(
             operation.scope,
-            Scope::Bootstrap | Scope::PolicyLookup | Scope::TrafficRead | Scope::TargetGroup
+            Scope::Bootstrap
+                | Scope::PolicyLookup
+                | Scope::TrafficRead
+                | Scope::TargetGroup
+                | Scope::Identity
         ) {
             continue;
         }

@@ -53,6 +53,16 @@ pub fn region(value: &str) -> Result<(), String> {
     }
 }
 
+/// An AWS account id: 12 digits, as AWS prints it (leading zeros kept; quote it in
+/// YAML so it stays text).
+pub fn account_id(value: &str) -> Result<(), String> {
+    if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("an AWS account id: 12 digits, such as `123456789012`".into())
+    }
+}
+
 /// An S3 bucket name: 3-63 characters of lowercase letters, digits, `.` and `-`.
 pub fn bucket(value: &str) -> Result<(), String> {
     let ok = (3..=63).contains(&value.len())
@@ -176,6 +186,9 @@ mod tests {
         assert!(region("us-east-1").is_ok());
         assert!(region("eu-central-2").is_ok());
         assert!(region("useast1").is_err());
+        assert!(account_id("012345678901").is_ok());
+        assert!(account_id("12345678901").is_err());
+        assert!(account_id("12345678901a").is_err());
         assert!(bucket("acme-rollstack").is_ok());
         assert!(bucket("Acme").is_err());
         assert!(aws_id("subnet-0a1", "subnet").is_ok());

@@ -25,6 +25,14 @@ pub enum SessionError {
         /// The change set of the saved plan that went stale, and how: (name, problem).
         change_set: Option<(String, String)>,
     },
+    /// A saved plan was made with another account's credentials than these.
+    #[error("the plan was made in account `{planned}`, and the credentials are account `{now}`")]
+    OtherAccount {
+        /// The account of the saved plan.
+        planned: String,
+        /// The account of the credentials now.
+        now: String,
+    },
     /// Confirmation is needed, and nobody can give it.
     #[error("`{0}` needs confirmation, and stdin is not a terminal")]
     NoTerminal(&'static str),
@@ -50,6 +58,9 @@ impl SessionError {
                 "nothing was changed; make a new plan with `rollstack plan STACK --out FILE`"
                     .to_owned(),
             ),
+            SessionError::OtherAccount { planned, .. } => Some(format!(
+                "nothing was changed; apply it with credentials of account `{planned}`, or make a new plan"
+            )),
             SessionError::NoTerminal(_) => Some(
                 "review the plan above and pass `--auto-approve` to run without asking".to_owned(),
             ),

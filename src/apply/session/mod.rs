@@ -20,7 +20,7 @@ use crate::aws::Aws;
 use crate::cli::RunArgs;
 use crate::diagnostic::color_on;
 use crate::model::{Address, Reference, Stack};
-use crate::observe::{AlarmState, LiveAlarm, Observed, Query};
+use crate::observe::{AlarmState, CallerIdentity, LiveAlarm, Observed, Query};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Action, Plan, Redactor, render};
 
@@ -57,6 +57,8 @@ pub struct Inputs<'a> {
     pub environment: &'a EnvironmentValues,
     /// Hides every sensitive value known.
     pub redactor: &'a Redactor,
+    /// Who the credentials are: shown in the plan and the prompt, kept in history.
+    pub identity: &'a CallerIdentity,
 }
 
 impl Session {
@@ -76,7 +78,9 @@ impl Session {
         inputs: &Inputs<'_>,
         interrupt: &Interrupt,
     ) -> Result<ExitCode, SessionError> {
-        if self.saved.is_none() {
+        if let Some(saved) = &self.saved {
+            saved::check_account(saved, inputs.identity)?;
+        } else {
             // Nothing to do takes no lock and writes nothing: a converged stack stays
             // untouched however often CI applies it.
             let (_, plan) = self.plan(inputs).await?;
@@ -133,7 +137,7 @@ impl Session {
             expiry::extend(inputs.aws, &self.stack).await?;
             return Ok(ExitCode::SUCCESS);
         }
-        if !self.run.auto_approve && !interrupt.confirm(self.command).await? {
+        if !self.run.auto_approve && !interrupt.confirm(self.command, &plan).await? {
             eprintln!("{} cancelled; nothing was changed.", self.command);
             return Ok(ExitCode::FAILURE);
         }
@@ -170,8 +174,9 @@ impl Session {
                 }
             }
         }
-        let plan = plan::diff(stack, &observed, inputs.environment, inputs.redactor)
+        let mut plan = plan::diff(stack, &observed, inputs.environment, inputs.redactor)
             .map_err(SessionError::Plan)?;
+        plan.identity = Some(inputs.identity.clone());
         let firing = firing_alarms(stack, &observed, &plan);
         if !firing.is_empty() && !self.run.ignore_alarms {
             return Err(SessionError::Alarms(firing));
@@ -209,6 +214,7 @@ impl Session {
             message: None,
             duration_secs: 0,
             ignored_alarms: Vec::new(),
+            identity: plan.identity.clone(),
             model: redacted_model(redactor, &plan.model),
         }
     }
@@ -364,13 +370,21 @@ impl Interrupt {
         self.listener.abort();
     }
 
-    /// Asks for `yes` on the terminal; refuses when stdin is not one. SIGINT at the
-    /// question is a no.
-    async fn confirm(&self, command: &'static str) -> Result<bool, SessionError> {
+    /// Asks for `yes` on the terminal, naming the account and region; refuses when stdin
+    /// is not one. SIGINT at the question is a no.
+    async fn confirm(&self, command: &'static str, plan: &Plan) -> Result<bool, SessionError> {
         if !std::io::stdin().is_terminal() {
             return Err(SessionError::NoTerminal(command));
         }
-        eprint!("\nDo you want to {command} these changes? Only `yes` is accepted: ");
+        let account = plan
+            .identity
+            .as_ref()
+            .map(|i| format!(" in account `{}`", i.account))
+            .unwrap_or_default();
+        eprint!(
+            "\nDo you want to {command} these changes to `{}` / `{}`{account}, region `{}`? Only `yes` is accepted: ",
+            plan.stack, plan.environment, plan.region
+        );
         let answer = tokio::task::spawn_blocking(|| {
             let mut answer = String::new();
             std::io::stdin()

@@ -3,7 +3,20 @@
 
 use super::SessionError;
 use crate::aws::Aws;
+use crate::observe::CallerIdentity;
 use crate::plan::{Detail, Plan};
+
+/// Refuses a saved plan made with another account's credentials (a plan without an
+/// identity predates it and is judged by its fingerprints alone).
+pub(super) fn check_account(saved: &Plan, now: &CallerIdentity) -> Result<(), SessionError> {
+    match &saved.identity {
+        Some(planned) if planned.account != now.account => Err(SessionError::OtherAccount {
+            planned: planned.account.clone(),
+            now: now.account.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Refuses a saved plan when something it observed changed since.
 pub(super) fn check_fresh(saved: &Plan, fresh: &Plan) -> Result<(), SessionError> {

@@ -7,7 +7,7 @@ use super::{Diffed, fingerprint, short_hash, unified_diff};
 use crate::model::{Address, CloudFormation, ParameterValue, Stack};
 use crate::observe::{LiveCloudFormation, Observed, StackStatus, aws_name};
 use crate::plan::redact::{Redactor, SENSITIVE};
-use crate::plan::{Action, BeforeAfter, Change, CloudFormationChange, Detail};
+use crate::plan::{Action, BeforeAfter, Change, CloudFormationChange, Detail, TemplateResource};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
 use crate::validate::interpolations;
 
@@ -200,12 +200,10 @@ fn diff_one(
     };
     detail.parameters = parameter_changes(live, values, redactor);
     let Some(live) = live else {
-        detail.template_diff = Some(unified_diff(
-            "",
-            &redactor.redact(&new_template),
-            "template (live)",
-            "template (planned)",
-        ));
+        // A new stack's template is read in the file it lives in; the plan names it and
+        // the resources it makes rather than print it whole.
+        detail.template = Some(desired.template.path.clone());
+        detail.template_resources = template_resources(&desired.template.source);
         return Diffed {
             change: Change {
                 address: address.clone(),
@@ -267,6 +265,29 @@ const TEMPLATE_FORMAT_VERSION: &str = "2010-09-09";
 /// A template as sorted YAML, so key order, formatting and the optional
 /// `AWSTemplateFormatVersion` are not changes. JSON templates are YAML too. A template
 /// that does not parse is compared as text.
+/// The resources a template declares: logical id and type, in the template's order.
+fn template_resources(template: &str) -> Vec<TemplateResource> {
+    let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(template) else {
+        return Vec::new();
+    };
+    let Some(resources) = value.get("Resources").and_then(|r| r.as_mapping()) else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .map(|(id, resource)| TemplateResource {
+            logical_id: id.as_str().unwrap_or_default().to_owned(),
+            resource_type: resource
+                .get("Type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("(no Type)")
+                .to_owned(),
+        })
+        .collect()
+}
+
+/// The template in a normal form (keys sorted, short-form intrinsics spelt out), so
+/// that formatting alone never reads as a change.
 pub fn normalise(template: &str) -> String {
     match serde_yaml::from_str::<serde_yaml::Value>(template) {
         Ok(mut value) => {

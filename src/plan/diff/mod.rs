@@ -175,6 +175,7 @@ pub fn diff(
         .collect();
     let (changes, drift, fingerprints) = in_order(diffed, &order);
     let summary = Summary::of(&changes);
+    let warnings = super::destructive::warnings(&changes, observed);
     Ok(Plan {
         format_version: FORMAT_VERSION,
         id: uuid::Uuid::new_v4().to_string(),
@@ -182,7 +183,10 @@ pub fn diff(
         stack: stack.name.clone(),
         environment: stack.environment.name.clone(),
         region: stack.region.clone(),
+        identity: None,
+        commit: None,
         images,
+        warnings,
         drift,
         changes,
         summary,

@@ -1,21 +1,78 @@
-//! The pull-request comment: a summary table, drift, and a collapsible `<details>` per
-//! change with a fenced `diff` block.
+//! The pull-request comment: a hidden marker, the account and commit, destructive
+//! changes first, a summary table, drift, and a collapsible `<details>` per change with
+//! a fenced `diff` block; cut to fit a GitHub comment.
 
 use std::fmt::Write;
 
-use super::{detail_lines, effective, headline};
+use super::{WARNING_TITLE, detail_lines, effective, headline};
 use crate::plan::Plan;
 
-/// The plan as GitHub-flavoured markdown.
+/// What a GitHub comment holds: 65,536 characters. The plan keeps room for a footer
+/// the workflow adds (a link to the run).
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Room left under [`COMMENT_LIMIT`] for the workflow's own lines.
+const FOOTER_ROOM: usize = 1_536;
+
+/// The plan as GitHub-flavoured markdown, at most [`COMMENT_LIMIT`] less room for a
+/// footer: details that do not fit are left out, and the comment says so.
 pub fn markdown(plan: &Plan) -> String {
+    fit(&head(plan), &details(plan), COMMENT_LIMIT - FOOTER_ROOM)
+}
+
+/// The hidden line a workflow finds its comment by: one per stack and environment.
+pub fn marker(plan: &Plan) -> String {
+    format!(
+        "<!-- rollstack plan: stack={} env={} -->",
+        plan.stack, plan.environment
+    )
+}
+
+/// Everything but the per-change details.
+fn head(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### rollstack plan: `{}` / `{}`\n\n**{}**\n",
+        "{}\n### rollstack plan: `{}` / `{}`\n",
+        marker(plan),
         plan.stack,
-        plan.environment,
-        plan.summary.line()
+        plan.environment
     );
+    let mut facts = Vec::new();
+    if let Some(identity) = &plan.identity {
+        facts.push(format!(
+            "account `{}` as `{}`",
+            identity.account, identity.arn
+        ));
+    }
+    facts.push(format!("region `{}`", plan.region));
+    if let Some(commit) = &plan.commit {
+        facts.push(format!("commit `{}`", commit.get(..12).unwrap_or(commit)));
+    }
+    let _ = writeln!(out, "{}\n", facts.join(" · "));
+    let unchanged = plan.changes.len() - effective(plan).count();
+    let _ = writeln!(
+        out,
+        "**{}**{}\n",
+        plan.summary.line(),
+        if unchanged > 0 {
+            format!(" {unchanged} unchanged.")
+        } else {
+            String::new()
+        }
+    );
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "> [!CAUTION]\n> **{WARNING_TITLE}**\n>");
+        for warning in &plan.warnings {
+            let _ = writeln!(
+                out,
+                "> - `{}`: {}",
+                warning.address,
+                cell(&warning.message)
+            );
+        }
+        out.push('\n');
+    }
     let changes: Vec<_> = effective(plan).collect();
     if changes.is_empty() {
         let _ = writeln!(out, "No changes: AWS matches the stack file.\n");
@@ -43,19 +100,63 @@ pub fn markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    for change in changes {
-        let _ = writeln!(
-            out,
-            "<details><summary><code>{} {}</code>: {}</summary>\n\n```diff",
-            change.action.symbol().trim(),
-            change.address,
-            headline(change)
-        );
-        for line in detail_lines(change) {
-            // A fence inside the block would end it early.
-            let _ = writeln!(out, "{}", line.replace("```", "'''"));
+    out
+}
+
+/// One collapsible block per change.
+fn details(plan: &Plan) -> Vec<String> {
+    effective(plan)
+        .map(|change| {
+            let mut out = String::new();
+            let _ = writeln!(
+                out,
+                "<details><summary><code>{} {}</code>: {}</summary>\n\n```diff",
+                change.action.symbol().trim(),
+                change.address,
+                headline(change)
+            );
+            for line in detail_lines(change) {
+                // A fence inside the block would end it early.
+                let _ = writeln!(out, "{}", line.replace("```", "'''"));
+            }
+            let _ = writeln!(out, "```\n\n</details>\n");
+            out
+        })
+        .collect()
+}
+
+/// `head` and as many `details` as fit in `budget` bytes (a character is at least
+/// one), with a note on what was left out.
+fn fit(head: &str, details: &[String], budget: usize) -> String {
+    const NOTE_ROOM: usize = 400;
+    let note = |left: usize, what: &str| {
+        format!(
+            "> [!NOTE]\n> {left} {what} left out: a GitHub comment holds {COMMENT_LIMIT} characters. The whole plan is in the saved plan (`plan --out`) and `rollstack plan --format text`.\n"
+        )
+    };
+    if head.len() + NOTE_ROOM > budget {
+        let mut cut = String::new();
+        let lines: Vec<&str> = head.lines().collect();
+        let mut kept = 0;
+        for line in &lines {
+            if cut.len() + line.len() + 1 + NOTE_ROOM > budget {
+                break;
+            }
+            cut.push_str(line);
+            cut.push('\n');
+            kept += 1;
         }
-        let _ = writeln!(out, "```\n\n</details>\n");
+        cut.push('\n');
+        cut.push_str(&note(lines.len() - kept + details.len(), "lines and details"));
+        return cut;
+    }
+    let mut out = head.to_owned();
+    for (n, block) in details.iter().enumerate() {
+        if out.len() + block.len() + NOTE_ROOM > budget {
+            out.push_str(&note(details.len() - n, "changes' details"));
+            return out;
+        }
+        out.push_str(block);
     }
     out
 }
@@ -63,4 +164,28 @@ pub fn markdown(plan: &Plan) -> String {
 /// Text safe inside a table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_plan_fits_a_comment_and_says_what_it_left_out() {
+        let head = "### plan\n".to_owned();
+        let details: Vec<String> = (0..100).map(|n| format!("{n}:{}\n", "x".repeat(999))).collect();
+        let out = fit(&head, &details, 20_000);
+        assert!(out.len() <= 20_000, "{}", out.len());
+        let kept = out.matches(&"x".repeat(999)).count();
+        assert!(kept > 10, "{kept}");
+        assert!(
+            out.contains(&format!("{} changes' details left out", 100 - kept)),
+            "{out}"
+        );
+        let whole = fit(&head, &details[..3], 20_000);
+        assert!(!whole.contains("left out"));
+        let long_head = "| row |\n".repeat(5_000);
+        let out = fit(&long_head, &details, 20_000);
+        assert!(out.len() <= 20_000 && out.contains("lines and details left out"));
+    }
 }

@@ -14,6 +14,9 @@ use super::{
 use crate::diagnostic::plural;
 use crate::observe::Direction;
 
+/// The heading of the destructive changes a plan opens with.
+pub const WARNING_TITLE: &str = "Warning: this plan destroys or downgrades (read before you apply):";
+
 /// Lines describing one change, each starting with a diff marker (`+`, `-`, `~`, ` `,
 /// `@`), so they read the same in a terminal and in a markdown `diff` block.
 pub fn detail_lines(change: &Change) -> Vec<String> {
@@ -189,6 +192,15 @@ fn cloudformation_lines(lines: &mut Vec<String>, cfn: &CloudFormationChange) {
             "{symbol} {} {} {}{replacement}",
             r.action, r.logical_id, r.resource_type
         ));
+    }
+    if let Some(template) = &cfn.template {
+        lines.push(format!(
+            "  template: {template} ({})",
+            plural(cfn.template_resources.len(), "resource")
+        ));
+    }
+    for r in &cfn.template_resources {
+        lines.push(format!("+ {} {}", r.logical_id, r.resource_type));
     }
     if let Some(diff) = &cfn.template_diff {
         lines.extend(diff.lines().map(str::to_owned));

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{detail_lines, effective, headline};
+use super::{WARNING_TITLE, detail_lines, effective, headline};
 use crate::plan::{Action, Plan};
 
 const RESET: &str = "\x1b[0m";
@@ -70,6 +70,25 @@ pub fn text(plan: &Plan, color: bool) -> String {
             )
         )
     );
+    if let Some(identity) = &plan.identity {
+        let _ = writeln!(out, "{}", identity.describe());
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.paint(RED, &paint.paint(BOLD, WARNING_TITLE))
+        );
+        for warning in &plan.warnings {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                paint.paint(RED, "!"),
+                warning.address,
+                warning.message
+            );
+        }
+    }
     let looked_up: Vec<_> = plan
         .images
         .iter()

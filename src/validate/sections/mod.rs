@@ -61,6 +61,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         name: raw.stack.clone(),
         environment,
         region: raw.region.clone(),
+        account_id: raw.account_id.clone(),
         state_bucket: raw.state_bucket.clone(),
         subnets,
         releases_bucket: raw.releases.as_ref().map(|r| r.bucket.clone()),
@@ -88,6 +89,9 @@ fn top_level(checker: &mut Checker, raw: &RawStack) -> Vec<String> {
         "stack name",
     );
     checker.format("region", &raw.region, formats::region, "region");
+    if let Some(account) = &raw.account_id {
+        checker.format("account_id", account, formats::account_id, "account id");
+    }
     if let Some(bucket) = &raw.state_bucket {
         checker.format("state_bucket", bucket, formats::bucket, "bucket name");
     }

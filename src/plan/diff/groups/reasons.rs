@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use crate::diagnostic::plural;
 use crate::observe::{LaunchTemplateVersion, LiveInstance, tags};
 use crate::plan::Action;
+use crate::plan::destructive::{VersionChange, compare};
 use crate::plan::GroupChange;
 use crate::plan::spec::{LaunchSpec, TemplateUpkeep};
 
@@ -19,7 +20,20 @@ pub(super) fn spec_reason(
     let mut parts = Vec::new();
     let old_release = old.tag(tags::RELEASE).unwrap_or_default();
     if old_release != spec.release_tag() {
-        parts.push(format!("release {old_release} -> {}", spec.release_tag()));
+        let downgrade = spec.releases.iter().any(|new| {
+            let Some((app, to)) = new.split_once('@') else {
+                return false;
+            };
+            old_release
+                .split_whitespace()
+                .filter_map(|r| r.split_once('@'))
+                .any(|(a, from)| a == app && compare(from, to) == VersionChange::Downgrade)
+        });
+        parts.push(format!(
+            "release {old_release} -> {}{}",
+            spec.release_tag(),
+            if downgrade { " (downgrade)" } else { "" }
+        ));
     }
     if old.instance_type != spec.instance_type {
         parts.push(format!(
