@@ -46,13 +46,19 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollstack validate stacks/*.yaml")]
     Validate(ValidateArgs),
     /// Show the dependency graph of a stack.
-    #[command(after_help = "Example:\n  rollstack graph stacks/shop.yaml --env prod --format mermaid")]
+    #[command(
+        after_help = "Example:\n  rollstack graph stacks/shop.yaml --env prod --format mermaid"
+    )]
     Graph(GraphArgs),
     /// Compare a stack with live AWS state and show what `apply` would change.
-    #[command(after_help = "Examples:\n  rollstack plan stacks/shop.yaml --env prod\n  rollstack plan stacks/shop.yaml --env prod --format markdown --out prod.plan.json --detailed-exitcode")]
+    #[command(
+        after_help = "Examples:\n  rollstack plan stacks/shop.yaml --env prod\n  rollstack plan stacks/shop.yaml --env prod --format markdown --out prod.plan.json --detailed-exitcode"
+    )]
     Plan(PlanArgs),
     /// Plan, confirm and carry out the changes: rolling replacements with health gates.
-    #[command(after_help = "Examples:\n  rollstack apply stacks/shop.yaml --env staging\n  rollstack apply prod.plan.json --auto-approve")]
+    #[command(
+        after_help = "Examples:\n  rollstack apply stacks/shop.yaml --env staging\n  rollstack apply prod.plan.json --auto-approve"
+    )]
     Apply(ApplyArgs),
     /// Delete everything of one environment that rollstack owns.
     #[command(after_help = "Example:\n  rollstack destroy stacks/shop.yaml --env staging")]
@@ -61,28 +67,41 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollstack status stacks/shop.yaml --env prod")]
     Status(StatusArgs),
     /// List the applies recorded for an environment.
-    #[command(after_help = "Example:\n  rollstack history stacks/shop.yaml --env prod --format json")]
+    #[command(
+        after_help = "Example:\n  rollstack history stacks/shop.yaml --env prod --format json"
+    )]
     History(HistoryArgs),
     /// Plan and apply the model recorded by an earlier apply.
-    #[command(after_help = "Examples:\n  rollstack rollback stacks/shop.yaml --env prod\n  rollstack rollback stacks/shop.yaml --env prod --to 3")]
+    #[command(
+        after_help = "Examples:\n  rollstack rollback stacks/shop.yaml --env prod\n  rollstack rollback stacks/shop.yaml --env prod --to 3"
+    )]
     Rollback(RollbackArgs),
     /// Remove a lock left by an apply that is gone.
-    #[command(after_help = "Example:\n  rollstack unlock stacks/shop.yaml --env prod --force LOCK_ID")]
+    #[command(
+        after_help = "Example:\n  rollstack unlock stacks/shop.yaml --env prod --force LOCK_ID"
+    )]
     Unlock(UnlockArgs),
     /// Create the state bucket (versioned, encrypted, private), or check an existing one.
     #[command(after_help = "Example:\n  rollstack bootstrap stacks/shop.yaml --fix")]
     Bootstrap(BootstrapArgs),
     /// Print the least-privilege IAM policy that `apply`, `plan` or the instances need.
-    #[command(after_help = "Example:\n  rollstack iam-policy stacks/shop.yaml --env prod --for apply --account 123456789012")]
+    #[command(
+        after_help = "Example:\n  rollstack iam-policy stacks/shop.yaml --env prod --for apply --account 123456789012"
+    )]
     IamPolicy(IamPolicyArgs),
     /// Ephemeral environments: up, down, list, gc.
-    #[command(subcommand, after_help = "Examples:\n  rollstack env up stacks/shop.yaml pr-123 --from pr\n  rollstack env gc stacks/shop.yaml --dry-run")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  rollstack env up stacks/shop.yaml pr-123 --from pr\n  rollstack env gc stacks/shop.yaml --dry-run"
+    )]
     Env(EnvCommand),
     /// Print the JSON Schema of the stack file (or of the plan JSON).
     #[command(after_help = "Example:\n  rollstack schema stack > schemas/stack.schema.json")]
     Schema(SchemaArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  rollstack completions bash > ~/.local/share/bash-completion/completions/rollstack")]
+    #[command(
+        after_help = "Example:\n  rollstack completions bash > ~/.local/share/bash-completion/completions/rollstack"
+    )]
     Completions(CompletionsArgs),
 }
 

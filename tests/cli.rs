@@ -215,7 +215,10 @@ fn a_usage_error_exits_1_so_2_means_only_changes() {
     );
     assert_eq!(output.status.code(), Some(1));
     let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("--detailed-exitcode"), "clap suggests the flag: {err}");
+    assert!(
+        err.contains("--detailed-exitcode"),
+        "clap suggests the flag: {err}"
+    );
     let output = support::rollstack(&support::root(), &["plna"]);
     assert_eq!(output.status.code(), Some(1));
     let output = support::rollstack(&support::root(), &["plan", "--help"]);

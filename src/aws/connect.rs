@@ -249,7 +249,8 @@ mod tests {
     #[tokio::test]
     async fn the_configured_region_comes_from_the_environment_then_the_profile() {
         let profiles = profiles_from("[default]\nregion = eu-west-1\n").await;
-        let from = |vars: &[(&str, &str)]| configured_region(&Env::from_slice(vars), Some(&profiles));
+        let from =
+            |vars: &[(&str, &str)]| configured_region(&Env::from_slice(vars), Some(&profiles));
         assert_eq!(
             from(&[("AWS_REGION", "us-west-2")]),
             Some(("us-west-2".to_owned(), "`AWS_REGION`".to_owned()))

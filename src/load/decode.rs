@@ -31,6 +31,7 @@ pub const SECTIONS: &[&str] = &[
     "groups",
     "cloudformation",
     "tags",
+    "moved",
     "environments",
 ];
 
@@ -75,6 +76,7 @@ pub fn decode(file: &SourceFile, root: &Node) -> Result<RawStack, Diagnostics> {
         groups: decoder.entries(map, "groups"),
         cloudformation: decoder.entries(map, "cloudformation"),
         tags: decoder.optional(map, "tags").unwrap_or_default(),
+        moved: decoder.optional(map, "moved").unwrap_or_default(),
         environments: decoder.environments(map),
     };
     if decoder.errors.is_empty() {

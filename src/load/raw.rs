@@ -58,6 +58,12 @@ pub struct RawStack {
     /// stacks. Keys starting with `rollstack:` or `aws:` are reserved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Groups renamed in the file whose live instances keep running: each entry
+    /// re-addresses what AWS holds of `from` as `to` by retagging it, instead of
+    /// terminating it and launching anew (as Terraform's `moved` blocks). An entry may be
+    /// dropped once every environment applied it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<RawMoved>,
     /// Environments: overlays on this file. Without any, the file has the single
     /// environment `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -323,6 +329,18 @@ pub struct RawCloudFormation {
     /// Resources that must be in place first.
     #[serde(default)]
     pub depends_on: Vec<String>,
+}
+
+/// A group renamed: `{ from: group.web, to: group.www }`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMoved {
+    /// The old address, no longer in the file (`group.web`).
+    #[schemars(regex(pattern = r"^group\.[a-z][a-z0-9-]*$"))]
+    pub from: String,
+    /// The new address, a group of the file (`group.www`).
+    #[schemars(regex(pattern = r"^group\.[a-z][a-z0-9-]*$"))]
+    pub to: String,
 }
 
 /// An environment: an overlay on the stack file.

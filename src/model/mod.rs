@@ -48,6 +48,18 @@ pub struct Stack {
     /// Tags of the user's own on everything rollstack creates.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Groups renamed in the file: what AWS holds of `from` is retagged as `to`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<Moved>,
+}
+
+/// A group renamed in the stack file (`moved:`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moved {
+    /// The old group name.
+    pub from: String,
+    /// The new group name (a group of the file).
+    pub to: String,
 }
 
 impl Stack {

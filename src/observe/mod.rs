@@ -312,6 +312,22 @@ pub struct LiveLaunchTemplate {
 }
 
 impl LiveLaunchTemplate {
+    /// The group it launches for: its `rollstack:resource` tag (which `moved` retags),
+    /// or its name when that tag went missing. A moved group keeps its template, whose
+    /// name AWS cannot change.
+    pub fn group(&self, stack: &Stack) -> Option<String> {
+        if let Some(group) = self
+            .tags
+            .get(tags::RESOURCE)
+            .and_then(|r| r.strip_prefix("group."))
+        {
+            return Some(group.to_owned());
+        }
+        self.name
+            .strip_prefix(&aws_name(stack, ""))
+            .map(str::to_owned)
+    }
+
     /// The target groups it remembers its group serving (`rollstack:target-group-N`).
     pub fn target_groups(&self) -> Vec<String> {
         self.tags

@@ -80,7 +80,10 @@ pub fn warnings(changes: &[Change], observed: &Observed) -> Vec<Warning> {
                         Destruction::TerminatesInstances {
                             instances: group.terminate.clone(),
                         },
-                        format!("terminates {}: {why}", plural(group.terminate.len(), "instance")),
+                        format!(
+                            "terminates {}: {why}",
+                            plural(group.terminate.len(), "instance")
+                        ),
                     );
                 }
                 let Some(spec) = &group.launch_spec else {

@@ -5,6 +5,7 @@
 
 pub mod destructive;
 pub mod diff;
+pub mod moved;
 pub mod redact;
 pub mod render;
 pub mod spec;
@@ -51,6 +52,10 @@ pub struct Plan {
     /// The destructive changes among `changes`, which text and markdown open with.
     #[serde(default)]
     pub warnings: Vec<destructive::Warning>,
+    /// Groups renamed with `moved:`: their live resources are retagged, before
+    /// `changes` are carried out (which see them under the new address).
+    #[serde(default)]
+    pub moves: Vec<moved::Move>,
     /// Live differences the stack file does not explain; `changes` set them right.
     pub drift: Vec<Drift>,
     /// One entry per address, in apply order (deletes last, in reverse order).
@@ -74,7 +79,7 @@ impl Plan {
 
     /// Whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
+        !self.moves.is_empty() || self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 }
 
@@ -364,6 +369,9 @@ pub struct Summary {
     pub update: u32,
     /// Resources to delete.
     pub delete: u32,
+    /// Groups re-addressed by `moved:` (retagged, nothing replaced).
+    #[serde(default)]
+    pub moved: u32,
 }
 
 impl Summary {
@@ -394,8 +402,12 @@ impl Summary {
             1 => " (1 instance)".to_owned(),
             n => format!(" ({n} instances)"),
         };
+        let moved = match self.moved {
+            0 => String::new(),
+            n => format!("{n} to move, "),
+        };
         format!(
-            "Plan: {} to create, {} to replace{instances}, {} to update, {} to delete.",
+            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete.",
             self.create, self.replace, self.update, self.delete
         )
     }

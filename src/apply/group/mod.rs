@@ -16,7 +16,7 @@ use super::patience::Patience;
 use super::{Executor, NodeOutcome};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, OnFailure};
-use crate::observe::{LiveLaunchTemplate, aws_name, tags};
+use crate::observe::{LiveLaunchTemplate, tags};
 use crate::plan::spec::{LaunchSpec, TemplateUpkeep, instance_tags};
 use crate::plan::{Action, GroupChange};
 use crate::rollout::TargetSpec;
@@ -73,12 +73,11 @@ pub async fn apply(
 }
 
 fn live_template<'a>(executor: &'a Executor, name: &str) -> Option<&'a LiveLaunchTemplate> {
-    let aws = aws_name(&executor.stack, name);
     executor
         .observed
         .launch_templates
         .iter()
-        .find(|t| t.name == aws)
+        .find(|t| t.group(&executor.stack).as_deref() == Some(name))
 }
 
 async fn converge(

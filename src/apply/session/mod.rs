@@ -150,6 +150,13 @@ impl Session {
         entry.ignored_alarms = self.ignored_alarms(&observed, &plan);
         let (stack, env) = (&self.stack.name, &self.stack.environment.name);
         history::create(inputs.aws, inputs.bucket, stack, env, &mut entry).await?;
+        if let Err(e) = carry_out_moves(inputs.aws, &plan).await {
+            entry.outcome = Outcome::Failed;
+            entry.message = Some(e.to_string());
+            entry.duration_secs = started.elapsed().as_secs();
+            history::update(inputs.aws, inputs.bucket, stack, env, &entry).await?;
+            return Err(e.into());
+        }
         let report = self
             .execute(inputs, observed, &plan, commit, interrupt)
             .await;
@@ -177,6 +184,15 @@ impl Session {
         let mut plan = plan::diff(stack, &observed, inputs.environment, inputs.redactor)
             .map_err(SessionError::Plan)?;
         plan.identity = Some(inputs.identity.clone());
+        // Apply runs on what AWS holds once the plan's moves are carried out, as the
+        // plan was made.
+        let relocated = plan::moved::relocate(stack, &observed)
+            .ok()
+            .and_then(|(o, _)| match o {
+                std::borrow::Cow::Owned(o) => Some(o),
+                std::borrow::Cow::Borrowed(_) => None,
+            });
+        let observed = relocated.unwrap_or(observed);
         let firing = firing_alarms(stack, &observed, &plan);
         if !firing.is_empty() && !self.run.ignore_alarms {
             return Err(SessionError::Alarms(firing));
@@ -400,6 +416,15 @@ impl Interrupt {
             () = self.notify.notified() => Ok(false),
         }
     }
+}
+
+/// Retags the live resources of each `moved` group as its new address: one
+/// `CreateTags` per move, safe to repeat (a re-run finds them moved and plans none).
+async fn carry_out_moves(aws: &Aws, plan: &Plan) -> Result<(), crate::aws::AwsError> {
+    for m in &plan.moves {
+        aws.tag_resources(&m.resources(), &m.tags).await?;
+    }
+    Ok(())
 }
 
 /// The alarms in `ALARM` that a group the plan rolls (creates, replaces or updates)

@@ -262,9 +262,6 @@ pub fn needs_recreate(status: StackStatus) -> Option<&'static str> {
 /// The only template format version there is; writing it or not is the same template.
 const TEMPLATE_FORMAT_VERSION: &str = "2010-09-09";
 
-/// A template as sorted YAML, so key order, formatting and the optional
-/// `AWSTemplateFormatVersion` are not changes. JSON templates are YAML too. A template
-/// that does not parse is compared as text.
 /// The resources a template declares: logical id and type, in the template's order.
 fn template_resources(template: &str) -> Vec<TemplateResource> {
     let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(template) else {
@@ -286,8 +283,9 @@ fn template_resources(template: &str) -> Vec<TemplateResource> {
         .collect()
 }
 
-/// The template in a normal form (keys sorted, short-form intrinsics spelt out), so
-/// that formatting alone never reads as a change.
+/// A template as sorted YAML, so key order, formatting and the optional
+/// `AWSTemplateFormatVersion` are not changes. JSON templates are YAML too. A template
+/// that does not parse is compared as text.
 pub fn normalise(template: &str) -> String {
     match serde_yaml::from_str::<serde_yaml::Value>(template) {
         Ok(mut value) => {

@@ -35,15 +35,15 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
             by_group.entry(group).or_default().push(instance);
         }
     }
-    let templates: BTreeMap<&str, &LiveLaunchTemplate> = observed
+    let templates: BTreeMap<String, &LiveLaunchTemplate> = observed
         .launch_templates
         .iter()
-        .map(|t| (t.name.as_str(), t))
+        .filter_map(|t| Some((t.group(stack)?, t)))
         .collect();
     let mut out = Vec::new();
     for (name, group) in &stack.groups {
         let live = by_group.remove(name).unwrap_or_default();
-        let template = templates.get(aws_name(stack, name).as_str()).copied();
+        let template = templates.get(name).copied();
         let image = inputs
             .images
             .get(name)
@@ -54,18 +54,16 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
         traffic::plan(&mut diffed.change, group, observed, inputs.outputs, stack);
         out.push(diffed);
     }
-    let prefix = aws_name(stack, "");
     let mut removed: BTreeSet<String> = by_group.keys().cloned().collect();
     removed.extend(
         templates
             .keys()
-            .filter_map(|n| n.strip_prefix(&prefix))
             .filter(|n| !stack.groups.contains_key(*n))
-            .map(str::to_owned),
+            .cloned(),
     );
     for name in removed {
         let live = by_group.remove(&name).unwrap_or_default();
-        let template = templates.get(aws_name(stack, &name).as_str()).copied();
+        let template = templates.get(&name).copied();
         out.push(gone(stack, &name, &live, template));
     }
     out
@@ -73,7 +71,7 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
 
 /// The group an owned instance belongs to: its `rollstack:resource` tag, or its `Name`
 /// when that tag went missing.
-fn group_of(stack: &Stack, instance: &LiveInstance) -> Option<String> {
+pub(crate) fn group_of(stack: &Stack, instance: &LiveInstance) -> Option<String> {
     if let Some(group) = instance
         .tag(tags::RESOURCE)
         .and_then(|r| r.strip_prefix("group."))

@@ -95,6 +95,14 @@ pub enum PlanError {
     /// The stack names no subnets and the account has no default VPC.
     #[error("the stack names no subnets, and the region has no default VPC to launch into")]
     NoDefaultVpc,
+    /// A `moved` entry whose old and new groups both have live resources.
+    #[error("`moved` from `{from}` to `{to}`: both have live instances or a launch template")]
+    MoveConflict {
+        /// The old address.
+        from: Address,
+        /// The new address.
+        to: Address,
+    },
     /// A rollout watches an alarm CloudWatch does not have: it could never stop it.
     #[error("`{address}` watches alarm `{name}`, which does not exist")]
     NoAlarm {
@@ -136,6 +144,9 @@ impl PlanError {
             PlanError::NoDefaultVpc => {
                 "name the subnets to launch into in `network.subnets`".to_owned()
             }
+            PlanError::MoveConflict { from, .. } => format!(
+                "the new group was applied before the entry was added: drop the `moved` entry to let the plan delete `{from}`, or destroy the new group's instances first"
+            ),
             PlanError::NoAlarm { .. } => {
                 "check the name with `aws cloudwatch describe-alarms --alarm-names NAME`, or create the alarm first".to_owned()
             }
@@ -150,6 +161,8 @@ pub fn diff(
     env: &EnvironmentValues,
     redactor: &Redactor,
 ) -> Result<Plan, Vec<PlanError>> {
+    let (observed, moves) = super::moved::relocate(stack, observed).map_err(|e| vec![e])?;
+    let observed = observed.as_ref();
     let images = preflight(stack, observed)?;
     let graph = StackGraph::new(stack);
     // Validation refused cycles, so an order exists.
@@ -174,7 +187,8 @@ pub fn diff(
         .chain(groups::diff(stack, observed, &inputs))
         .collect();
     let (changes, drift, fingerprints) = in_order(diffed, &order);
-    let summary = Summary::of(&changes);
+    let mut summary = Summary::of(&changes);
+    summary.moved = moves.len() as u32;
     let warnings = super::destructive::warnings(&changes, observed);
     Ok(Plan {
         format_version: FORMAT_VERSION,
@@ -187,6 +201,7 @@ pub fn diff(
         commit: None,
         images,
         warnings,
+        moves,
         drift,
         changes,
         summary,

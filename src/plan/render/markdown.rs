@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{WARNING_TITLE, detail_lines, effective, headline};
+use super::{WARNING_TITLE, detail_lines, effective, headline, move_lines};
 use crate::plan::Plan;
 
 /// What a GitHub comment holds: 65,536 characters. The plan keeps room for a footer
@@ -64,19 +64,24 @@ fn head(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "> [!CAUTION]\n> **{WARNING_TITLE}**\n>");
         for warning in &plan.warnings {
-            let _ = writeln!(
-                out,
-                "> - `{}`: {}",
-                warning.address,
-                cell(&warning.message)
-            );
+            let _ = writeln!(out, "> - `{}`: {}", warning.address, cell(&warning.message));
+        }
+        out.push('\n');
+    }
+    if !plan.moves.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Moved** (retagged in place; nothing is terminated):\n"
+        );
+        for line in move_lines(plan) {
+            let _ = writeln!(out, "- {}", cell(&line));
         }
         out.push('\n');
     }
     let changes: Vec<_> = effective(plan).collect();
-    if changes.is_empty() {
+    if changes.is_empty() && plan.moves.is_empty() {
         let _ = writeln!(out, "No changes: AWS matches the stack file.\n");
-    } else {
+    } else if !changes.is_empty() {
         let _ = writeln!(out, "| | Address | Action | Reason |\n|---|---|---|---|");
         for change in &changes {
             let _ = writeln!(
@@ -147,7 +152,10 @@ fn fit(head: &str, details: &[String], budget: usize) -> String {
             kept += 1;
         }
         cut.push('\n');
-        cut.push_str(&note(lines.len() - kept + details.len(), "lines and details"));
+        cut.push_str(&note(
+            lines.len() - kept + details.len(),
+            "lines and details",
+        ));
         return cut;
     }
     let mut out = head.to_owned();
@@ -173,7 +181,9 @@ mod tests {
     #[test]
     fn a_long_plan_fits_a_comment_and_says_what_it_left_out() {
         let head = "### plan\n".to_owned();
-        let details: Vec<String> = (0..100).map(|n| format!("{n}:{}\n", "x".repeat(999))).collect();
+        let details: Vec<String> = (0..100)
+            .map(|n| format!("{n}:{}\n", "x".repeat(999)))
+            .collect();
         let out = fit(&head, &details, 20_000);
         assert!(out.len() <= 20_000, "{}", out.len());
         let kept = out.matches(&"x".repeat(999)).count();

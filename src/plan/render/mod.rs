@@ -15,7 +15,32 @@ use crate::diagnostic::plural;
 use crate::observe::Direction;
 
 /// The heading of the destructive changes a plan opens with.
-pub const WARNING_TITLE: &str = "Warning: this plan destroys or downgrades (read before you apply):";
+pub const WARNING_TITLE: &str =
+    "Warning: this plan destroys or downgrades (read before you apply):";
+
+/// One line per `moved` entry carried out: `group.web -> group.www: retag 2 instances,
+/// 2 volumes and launch template lt-1`.
+pub fn move_lines(plan: &Plan) -> Vec<String> {
+    plan.moves
+        .iter()
+        .map(|m| {
+            let mut what = vec![
+                plural(m.instances.len(), "instance"),
+                plural(m.volumes.len(), "volume"),
+            ];
+            if let Some(template) = &m.launch_template {
+                what.push(format!("launch template {template}"));
+            }
+            let last = what.pop().unwrap_or_default();
+            let what = if what.is_empty() {
+                last
+            } else {
+                format!("{} and {last}", what.join(", "))
+            };
+            format!("{} -> {}: retag {what}", m.from, m.to)
+        })
+        .collect()
+}
 
 /// Lines describing one change, each starting with a diff marker (`+`, `-`, `~`, ` `,
 /// `@`), so they read the same in a terminal and in a markdown `diff` block.

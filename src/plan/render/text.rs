@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{WARNING_TITLE, detail_lines, effective, headline};
+use super::{WARNING_TITLE, detail_lines, effective, headline, move_lines};
 use crate::plan::{Action, Plan};
 
 const RESET: &str = "\x1b[0m";
@@ -59,6 +59,14 @@ impl Paint {
 pub fn text(plan: &Plan, color: bool) -> String {
     let paint = Paint(color);
     let mut out = String::new();
+    header(&mut out, plan, &paint);
+    notes(&mut out, plan, &paint);
+    changes(&mut out, plan, &paint);
+    out
+}
+
+/// The first line, who runs it, and the destructive changes and images.
+fn header(out: &mut String, plan: &Plan, paint: &Paint) {
     let _ = writeln!(
         out,
         "{}",
@@ -105,6 +113,10 @@ pub fn text(plan: &Plan, color: bool) -> String {
             );
         }
     }
+}
+
+/// Drift found and groups moved.
+fn notes(out: &mut String, plan: &Plan, paint: &Paint) {
     if !plan.drift.is_empty() {
         let _ = writeln!(
             out,
@@ -124,10 +136,24 @@ pub fn text(plan: &Plan, color: bool) -> String {
             );
         }
     }
+    if !plan.moves.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.paint(BOLD, "Moved (retagged in place; nothing is terminated):")
+        );
+        for line in move_lines(plan) {
+            let _ = writeln!(out, "  {} {line}", paint.paint(CYAN, ">"));
+        }
+    }
+}
+
+/// The changes and the summary line.
+fn changes(out: &mut String, plan: &Plan, paint: &Paint) {
     let changes: Vec<_> = effective(plan).collect();
-    if changes.is_empty() {
+    if changes.is_empty() && plan.moves.is_empty() {
         let _ = writeln!(out, "\nNo changes: AWS matches the stack file.");
-    } else {
+    } else if !changes.is_empty() {
         let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Changes:"));
         for change in changes {
             let _ = writeln!(
@@ -154,5 +180,4 @@ pub fn text(plan: &Plan, color: bool) -> String {
             String::new()
         }
     );
-    out
 }

@@ -72,12 +72,73 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         cloudformation,
         references,
         tags: launch::tags(checker, "tags", &raw.tags, 0),
+        moved: moved(checker, raw),
     };
     cloudformation::references(checker, &names, raw, &mut stack);
     launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
     super::traffic::target_group_references(checker, &names, &raw.groups, &mut stack);
     group::user_data(checker, raw, &mut stack);
     stack
+}
+
+/// The `moved` entries: each from a group no longer in the file to one that is, no
+/// address twice.
+fn moved(checker: &mut Checker, raw: &RawStack) -> Vec<Moved> {
+    let mut out: Vec<Moved> = Vec::new();
+    for (n, entry) in raw.moved.iter().enumerate() {
+        let path = format!("moved[{n}]");
+        let group = |field: &str, address: &str, checker: &mut Checker| -> Option<String> {
+            let name = address.strip_prefix("group.");
+            if name.is_none_or(|name| formats::name(name, formats::MAX_NAME).is_err()) {
+                checker.error_at_value(
+                    &format!("{path}.{field}"),
+                    format!("`{address}` is not a group address"),
+                    "`group.NAME`",
+                    Some("only groups move: security groups, launch templates and CloudFormation stacks have names AWS cannot change".to_owned()),
+                );
+            }
+            name.map(str::to_owned)
+        };
+        let (Some(from), Some(to)) = (
+            group("from", &entry.from, checker),
+            group("to", &entry.to, checker),
+        ) else {
+            continue;
+        };
+        if raw.groups.contains_key(&from) {
+            checker.error_at_value(
+                &format!("{path}.from"),
+                format!(
+                    "group `{from}` is still in the file; a moved group's old name must be gone"
+                ),
+                "a group no longer under `groups`",
+                Some(format!(
+                    "rename `groups.{from}` to `groups.{to}`, or drop this entry"
+                )),
+            );
+        }
+        if !raw.groups.contains_key(&to) {
+            checker.error_at_value(
+                &format!("{path}.to"),
+                format!("no group named `{to}`"),
+                "a group defined under `groups`",
+                crate::diagnostic::did_you_mean(&to, raw.groups.keys().map(String::as_str)),
+            );
+        }
+        if out
+            .iter()
+            .any(|m| m.from == from || m.to == to || m.to == from || m.from == to)
+        {
+            checker.error_at_value(
+                &path,
+                format!("`group.{from}` or `group.{to}` is in another `moved` entry"),
+                "each address in one entry",
+                Some("write one entry from the oldest name to the newest".to_owned()),
+            );
+        }
+        out.push(Moved { from, to });
+    }
+    out
 }
 
 /// Checks the top-level settings and entry names; the network's subnets.

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use crate::diagnostic::plural;
 use crate::observe::{LaunchTemplateVersion, LiveInstance, tags};
 use crate::plan::Action;
-use crate::plan::destructive::{VersionChange, compare};
 use crate::plan::GroupChange;
+use crate::plan::destructive::{VersionChange, compare};
 use crate::plan::spec::{LaunchSpec, TemplateUpkeep};
 
 /// One line on what changed between an old instance (launched from `base`) and the new

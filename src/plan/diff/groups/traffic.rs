@@ -3,7 +3,7 @@
 //! registration leaves them: the plan says so, and apply registers them).
 
 use crate::diagnostic::plural;
-use crate::model::{Group, Stack};
+use crate::model::{Address, Group, Stack};
 use crate::observe::{InstanceState, LiveLaunchTemplate, Observed, TargetState};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::{Action, AlarmPlan, Change, Detail, TrafficPlan};
@@ -24,7 +24,9 @@ pub(super) fn plan(
     let remembered = observed
         .launch_templates
         .iter()
-        .find(|t| t.name == detail.name)
+        .find(|t| {
+            matches!(&change.address, Address::Group(name) if t.group(stack).as_deref() == Some(name))
+        })
         .map(LiveLaunchTemplate::target_groups)
         .unwrap_or_default();
     if group.target_groups.is_empty() && group.rollout.alarms.is_empty() && remembered.is_empty() {
