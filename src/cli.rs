@@ -20,23 +20,60 @@ use clap::{Parser, Subcommand, ValueEnum};
                   2 only from `plan --detailed-exitcode`, when there are changes."
 )]
 pub struct Cli {
-    /// AWS endpoint to use instead of the region's (a local endpoint such as moto);
-    /// S3 then uses path-style addressing.
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Time to open a connection to AWS [default: 5s].
-    #[arg(long, global = true, value_parser = humantime::parse_duration, value_name = "DURATION")]
-    pub connect_timeout: Option<std::time::Duration>,
-    /// Time for one attempt of an AWS call, its answer read [default: 30s].
-    #[arg(long, global = true, value_parser = humantime::parse_duration, value_name = "DURATION")]
-    pub attempt_timeout: Option<std::time::Duration>,
-    /// Time for one AWS call, its retries and the waits between them; a silent endpoint
-    /// fails in this time [default: 100s].
-    #[arg(long, global = true, value_parser = humantime::parse_duration, value_name = "DURATION")]
-    pub call_timeout: Option<std::time::Duration>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How to reach AWS: on every command that calls it, and on no other.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// AWS endpoint to use instead of the region's (a local endpoint such as moto);
+    /// S3 then uses path-style addressing.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Time to open a connection to AWS [default: 5s].
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Time for one attempt of an AWS call, its answer read [default: 30s].
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub attempt_timeout: Option<std::time::Duration>,
+    /// Time for one AWS call, its retries and the waits between them; a silent endpoint
+    /// fails in this time [default: 100s].
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub call_timeout: Option<std::time::Duration>,
+}
+
+/// Completes `--env` with the environments of the stack file on the command line being
+/// completed (`default` for a file without any); nothing when there is none.
+fn environment_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(|current: &std::ffi::OsStr| {
+        let current = current.to_string_lossy();
+        // The words being completed follow `--` in this process's arguments.
+        let file = std::env::args()
+            .skip_while(|a| a != "--")
+            .find(|a| a.ends_with(".yaml") || a.ends_with(".yml"));
+        let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) else {
+            return Vec::new();
+        };
+        let names: Vec<String> = match serde_yaml::from_str::<serde_yaml::Value>(&text)
+            .ok()
+            .as_ref()
+            .and_then(|v| v.get("environments"))
+            .and_then(|e| e.as_mapping())
+        {
+            Some(envs) => envs
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect(),
+            None => vec!["default".to_owned()],
+        };
+        names
+            .into_iter()
+            .filter(|n| n.starts_with(current.as_ref()))
+            .map(clap_complete::CompletionCandidate::new)
+            .collect()
+    })
 }
 
 /// The subcommands.
@@ -100,7 +137,7 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Print a shell completion script.
     #[command(
-        after_help = "Example:\n  rollstack completions bash > ~/.local/share/bash-completion/completions/rollstack"
+        after_help = "Example:\n  source <(rollstack completions bash)"
     )]
     Completions(CompletionsArgs),
 }
@@ -121,7 +158,7 @@ pub struct GraphArgs {
     pub stack: PathBuf,
     /// Environment; without it, the file as written (every resource of every
     /// environment, without overlays).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
@@ -146,7 +183,7 @@ pub struct PlanArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
@@ -164,6 +201,9 @@ pub struct PlanArgs {
     /// Print the AWS calls made, per operation, to stderr.
     #[arg(long)]
     pub stats: bool,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Formats of `rollstack plan`.
@@ -209,11 +249,14 @@ pub struct ApplyArgs {
     #[arg(value_name = "STACK|PLANFILE")]
     pub target: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack destroy`.
@@ -223,11 +266,14 @@ pub struct DestroyArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// `rollstack env`: short-lived copies of a stack, shaped by an ephemeral overlay.
@@ -265,6 +311,9 @@ pub struct EnvUpArgs {
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack env down`.
@@ -282,6 +331,9 @@ pub struct EnvDownArgs {
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack env list`.
@@ -296,6 +348,9 @@ pub struct EnvListArgs {
     /// The time to judge expiry by (RFC 3339), instead of the clock.
     #[arg(long, value_parser = humantime::parse_rfc3339_weak, value_name = "TIME")]
     pub now: Option<std::time::SystemTime>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack env gc`.
@@ -313,6 +368,9 @@ pub struct EnvGcArgs {
     /// Resources destroyed at once, per environment.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub parallelism: usize,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack rollback`.
@@ -322,7 +380,7 @@ pub struct RollbackArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// History entry to restore (default: the last successful apply before the current
     /// state).
@@ -331,6 +389,9 @@ pub struct RollbackArgs {
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack status`.
@@ -340,11 +401,14 @@ pub struct StatusArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack history`.
@@ -354,11 +418,14 @@ pub struct HistoryArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Formats of `status` and `history`.
@@ -377,11 +444,14 @@ pub struct UnlockArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// The id of the lock to remove, as the lock error printed it.
     #[arg(long, value_name = "LOCK_ID")]
     pub force: String,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack bootstrap`.
@@ -391,7 +461,7 @@ pub struct BootstrapArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// Set what an existing bucket lacks (otherwise it is listed, exit 1).
     #[arg(long)]
@@ -399,6 +469,9 @@ pub struct BootstrapArgs {
     /// Print the AWS calls made, per operation, to stderr.
     #[arg(long)]
     pub stats: bool,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `rollstack iam-policy`.
@@ -408,7 +481,7 @@ pub struct IamPolicyArgs {
     #[arg(value_name = "STACK")]
     pub stack: PathBuf,
     /// Environment (required when the file defines environments).
-    #[arg(long, short)]
+    #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
     /// Who the policy is for.
     #[arg(long = "for", value_enum, value_name = "WHO")]
@@ -416,6 +489,9 @@ pub struct IamPolicyArgs {
     /// The account id to put in ARNs (default `*`: any account).
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Who an IAM policy is for.
@@ -451,4 +527,29 @@ pub enum SchemaKind {
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+impl Command {
+    /// How the command reaches AWS; `None` for the commands that never call it.
+    pub fn aws(&self) -> Option<&AwsArgs> {
+        match self {
+            Command::Validate(_)
+            | Command::Graph(_)
+            | Command::Schema(_)
+            | Command::Completions(_) => None,
+            Command::Plan(a) => Some(&a.aws),
+            Command::Apply(a) => Some(&a.aws),
+            Command::Destroy(a) => Some(&a.aws),
+            Command::Status(a) => Some(&a.aws),
+            Command::History(a) => Some(&a.aws),
+            Command::Rollback(a) => Some(&a.aws),
+            Command::Unlock(a) => Some(&a.aws),
+            Command::Bootstrap(a) => Some(&a.aws),
+            Command::IamPolicy(a) => Some(&a.aws),
+            Command::Env(EnvCommand::Up(a)) => Some(&a.aws),
+            Command::Env(EnvCommand::Down(a)) => Some(&a.aws),
+            Command::Env(EnvCommand::List(a)) => Some(&a.aws),
+            Command::Env(EnvCommand::Gc(a)) => Some(&a.aws),
+        }
+    }
 }

@@ -1,8 +1,11 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash rollstack -- ...` (what `rollstack completions` registers) answers a
+    // completion request and exits.
+    clap_complete::CompleteEnv::with_factory(rollstack::cli::Cli::command).complete();
     match rollstack::cli::Cli::try_parse() {
         Ok(cli) => rollstack::commands::run(cli),
         Err(usage) => {

@@ -140,5 +140,11 @@ fn usage_errors_are_not_aws_errors() {
         dir.path(),
         &["plan", "stack.yaml", "--call-timeout", "soon"],
     );
-    assert_eq!(output.status.code(), Some(2));
+    // 1, as every error: 2 is only `--detailed-exitcode`'s "changes present".
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("invalid value 'soon'"),
+        "{}",
+        stderr(&output)
+    );
 }

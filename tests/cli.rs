@@ -189,10 +189,63 @@ fn a_file_without_environments_has_only_default() {
 }
 
 #[test]
-fn completions_are_generated() {
+fn completions_ask_rollstack_and_env_completes_the_files_environments() {
     let output = support::rollstack(&support::root(), &["completions", "bash"]);
     assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("rollstack"));
+    let script = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        script.contains("COMPLETE=\"bash\"") && script.contains("complete -o nospace"),
+        "{script}"
+    );
+    let complete = |words: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_rollstack"))
+            .arg("--")
+            .args(words)
+            .current_dir(support::root())
+            .env("COMPLETE", "fish")
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let all = complete(&["rollstack", "plan", "stacks/shop.yaml", "--env", ""]);
+    assert_eq!(
+        all.lines().collect::<Vec<_>>(),
+        ["prod", "staging", "pr", "load"]
+    );
+    let p = complete(&["rollstack", "apply", "stacks/shop.yaml", "--env", "p"]);
+    assert_eq!(p.lines().collect::<Vec<_>>(), ["prod", "pr"]);
+    let default = complete(&["rollstack", "status", "stacks/demo.yaml", "-e", ""]);
+    assert_eq!(default.trim(), "default");
+}
+
+#[test]
+fn aws_flags_are_only_on_commands_that_call_aws() {
+    for (command, online) in [
+        ("validate", false),
+        ("graph", false),
+        ("schema", false),
+        ("plan", true),
+        ("status", true),
+    ] {
+        let output = support::rollstack(&support::root(), &[command, "--help"]);
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            help.contains("--endpoint-url"),
+            online,
+            "`{command} --help`:\n{help}"
+        );
+    }
+    let output = support::rollstack(
+        &support::root(),
+        &[
+            "validate",
+            "stacks/demo.yaml",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
 }
 
 #[test]

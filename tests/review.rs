@@ -234,6 +234,11 @@ async fn the_account_is_named_and_guarded() {
     );
 
     assert_ok(&apply(dir.path(), &[]), "apply in the file's account");
+    let status = stdout(&rollstack_aws(dir.path(), &["status", "stack.yaml"], &[]));
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"sg-[0-9a-f]+", "sg-[id]");
+    settings.add_filter(r"spec [0-9a-f]{16}", "spec [hash]        ");
+    settings.bind(|| insta::assert_snapshot!("status_text", status));
     let history = stdout(&rollstack_aws(dir.path(), &["history", "stack.yaml"], &[]));
     assert!(
         history.contains(&format!("History of {name}/default (us-east-1):")),

@@ -89,12 +89,13 @@ impl From<crate::apply::session::SessionError> for Failure {
 /// Runs the command the user gave.
 pub fn run(cli: Cli) -> ExitCode {
     let defaults = Timeouts::default();
+    let aws = cli.command.aws().cloned().unwrap_or_default();
     let reach = &Reach {
-        endpoint_url: cli.endpoint_url.clone(),
+        endpoint_url: aws.endpoint_url,
         timeouts: Timeouts {
-            connect: cli.connect_timeout.unwrap_or(defaults.connect),
-            attempt: cli.attempt_timeout.unwrap_or(defaults.attempt),
-            call: cli.call_timeout.unwrap_or(defaults.call),
+            connect: aws.connect_timeout.unwrap_or(defaults.connect),
+            attempt: aws.attempt_timeout.unwrap_or(defaults.attempt),
+            call: aws.call_timeout.unwrap_or(defaults.call),
         },
     };
     let result = match &cli.command {

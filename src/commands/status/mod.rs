@@ -1,5 +1,7 @@
 //! `rollstack status STACK [--env E] [--format json]`: the live view of an environment:
-//! lock, CloudFormation stacks with their outputs, and groups.
+//! lock, security groups, CloudFormation stacks with their outputs, and groups.
+
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use crate::apply::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{ListFormat, StatusArgs};
 use crate::model::{Address, Group, HealthCheck, Stack};
-use crate::observe::{InstanceState, Observed, Query, TargetState, aws_name, short_name, tags};
+use crate::observe::{InstanceState, Observed, Query, TargetState, aws_name, tags};
 use crate::plan::Redactor;
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::spec::LaunchSpec;
@@ -24,9 +26,22 @@ use crate::template::Outputs;
 struct Status {
     stack: String,
     environment: String,
+    region: String,
     lock: Option<LockRecord>,
+    security_groups: Vec<SecurityGroupStatus>,
     groups: Vec<GroupStatus>,
     cloudformation: Vec<StackStatus>,
+}
+
+/// One security group.
+#[derive(Debug, Serialize)]
+struct SecurityGroupStatus {
+    address: String,
+    name: String,
+    /// `sg-...`; `None` when it does not exist.
+    id: Option<String>,
+    /// Rules in both directions.
+    rules: u32,
 }
 
 /// One CloudFormation node.
@@ -110,7 +125,22 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let status = Status {
         stack: stack.name.clone(),
         environment: stack.environment.name.clone(),
+        region: stack.region.clone(),
         lock,
+        security_groups: stack
+            .security_groups
+            .keys()
+            .map(|name| {
+                let aws = aws_name(&stack, name);
+                let live = observed.security_groups.iter().find(|g| g.name == aws);
+                SecurityGroupStatus {
+                    address: Address::SecurityGroup(name.clone()).to_string(),
+                    id: live.map(|g| g.id.clone()),
+                    rules: live.map_or(0, |g| g.rules.len() as u32),
+                    name: aws,
+                }
+            })
+            .collect(),
         groups: stack
             .groups
             .keys()
@@ -124,7 +154,7 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     };
     let text = match args.format {
         ListFormat::Json => super::json(&status)?,
-        ListFormat::Text => text(&status),
+        ListFormat::Text => text::text(&status),
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -288,70 +318,4 @@ fn target_groups(
             status
         })
         .collect()
-}
-
-fn text(status: &Status) -> String {
-    let mut out = format!("{}/{}\n", status.stack, status.environment);
-    match &status.lock {
-        Some(l) => out.push_str(&format!(
-            "lock: held by {} since {} running {} (lock {})\n",
-            l.holder, l.started, l.command, l.id
-        )),
-        None => out.push_str("lock: free\n"),
-    }
-    for s in &status.cloudformation {
-        out.push_str(&format!(
-            "\n{}: `{}` {}\n",
-            s.address,
-            s.name,
-            s.status.as_deref().unwrap_or("does not exist")
-        ));
-        for (name, value) in &s.outputs {
-            out.push_str(&format!("  output {name}: {value}\n"));
-        }
-    }
-    for g in &status.groups {
-        let state = if g.rolling {
-            "rollout in progress (mixed specs)"
-        } else if g.live == g.desired && g.specs.iter().all(|s| s.spec == g.desired_spec) {
-            "in sync"
-        } else {
-            "differs from the stack file (run `rollstack plan`)"
-        };
-        out.push_str(&format!(
-            "\n{}: {}/{} live, {state}\n",
-            g.address, g.live, g.desired
-        ));
-        for s in &g.specs {
-            let marker = if s.spec == g.desired_spec {
-                " (desired)"
-            } else {
-                ""
-            };
-            let signalled = s
-                .signalled_ok
-                .map(|ok| format!(", {ok} signalled ok"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  spec {}{marker}  {:<20} {} instances, {} running{signalled}\n",
-                s.spec, s.release, s.instances, s.running
-            ));
-        }
-        for t in &g.target_groups {
-            out.push_str(&format!(
-                "  target group `{}`: {} registered, {} healthy, {} draining\n",
-                short_name(&t.arn),
-                t.registered,
-                t.healthy,
-                t.draining
-            ));
-        }
-        for a in &g.alarms {
-            let state = a.state.as_deref().unwrap_or("does not exist");
-            let reason = a.reason.as_deref().filter(|r| !r.is_empty());
-            let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-            out.push_str(&format!("  alarm `{}`: {state}{reason}\n", a.name));
-        }
-    }
-    out
 }
