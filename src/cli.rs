@@ -136,9 +136,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  rollstack schema stack > schemas/stack.schema.json")]
     Schema(SchemaArgs),
     /// Print a shell completion script.
-    #[command(
-        after_help = "Example:\n  source <(rollstack completions bash)"
-    )]
+    #[command(after_help = "Example:\n  source <(rollstack completions bash)")]
     Completions(CompletionsArgs),
 }
 

@@ -15,14 +15,36 @@ use crate::model::values::{Duration, ImageRef, ParameterValue, PortRange, Quanti
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "rollstack stack file")]
+#[schemars(extend("allOf" = [
+    {
+        "description": "A role that runs an app needs `releases`: the artifacts are there.",
+        "if": {
+            "required": ["roles"],
+            "properties": { "roles": { "not": { "additionalProperties": { "not": { "required": ["app"] } } } } }
+        },
+        "then": { "required": ["releases"] }
+    },
+    {
+        "description": "A `signal` health check needs `state_bucket`: instances write their signal there.",
+        "if": {
+            "required": ["roles"],
+            "properties": { "roles": { "not": { "additionalProperties": { "not": {
+                "required": ["health"],
+                "properties": { "health": { "required": ["signal"] } }
+            } } } } }
+        },
+        "then": { "required": ["state_bucket"] }
+    }
+]))]
 pub struct RawStack {
     /// Format version of this file. This rollstack reads format 1.
     #[schemars(range(min = 1, max = 1))]
     pub rollstack: u32,
     /// Name of the stack: `[a-z][a-z0-9-]*`, at most 32 characters.
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))]
+    #[schemars(regex(pattern = r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$"))]
     pub stack: String,
     /// AWS region, e.g. `us-east-1`.
+    #[schemars(regex(pattern = r"^[a-z0-9]{2}(-[a-z0-9]+)+-[0-9]+$"))]
     pub region: String,
     /// The AWS account (12 digits) this file is for: `plan` and `apply` refuse to run
     /// with credentials of any other account.
@@ -31,6 +53,7 @@ pub struct RawStack {
     pub account_id: Option<String>,
     /// S3 bucket for locks and apply history (`apply` needs it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"), extend("not" = { "pattern": "\\.\\." }))]
     pub state_bucket: Option<String>,
     /// The existing network to launch into (not managed). The default VPC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,18 +63,23 @@ pub struct RawStack {
     pub releases: Option<RawReleases>,
     /// Applications and the version each runs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub apps: BTreeMap<String, RawApp>,
     /// Security groups rollstack manages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub security_groups: BTreeMap<String, RawSecurityGroup>,
     /// What runs on an instance.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub roles: BTreeMap<String, RawRole>,
     /// Instance groups: how many, where, and how they roll.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub groups: BTreeMap<String, RawGroup>,
     /// CloudFormation stacks for resources rollstack does not model.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub cloudformation: BTreeMap<String, RawCloudFormation>,
     /// Tags of your own (`team`, `cost-center`) on everything rollstack creates:
     /// instances and their volumes, launch templates, security groups, CloudFormation
@@ -67,6 +95,7 @@ pub struct RawStack {
     /// Environments: overlays on this file. Without any, the file has the single
     /// environment `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$" }))]
     pub environments: BTreeMap<String, RawEnvironment>,
 }
 
@@ -76,6 +105,7 @@ pub struct RawStack {
 pub struct RawNetwork {
     /// Subnets instances are spread across, e.g. `subnet-0a1b2c3d`.
     #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "pattern": "^subnet-[0-9a-f]{1,17}$" }))]
     pub subnets: Vec<String>,
 }
 
@@ -84,6 +114,7 @@ pub struct RawNetwork {
 #[serde(deny_unknown_fields)]
 pub struct RawReleases {
     /// The S3 bucket holding the artifacts.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"), extend("not" = { "pattern": "\\.\\." }))]
     pub bucket: String,
 }
 
@@ -92,6 +123,7 @@ pub struct RawReleases {
 #[serde(deny_unknown_fields)]
 pub struct RawApp {
     /// The version to run, e.g. `2024.11.3`. Quote it if it looks like a number.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._+-]{1,128}$"))]
     pub version: String,
 }
 
@@ -113,14 +145,21 @@ pub struct RawSecurityGroup {
 /// One security group rule: a protocol, ports, and a peer (`cidr` or `from`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "oneOf" = [{ "required": ["cidr"] }, { "required": ["from"] }],
+    "if" = { "properties": { "protocol": { "enum": ["icmp", "all", "-1"] } } },
+    "then" = { "properties": { "ports": { "const": "all" } } }
+))]
 pub struct RawRule {
-    /// `tcp`, `udp`, `icmp` or `all`.
+    /// `tcp`, `udp`, `icmp` or `all` (`-1`, as AWS writes it).
+    #[schemars(extend("enum" = ["tcp", "udp", "icmp", "all", "-1"]))]
     pub protocol: String,
     /// A port, a range `8000-8100`, or `all` (default `all`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<PortRange>,
-    /// An IPv4 CIDR block, e.g. `203.0.113.0/24`.
+    /// An IPv4 CIDR block, e.g. `203.0.113.0/24`, its host bits zero.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"))]
     pub cidr: Option<String>,
     /// Another security group of this stack (a graph edge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +181,11 @@ pub struct RawRole {
 /// A health check. Exactly one of `http`, `signal`, `running`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["http"] },
+    { "required": ["signal"] },
+    { "required": ["running"] }
+]))]
 pub struct RawHealth {
     /// Healthy when `GET http://{private_ip}:{port}{path}` answers 2xx.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +206,7 @@ pub struct RawHttpHealth {
     pub port: u16,
     /// The path to probe (default `/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^/"))]
     pub path: Option<String>,
 }
 
@@ -175,18 +220,22 @@ pub struct RawEmpty {}
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
     /// Roles every instance of the group carries.
+    #[schemars(extend("minItems" = 1, "uniqueItems" = true))]
     pub roles: Vec<String>,
     /// How many instances.
+    #[schemars(schema_with = "count_schema")]
     pub count: u32,
     /// The machine image.
     pub image: ImageRef,
     /// The EC2 instance type, e.g. `t3.small`.
+    #[schemars(schema_with = "instance_type_schema")]
     pub instance_type: String,
     /// Security groups of this stack the instances join.
     #[serde(default)]
     pub security_groups: Vec<String>,
     /// Subnets for this group (default: `network.subnets`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("items" = { "type": "string", "pattern": "^subnet-[0-9a-f]{1,17}$" }))]
     pub subnets: Option<Vec<String>>,
     /// A user-data template (minijinja), relative to the stack file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,12 +320,21 @@ pub enum RawHttpTokens {
 /// A rolling replacement policy.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("not" = {
+    "description": "`max_surge` and `max_unavailable` both 0: the rollout could never progress.",
+    "properties": {
+        "max_surge": { "enum": [0, "0", "0%"] },
+        "max_unavailable": { "enum": [0, "0", "0%"] }
+    },
+    "required": ["max_surge", "max_unavailable"]
+}))]
 pub struct RawRollout {
     /// Instances above `count` allowed during a rollout (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<Quantity>,
-    /// Instances below `count` allowed during a rollout (default 0).
+    /// Instances below `count` allowed during a rollout (default 0), at most 100%.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("not" = { "type": "string", "pattern": "^(10[1-9]|1[1-9][0-9]|[2-9][0-9]{2}|[1-9][0-9]{3,})%$" }))]
     pub max_unavailable: Option<Quantity>,
     /// Wait between batches (default `0s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -341,6 +399,27 @@ pub struct RawMoved {
     /// The new address, a group of the file (`group.www`).
     #[schemars(regex(pattern = r"^group\.[a-z][a-z0-9-]*$"))]
     pub to: String,
+}
+
+/// How many instances: a number, written as one or quoted (`2`, `"2"`), as `validate`
+/// reads it.
+fn count_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "How many instances.",
+        "anyOf": [
+            { "type": "integer", "minimum": 0, "maximum": 4294967295u64 },
+            { "type": "string", "pattern": "^[0-9]{1,9}$" }
+        ]
+    })
+}
+
+/// Every instance type EC2 knows (the SDK's list), so an editor completes them.
+fn instance_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "The EC2 instance type, e.g. `t3.small`.",
+        "type": "string",
+        "enum": crate::aws::instance_types()
+    })
 }
 
 /// An environment: an overlay on the stack file.
@@ -410,21 +489,25 @@ pub struct RawAppOverlay {
 pub struct RawGroupOverlay {
     /// Roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minItems" = 1, "uniqueItems" = true))]
     pub roles: Option<Vec<String>>,
     /// How many instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "count_schema")]
     pub count: Option<u32>,
     /// The machine image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageRef>,
     /// The instance type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "instance_type_schema")]
     pub instance_type: Option<String>,
     /// Security groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_groups: Option<Vec<String>>,
     /// Subnets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("items" = { "type": "string", "pattern": "^subnet-[0-9a-f]{1,17}$" }))]
     pub subnets: Option<Vec<String>>,
     /// User-data template.
     #[serde(default, skip_serializing_if = "Option::is_none")]

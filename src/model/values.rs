@@ -79,9 +79,9 @@ impl JsonSchema for Duration {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A duration: a number and a unit (`s`, `m`, `h`, `d`), e.g. `30s`, `10m`, `24h`, `1h30m`.",
+            "description": "A duration: numbers with units (`ms`, `s`, `m`, `h`, `d`), e.g. `30s`, `1.5m`, `24h`, `1h30m`.",
             "type": "string",
-            "pattern": "^\\s*([0-9]+\\s*[a-zA-Z]+\\s*)+$"
+            "pattern": "^\\s*([0-9]+(\\.[0-9]+)?\\s*[a-zA-Z]+\\s*)+$"
         })
     }
 }
@@ -148,8 +148,8 @@ impl JsonSchema for Quantity {
         json_schema!({
             "description": "A number of instances (`1`) or a percentage of the group's count (`25%`).",
             "anyOf": [
-                { "type": "integer", "minimum": 0 },
-                { "type": "string", "pattern": "^[0-9]+%$" }
+                { "type": "integer", "minimum": 0, "maximum": 4294967295u64 },
+                { "type": "string", "pattern": "^[0-9]{1,9}%?$" }
             ]
         })
     }
@@ -228,7 +228,7 @@ impl JsonSchema for PortRange {
 
 /// The machine image of a group: an AMI id, or the newest image matching a name pattern
 /// from an owner.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(untagged)]
 pub enum ImageRef {
     /// An AMI id such as `ami-0abc1234`.
@@ -240,6 +240,42 @@ pub enum ImageRef {
         /// Owner: an account id or `amazon`, `self`, `aws-marketplace`.
         owner: String,
     },
+}
+
+impl JsonSchema for ImageRef {
+    fn schema_name() -> Cow<'static, str> {
+        "ImageRef".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The machine image: an AMI id (`ami-0abc1234`), or the newest image whose name matches a pattern, from an owner (`{ name: \"ubuntu/images/*24.04*\", owner: \"099720109477\" }`).",
+            "oneOf": [
+                {
+                    "description": "An AMI id such as `ami-0abc1234`.",
+                    "type": "string",
+                    "pattern": "^ami-[0-9a-f]{1,17}$"
+                },
+                {
+                    "description": "The newest image whose name matches `name` (wildcards `*`) owned by `owner`.",
+                    "type": "object",
+                    "properties": {
+                        "name": {
+                            "description": "Image name pattern, e.g. `ubuntu/images/*24.04*`.",
+                            "type": "string",
+                            "minLength": 1
+                        },
+                        "owner": {
+                            "description": "Owner: a 12-digit account id, or `amazon`, `self`, `aws-marketplace`.",
+                            "type": "string",
+                            "pattern": "^([0-9]{12}|amazon|self|aws-marketplace)$"
+                        }
+                    },
+                    "required": ["name", "owner"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for ImageRef {
@@ -287,7 +323,7 @@ impl fmt::Display for ImageRef {
 pub enum ParameterValue {
     /// Literal text; `${apps.web.version}`, `${outputs.db.Endpoint}` and
     /// `${security_groups.web.id}` are references.
-    Text(String),
+    Text(#[schemars(regex(pattern = r"^([^$]|\$[^{]|\$$|\$\{[^}]*\})*$"))] String),
     /// Read from an environment variable when planning.
     FromEnv {
         /// The environment variable's name.
