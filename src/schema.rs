@@ -8,8 +8,39 @@ use crate::plan::Plan;
 /// not offer it.
 pub fn stack_schema() -> String {
     let mut schema = schemars::schema_for!(RawStack).to_value();
+    // Merged into the groups as the file is read (`load::defaults`), so no wire type
+    // holds it; its groups take what an environment overlay's do.
+    schema["properties"]["defaults"] = serde_json::json!({
+        "description": "Settings every group gets; a group's own values win, and environments override both.",
+        "type": "object",
+        "properties": {
+            "groups": {
+                "description": "Fields of a group (`instance_type`, `image`, `security_groups`, `rollout`, ...) that every group gets unless it sets them.",
+                "$ref": "#/$defs/RawGroupOverlay"
+            }
+        },
+        "additionalProperties": false
+    });
     without_null(&mut schema);
+    with_markdown(&mut schema);
     pretty(schema)
+}
+
+/// Each `description` also as `markdownDescription`, which yaml-language-server renders
+/// (backticks as code) where it would escape a plain description.
+fn with_markdown(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = map.get("description") {
+                let text = text.clone();
+                map.insert("markdownDescription".to_owned(), Value::String(text));
+            }
+            map.values_mut().for_each(with_markdown);
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_markdown),
+        _ => {}
+    }
 }
 
 /// Takes `null` out of every `type` list and `anyOf`: what the SDK-style `Option` gives

@@ -130,3 +130,72 @@ fn all_problems_of_a_file_are_reported_at_once() {
     let stderr = check_refused(dir.path(), "many.yaml");
     assert!(stderr.contains("has 3 problems"), "{stderr}");
 }
+
+/// `defaults.groups` is what every group gets: a group's own values win, mappings merge
+/// key by key, environments override both; a problem in a default is reported at the
+/// `defaults` line.
+#[test]
+fn defaults_fill_every_group_and_problems_point_at_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |defaults: &str| {
+        format!(
+            r#"rollstack: 1
+stack: shared
+region: us-east-1
+defaults:
+  groups:
+{defaults}
+roles:
+  web: {{}}
+groups:
+  www:
+    roles: [web]
+    count: 2
+    image: ami-0abc1234
+  api:
+    roles: [web]
+    count: 1
+    image: ami-0abc1234
+    instance_type: c6i.large
+    rollout: {{ pause: 30s }}
+environments:
+  prod: {{}}
+  staging: {{ groups: {{ www: {{ instance_type: t3.micro }} }} }}
+"#
+        )
+    };
+    let path = dir.path().join("stack.yaml");
+    std::fs::write(
+        &path,
+        file("    instance_type: t3.small\n    rollout: { max_surge: 2, pause: 5s }"),
+    )
+    .unwrap();
+    let validated = rollstack::validate::validate_file(&path).expect("valid");
+    let prod = &validated.environments[0];
+    assert_eq!(prod.environment.name, "prod");
+    assert_eq!(prod.groups["www"].instance_type, "t3.small");
+    assert_eq!(
+        prod.groups["api"].instance_type, "c6i.large",
+        "the group's own wins"
+    );
+    assert_eq!(
+        prod.groups["api"].rollout.max_surge.to_string(),
+        "2",
+        "mappings merge"
+    );
+    assert_eq!(prod.groups["api"].rollout.pause.to_string(), "30s");
+    assert_eq!(prod.groups["www"].rollout.pause.to_string(), "5s");
+    let staging = &validated.environments[1];
+    assert_eq!(
+        staging.groups["www"].instance_type, "t3.micro",
+        "environments win"
+    );
+
+    std::fs::write(&path, file("    instance_type: t3.small\n    cuont: 3")).unwrap();
+    let stderr = check_refused(dir.path(), "stack.yaml");
+    assert!(stderr.contains("unknown field `cuont`"), "{stderr}");
+    assert!(
+        stderr.contains("[stack.yaml:7:5]"),
+        "at the default's line: {stderr}"
+    );
+}

@@ -92,3 +92,55 @@ fn the_schema_and_validate_accept_every_example_stack() {
         assert!(validate(&dir, &name), "`rollstack validate` refuses {name}");
     }
 }
+
+/// An editor (yaml-language-server, from npm) completes `groups.*.rollout` with every
+/// rollout field and its description, and its hovers read cleanly: one title, backticks
+/// as code, no `null`.
+#[test]
+fn an_editor_completes_rollout_fields_with_their_descriptions() {
+    let output = std::process::Command::new(support::root().join("scripts/yaml-ls-check.sh"))
+        .current_dir(support::root())
+        .output()
+        .expect("scripts/yaml-ls-check.sh runs (it needs node and npm)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let items = shown["items"].as_array().unwrap();
+    let labels: Vec<&str> = items.iter().filter_map(|i| i["label"].as_str()).collect();
+    for field in [
+        "max_surge",
+        "max_unavailable",
+        "pause",
+        "health_timeout",
+        "on_failure",
+        "canary",
+        "alarms",
+    ] {
+        assert!(labels.contains(&field), "no `{field}` in {labels:?}");
+    }
+    assert!(!labels.contains(&"null"), "{labels:?}");
+    for item in items {
+        assert!(
+            !item["documentation"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+            "`{}` has no description",
+            item["label"]
+        );
+    }
+    for (key, hover) in shown["hovers"].as_object().unwrap() {
+        let hover = hover.as_str().unwrap();
+        assert!(
+            hover.starts_with("#### rollstack stack file\n\n"),
+            "`{key}`: {hover}"
+        );
+        assert!(
+            !hover.contains("||") && !hover.contains("\\`"),
+            "`{key}`: {hover}"
+        );
+    }
+}

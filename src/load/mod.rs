@@ -4,6 +4,7 @@
 //! so hostile input gets a diagnostic instead of a panic, a hang or an exhausted stack.
 
 pub mod decode;
+mod defaults;
 pub mod overlay;
 pub mod raw;
 pub mod spans;
@@ -63,8 +64,9 @@ pub fn read(path: &Path) -> Result<LoadedFile, Diagnostics> {
         Err(e) => return Err(not_utf8(&shown, e).into()),
     };
     let file = SourceFile::new(&shown, text);
-    let root = parse(&file)?;
+    let mut root = parse(&file)?;
     check_depth(&file, &root)?;
+    defaults::apply(&mut root);
     Ok(LoadedFile { file, root, dir })
 }
 
@@ -114,13 +116,7 @@ fn load_error(file: &SourceFile, error: LoadError) -> Diagnostic {
                 .expected("expected `key: value` lines such as `rollstack: 1`")
                 .hint("start from `stacks/demo.yaml`, or run `rollstack schema` for the format")
         }
-        LoadError::UnexpectedAnchor(m) => Diagnostic::new(
-            file,
-            "YAML anchors and aliases are not supported in stack files",
-        )
-        .at(at(&m))
-        .expected("an anchor (`&name`) or alias (`*name`)")
-        .hint("write the value out; use `environments` to vary settings"),
+        LoadError::UnexpectedAnchor(m) => anchors(file, at(&m)),
         LoadError::MappingKeyMustBeScalar(m) => {
             Diagnostic::new(file, "mapping keys must be plain names")
                 .at(at(&m))
@@ -174,6 +170,39 @@ fn load_error(file: &SourceFile, error: LoadError) -> Diagnostic {
             d
         }
     }
+}
+
+/// Anchors and aliases are refused: the loader keeps a position for every value, and an
+/// alias's values would have two. The diagnostic points at each anchor and alias the
+/// scanner finds (`fallback`, where the loader stopped, when it finds none) and names
+/// the supported way to share settings, `defaults`.
+fn anchors(file: &SourceFile, fallback: crate::diagnostic::Location) -> Diagnostic {
+    use yaml_rust2::scanner::{Scanner, Token, TokenType};
+    let mut found = Vec::new();
+    for Token(mark, kind) in Scanner::new(file.text.chars()) {
+        let label = match kind {
+            TokenType::Anchor(name) => format!("anchor `&{name}`"),
+            TokenType::Alias(name) => format!("alias `*{name}`"),
+            _ => continue,
+        };
+        found.push((file.locate(mark.line(), mark.col() + 1), label));
+    }
+    let mut found = found.into_iter();
+    let (at, label) = found.next().unwrap_or((
+        fallback,
+        "an anchor (`&name`) or alias (`*name`)".to_owned(),
+    ));
+    let mut d = Diagnostic::new(
+        file,
+        "YAML anchors, aliases and merge keys are not supported in stack files",
+    )
+    .at(at)
+    .expected(label)
+    .hint("share group settings with a `defaults: { groups: { ... } }` section: every group gets them, and a group's own values win; vary settings per environment with `environments`");
+    for (at, label) in found {
+        d = d.related(at, label);
+    }
+    d
 }
 
 /// Refuses trees nested deeper than [`MAX_DEPTH`], without recursion.

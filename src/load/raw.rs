@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
 
-/// A rollstack stack file, format 1.
+/// A rollstack stack file, format 1 (`docs/stack-format.md`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "rollstack stack file")]
@@ -406,10 +406,10 @@ pub struct RawMoved {
 fn count_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "description": "How many instances.",
-        "anyOf": [
-            { "type": "integer", "minimum": 0, "maximum": 4294967295u64 },
-            { "type": "string", "pattern": "^[0-9]{1,9}$" }
-        ]
+        "type": ["integer", "string"],
+        "minimum": 0,
+        "maximum": 4294967295u64,
+        "pattern": "^[0-9]{1,9}$"
     })
 }
 

@@ -147,10 +147,10 @@ impl JsonSchema for Quantity {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "description": "A number of instances (`1`) or a percentage of the group's count (`25%`).",
-            "anyOf": [
-                { "type": "integer", "minimum": 0, "maximum": 4294967295u64 },
-                { "type": "string", "pattern": "^[0-9]{1,9}%?$" }
-            ]
+            "type": ["integer", "string"],
+            "minimum": 0,
+            "maximum": 4294967295u64,
+            "pattern": "^[0-9]{1,9}%?$"
         })
     }
 }
@@ -218,10 +218,10 @@ impl JsonSchema for PortRange {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "description": "A port (`80`), a range (`8000-8100`) or `all`.",
-            "anyOf": [
-                { "type": "integer", "minimum": 0, "maximum": 65535 },
-                { "type": "string", "pattern": "^([0-9]{1,5}(-[0-9]{1,5})?|all)$" }
-            ]
+            "type": ["integer", "string"],
+            "minimum": 0,
+            "maximum": 65535,
+            "pattern": "^([0-9]{1,5}(-[0-9]{1,5})?|all)$"
         })
     }
 }
