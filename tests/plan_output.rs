@@ -257,3 +257,49 @@ fn validate_against_schema(plan: &Value) {
         "plan JSON does not match schemas/plan.schema.json: {errors:?}"
     );
 }
+
+/// A CloudFormation stack to create is shown by its template file and the resources the
+/// template declares, not the whole template; a release older than the one the instances
+/// run is called a downgrade, first thing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_stack_lists_its_resources_and_a_downgrade_opens_the_plan() {
+    let aws = support::moto().clients().await;
+    let dir = scratch(&[("web.sh.j2", USER_DATA), ("db.yaml", TEMPLATE)]);
+    let path = dir.path().join("stack.yaml");
+    let file = |version: &str| {
+        stack_file(version, 2, false)
+            .replace("stack: plan-review", "stack: plan-downgrade")
+            .replace("plan-review-", "plan-downgrade-")
+    };
+    std::fs::write(&path, file("1.1.0")).unwrap();
+    let v1 = seed::model(&path, None);
+    seed::releases(&aws.s3, &v1).await;
+    // The fleet runs 1.1.0; the database stack does not exist yet.
+    let outputs = BTreeMap::from([(
+        "db".to_owned(),
+        BTreeMap::from([
+            ("Endpoint".to_owned(), "db.internal:5432".to_owned()),
+            (
+                "Dsn".to_owned(),
+                "postgres://app:x@db.internal/app".to_owned(),
+            ),
+        ]),
+    )]);
+    seed::fleet(&aws.ec2, &v1, &outputs).await;
+    std::fs::write(&path, file("1.0.0")).unwrap();
+    let v0 = seed::model(&path, None);
+    seed::releases(&aws.s3, &v0).await;
+
+    let output = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml"],
+        &[("DB_PASSWORD", SECRET)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let warning = text
+        .find("! group.web: downgrades `web` from 1.1.0 to 1.0.0")
+        .unwrap_or_else(|| panic!("no downgrade warning:\n{text}"));
+    assert!(warning < text.find("Changes:").unwrap(), "{text}");
+    snapshot("plan_new_stack_and_downgrade", &text);
+}

@@ -178,8 +178,21 @@ async fn the_account_is_named_and_guarded() {
     assert!(instances(&c, name).await.is_empty(), "nothing was applied");
 
     write(dir.path(), &guarded(ACCOUNT));
-    let plan = rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]);
+    let plan = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml"],
+        &[("AWS_REGION", "eu-west-1")],
+    );
     assert_ok(&plan, "plan in the file's account");
+    let err = stderr(&plan);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("`AWS_REGION` says `eu-west-1`"))
+        .collect();
+    let expected = format!(
+        "warning: `AWS_REGION` says `eu-west-1`; stack `{name}` is in `us-east-1` (the file's `region`), and rollstack uses that"
+    );
+    assert_eq!(warnings, [expected.as_str()], "said once");
     assert!(
         stdout(&plan).contains(&format!("account `{ACCOUNT}` as `arn:aws:sts::{ACCOUNT}:")),
         "{}",
@@ -277,31 +290,23 @@ async fn a_plan_saved_in_one_checkout_applies_from_another() {
         elsewhere.path().join("plan.json"),
     )
     .unwrap();
-    let applied = rollstack_aws(
-        elsewhere.path(),
-        &[
-            "apply",
-            "plan.json",
-            "--auto-approve",
-            "--poll-interval",
-            "100ms",
-        ],
-        &[],
-    );
-    assert_ok(&applied, "apply PLANFILE from another checkout");
+    let apply_saved = || {
+        rollstack_aws(
+            elsewhere.path(),
+            &[
+                "apply",
+                "plan.json",
+                "--auto-approve",
+                "--poll-interval",
+                "100ms",
+            ],
+            &[],
+        )
+    };
+    assert_ok(&apply_saved(), "apply PLANFILE from another checkout");
     assert_eq!(instances(&c, name).await.len(), 1);
     // Applied once, the same artifact is stale: AWS changed since it was made.
-    let again = rollstack_aws(
-        elsewhere.path(),
-        &[
-            "apply",
-            "plan.json",
-            "--auto-approve",
-            "--poll-interval",
-            "100ms",
-        ],
-        &[],
-    );
+    let again = apply_saved();
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
     assert!(
         stderr(&again).contains("plan is stale"),
