@@ -199,3 +199,37 @@ environments:
         "at the default's line: {stderr}"
     );
 }
+
+/// `account_id` is the file's, and an environment may name its own.
+#[test]
+fn an_environment_may_be_in_another_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stack.yaml");
+    std::fs::write(
+        &path,
+        r#"rollstack: 1
+stack: accounts
+region: us-east-1
+account_id: "111111111111"
+roles: { web: {} }
+groups: { www: { roles: [web], count: 1, image: ami-0abc1234, instance_type: t3.micro } }
+environments:
+  prod: {}
+  staging: { account_id: "222222222222" }
+"#,
+    )
+    .unwrap();
+    let validated = rollstack::validate::validate_file(&path).expect("valid");
+    let accounts: Vec<(&str, Option<&str>)> = validated
+        .environments
+        .iter()
+        .map(|s| (s.environment.name.as_str(), s.account_id.as_deref()))
+        .collect();
+    assert_eq!(
+        accounts,
+        [
+            ("prod", Some("111111111111")),
+            ("staging", Some("222222222222"))
+        ]
+    );
+}

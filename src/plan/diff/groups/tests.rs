@@ -125,3 +125,45 @@ fn group_changes_by_live_fleet_and_count() {
         );
     }
 }
+
+#[test]
+fn an_older_release_than_the_fleet_runs_is_a_downgrade() {
+    // (release the fleet runs, planned `1`) -> a downgrade?
+    for (running, downgrade) in [("web@2", true), ("web@0.9", false), ("web@abc", false)] {
+        let stack = stack(2);
+        let mut live = fleet(&stack, 0, 2, 0);
+        for instance in &mut live {
+            instance
+                .tags
+                .insert(tags::RELEASE.to_owned(), running.to_owned());
+        }
+        let observed = Observed {
+            instances: live,
+            ..Observed::default()
+        };
+        let images = BTreeMap::from([("web".to_owned(), "ami-1".to_owned())]);
+        let inputs = GroupInputs {
+            images: &images,
+            outputs: &Outputs::new(),
+            redactor: &Redactor::default(),
+        };
+        let diffed = diff(&stack, &observed, &inputs).remove(0);
+        let reason = &diffed.change.reason;
+        assert!(
+            reason.contains(&format!("release {running} -> web@1")),
+            "{reason}"
+        );
+        assert_eq!(reason.contains("(downgrade)"), downgrade, "{reason}");
+        let warnings = crate::plan::destructive::warnings(&[diffed.change], &observed);
+        let downgrades: Vec<_> = warnings
+            .iter()
+            .filter(|w| {
+                matches!(
+                    w.what,
+                    crate::plan::destructive::Destruction::Downgrade { .. }
+                )
+            })
+            .collect();
+        assert_eq!(downgrades.len(), usize::from(downgrade), "{warnings:?}");
+    }
+}
