@@ -54,7 +54,13 @@ pub fn relocate<'a>(
     }
     let mut relocated = observed.clone();
     let mut moves = Vec::new();
-    for entry in &stack.moved {
+    // A model without the new group (`destroy` empties it) deletes what it finds; there
+    // is nothing to move to.
+    for entry in stack
+        .moved
+        .iter()
+        .filter(|m| stack.groups.contains_key(&m.to))
+    {
         let holds = |observed: &Observed, group: &str| {
             let instances: Vec<usize> = (0..observed.instances.len())
                 .filter(|n| group_of(stack, &observed.instances[*n]).as_deref() == Some(group))
