@@ -8,19 +8,6 @@ use crate::plan::Plan;
 /// not offer it.
 pub fn stack_schema() -> String {
     let mut schema = schemars::schema_for!(RawStack).to_value();
-    // Merged into the groups as the file is read (`load::defaults`), so no wire type
-    // holds it; its groups take what an environment overlay's do.
-    schema["properties"]["defaults"] = serde_json::json!({
-        "description": "Settings every group gets; a group's own values win, and environments override both.",
-        "type": "object",
-        "properties": {
-            "groups": {
-                "description": "Fields of a group (`instance_type`, `image`, `security_groups`, `rollout`, ...) that every group gets unless it sets them.",
-                "$ref": "#/$defs/RawGroupOverlay"
-            }
-        },
-        "additionalProperties": false
-    });
     without_null(&mut schema);
     with_markdown(&mut schema);
     pretty(schema)

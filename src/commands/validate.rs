@@ -28,9 +28,9 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode, Failure> {
                     .map_or(0, |s| StackGraph::new(s).addresses().len());
                 writeln!(
                     stdout,
-                    "ok: `{}` is valid ({} resources; environments {})",
+                    "ok: `{}` is valid ({}; environments {})",
                     shown.display(),
-                    resources,
+                    crate::diagnostic::plural(resources, "resource"),
                     names.join(", ")
                 )?;
             }

@@ -31,6 +31,7 @@ pub const SECTIONS: &[&str] = &[
     "groups",
     "cloudformation",
     "tags",
+    "defaults",
     "moved",
     "environments",
 ];
@@ -76,6 +77,7 @@ pub fn decode(file: &SourceFile, root: &Node) -> Result<RawStack, Diagnostics> {
         groups: decoder.entries(map, "groups"),
         cloudformation: decoder.entries(map, "cloudformation"),
         tags: decoder.optional(map, "tags").unwrap_or_default(),
+        defaults: decoder.optional(map, "defaults"),
         moved: decoder.optional(map, "moved").unwrap_or_default(),
         environments: decoder.environments(map),
     };

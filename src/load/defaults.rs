@@ -7,13 +7,14 @@ use marked_yaml::Node;
 use marked_yaml::types::MarkedMappingNode;
 
 /// Merges `defaults.groups` into every entry of `groups`, and takes `defaults` out of
-/// the tree.
+/// the tree. A `defaults` of another shape stays, for decoding to report where it is.
 pub(super) fn apply(root: &mut Node) {
     let Some(map) = root.as_mapping_mut() else {
         return;
     };
     let defaults = map
         .get_mapping("defaults")
+        .filter(|d| d.keys().all(|k| k.as_str() == "groups"))
         .and_then(|d| d.get_mapping("groups"))
         .cloned();
     let Some(defaults) = defaults else {

@@ -96,6 +96,11 @@ pub struct RawStack {
     /// dropped once every environment applied it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<RawMoved>,
+    /// Settings every group gets; a group's own values win, and environments override
+    /// both. Merged into the groups as the file is read, so a decoded file has none left
+    /// (only one of the wrong shape reaches decoding, to be reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<RawDefaults>,
     /// Environments: overlays on this file. Without any, the file has the single
     /// environment `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -231,6 +236,15 @@ pub struct RawCloudFormation {
     /// Resources that must be in place first.
     #[serde(default)]
     pub depends_on: Vec<String>,
+}
+
+/// `defaults`: what every entry of a section gets unless it sets it.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Fields of a group (`instance_type`, `image`, `security_groups`, `rollout`, ...)
+    /// that every group gets unless it sets them.
+    pub groups: RawGroupOverlay,
 }
 
 /// A group renamed: `{ from: group.web, to: group.www }`.
