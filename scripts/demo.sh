@@ -48,3 +48,5 @@ sed 's/version: "1.0.0"/version: "1.1.0"/' stacks/demo.yaml > "$bump"
 .venv/bin/python scripts/local-shop.py >/dev/null
 set -x
 DB_PASSWORD=local-demo "$bin" plan "$shop" --env prod
+# Who runs `web` now, by role (also `--format ansible` or `ssh-config`).
+"$bin" hosts "$bump" --role web

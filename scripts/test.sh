@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-moto.sh
+# `hosts --format ansible` is read back by a real `ansible-inventory`.
+scripts/setup-ansible.sh
 # `graph --format dot` is checked by rendering it with Graphviz.
 if ! command -v dot >/dev/null 2>&1; then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then

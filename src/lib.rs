@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod notify;
 pub mod observe;
 pub mod plan;
 pub mod policy;

@@ -6,6 +6,7 @@ fn main() -> ExitCode {
     // `COMPLETE=bash rollstack -- ...` (what `rollstack completions` registers) answers a
     // completion request and exits.
     clap_complete::CompleteEnv::with_factory(rollstack::cli::Cli::command).complete();
+    rollstack::notify::send::install_tls();
     match rollstack::cli::Cli::try_parse() {
         Ok(cli) => rollstack::commands::run(cli),
         Err(usage) => {

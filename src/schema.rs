@@ -67,6 +67,11 @@ pub fn plan_schema() -> String {
     pretty(schemars::schema_for!(Plan))
 }
 
+/// The JSON Schema of a `json` webhook's notification (`schemas/notification.schema.json`).
+pub fn notification_schema() -> String {
+    pretty(schemars::schema_for!(crate::notify::Notification))
+}
+
 fn pretty(schema: impl serde::Serialize) -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');

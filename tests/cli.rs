@@ -43,7 +43,11 @@ fn example_stacks_validate_offline_without_credentials() {
 
 #[test]
 fn schema_command_matches_the_checked_in_schemas() {
-    for (kind, file) in [("stack", "stack.schema.json"), ("plan", "plan.schema.json")] {
+    for (kind, file) in [
+        ("stack", "stack.schema.json"),
+        ("plan", "plan.schema.json"),
+        ("notification", "notification.schema.json"),
+    ] {
         let output = support::rollstack(&support::root(), &["schema", kind]);
         assert!(output.status.success());
         let checked_in =

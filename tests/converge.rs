@@ -152,8 +152,8 @@ async fn a_version_bump_converges() {
 }
 
 /// Issue point 1: after an automatic rollback, the plan shows exactly what is left (the
-/// failed release, still wanted by the file); with the old version back in the file it
-/// is clean, and stays clean.
+/// failed release, still wanted by the file, and the freeze the rollback left); unfrozen,
+/// with the old version back in the file, it is clean, and stays clean.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_then_the_old_version_back_in_the_file_converges() {
     let name = "conv-rollback";
@@ -186,6 +186,10 @@ async fn a_rollback_then_the_old_version_back_in_the_file_converges() {
         "the failed release's launch template version is reused:\n{}",
         text(&left)
     );
+    // The rollback froze the environment until a person looks (tests/operations.rs).
+    assert!(stdout(&left).contains("Frozen: "), "{}", text(&left));
+    let unfreeze = rollstack_aws(dir.path(), &["unfreeze", "stack.yaml"], &[]);
+    assert!(unfreeze.status.success(), "{}", text(&unfreeze));
 
     write(
         dir.path(),

@@ -65,6 +65,7 @@ tags: {{ cost-center: "42" }}
 
 /// Turns IAM enforcement of the local endpoint on or off.
 async fn enforce_iam(on: bool) {
+    rollstack::notify::send::install_tls();
     let answer = reqwest::Client::new()
         .post(format!("{}/moto-api/reset-auth", moto().endpoint))
         .header("Content-Type", "application/json")

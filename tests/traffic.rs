@@ -439,6 +439,13 @@ async fn an_alarm_during_the_canary_bake_rolls_back_and_a_firing_alarm_stops_app
         "{status}"
     );
 
+    // The rollback froze the environment (tests/operations.rs); someone looks, and lifts it.
+    assert!(status.contains("freeze: frozen by"), "{status}");
+    assert_ok(
+        &rollstack_aws(dir.path(), &["unfreeze", "stack.yaml"], &[]),
+        "unfreeze",
+    );
+
     // Still in ALARM: the next apply stops before any write.
     write(dir.path(), &stack_file(name, "1.2.0", 4, &rollout, &arn));
     let refused = apply(dir.path(), &[]);

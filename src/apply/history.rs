@@ -35,6 +35,12 @@ pub struct Entry {
     /// Alarms in `ALARM` that `--ignore-alarms` rolled out under.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_alarms: Vec<String>,
+    /// The freeze `--ignore-freeze` applied through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_freeze: Option<super::freeze::Freeze>,
+    /// The freeze this apply left (a rollback freezes the environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub froze: Option<super::freeze::Freeze>,
     /// Who ran it: the account and the caller's ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<crate::observe::CallerIdentity>,
@@ -219,6 +225,8 @@ mod tests {
             message: None,
             duration_secs: 0,
             ignored_alarms: Vec::new(),
+            ignored_freeze: None,
+            froze: None,
             identity: None,
             model: serde_json::Value::Null,
         }

@@ -6,7 +6,9 @@
 
 pub mod change_sets;
 mod cloudformation;
+pub mod dns;
 pub mod error;
+pub mod freeze;
 mod group;
 pub mod history;
 pub mod lock;

@@ -137,6 +137,10 @@ impl Aws {
             .retry_partition(partition("rollstack-sts"))
             .interceptor(stats.interceptor())
             .build();
+        let route53 = aws_sdk_route53::config::Builder::from(config)
+            .retry_partition(partition("rollstack-route53"))
+            .interceptor(stats.interceptor())
+            .build();
         let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(config)
             .retry_partition(partition("rollstack-cloudwatch"))
             .interceptor(stats.interceptor())
@@ -146,6 +150,7 @@ impl Aws {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(elbv2),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
             sts: aws_sdk_sts::Client::from_conf(sts),
+            route53: aws_sdk_route53::Client::from_conf(route53),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),

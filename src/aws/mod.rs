@@ -12,6 +12,7 @@ mod identity;
 mod launch_template;
 mod observe;
 pub mod operations;
+mod route53;
 mod state;
 mod stats;
 mod traffic;
@@ -44,6 +45,7 @@ pub struct Aws {
     pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) route53: aws_sdk_route53::Client,
     stats: CallStats,
     /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
     endpoint_url: Option<String>,

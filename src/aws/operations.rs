@@ -19,6 +19,8 @@ pub enum Service {
     CloudWatch,
     /// AWS STS (who the credentials are).
     Sts,
+    /// Amazon Route 53 (global): the fleet's DNS records.
+    Route53,
 }
 
 impl Service {
@@ -32,6 +34,7 @@ impl Service {
             Service::ElasticLoadBalancing => "elasticloadbalancing",
             Service::CloudWatch => "cloudwatch",
             Service::Sts => "sts",
+            Service::Route53 => "route53",
         }
     }
 
@@ -39,6 +42,7 @@ impl Service {
     pub fn endpoint(self, region: &str) -> String {
         match self {
             Service::Iam => "https://iam.amazonaws.com".to_owned(),
+            Service::Route53 => "https://route53.amazonaws.com".to_owned(),
             // CloudWatch's IAM prefix is not its host's.
             Service::CloudWatch => format!("https://monitoring.{region}.amazonaws.com"),
             other => format!("https://{}.{region}.amazonaws.com", other.prefix()),
@@ -75,6 +79,8 @@ pub enum Scope {
     TargetGroup,
     /// Who the credentials are: `sts:GetCallerIdentity` needs no permission.
     Identity,
+    /// The hosted zone of the stack's `dns:`.
+    HostedZone,
 }
 
 /// One AWS operation rollstack makes.
@@ -165,6 +171,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("DeregisterTargets", ElasticLoadBalancing, "elasticloadbalancing:DeregisterTargets", true, TargetGroup),
     op("DescribeAlarms", CloudWatch, "cloudwatch:DescribeAlarms", false, TrafficRead),
     op("GetCallerIdentity", Sts, "sts:GetCallerIdentity", false, Identity),
+    op("ListResourceRecordSets", Route53, "route53:ListResourceRecordSets", false, HostedZone),
+    op("ChangeResourceRecordSets", Route53, "route53:ChangeResourceRecordSets", true, HostedZone),
 ];
 
 /// The operation named `name`, if rollstack makes it.

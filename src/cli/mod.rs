@@ -6,9 +6,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod complete;
 mod env;
+mod operate;
 
 use complete::environment_completer;
 pub use env::{EnvCommand, EnvDownArgs, EnvGcArgs, EnvListArgs, EnvUpArgs};
+pub use operate::{FreezeArgs, HostsArgs, HostsFormat, UnfreezeArgs};
 
 /// Declarative infrastructure + release reconciler for AWS.
 ///
@@ -77,6 +79,19 @@ pub enum Command {
     /// Show groups, versions, health, rollouts in progress and the lock holder.
     #[command(after_help = "Example:\n  rollstack status stacks/shop.yaml --env prod")]
     Status(StatusArgs),
+    /// List an environment's live instances by role, for Ansible, SSH or Fabric.
+    #[command(
+        after_help = "Examples:\n  rollstack hosts stacks/shop.yaml --env prod --role web\n  ansible-playbook -i <(rollstack hosts stacks/shop.yaml --env prod --format ansible) site.yml"
+    )]
+    Hosts(HostsArgs),
+    /// Hold every `apply`, `rollback` and `env up` of an environment, with a reason.
+    #[command(
+        after_help = "Example:\n  rollstack freeze stacks/shop.yaml --env prod --reason \"incident 42: checkout errors\""
+    )]
+    Freeze(FreezeArgs),
+    /// Lift a freeze: deploys of the environment may go on.
+    #[command(after_help = "Example:\n  rollstack unfreeze stacks/shop.yaml --env prod")]
+    Unfreeze(UnfreezeArgs),
     /// List the applies recorded for an environment.
     #[command(
         after_help = "Example:\n  rollstack history stacks/shop.yaml --env prod --format json"
@@ -106,7 +121,7 @@ pub enum Command {
         after_help = "Examples:\n  rollstack env up stacks/shop.yaml pr-123 --from pr\n  rollstack env gc stacks/shop.yaml --dry-run"
     )]
     Env(EnvCommand),
-    /// Print the JSON Schema of the stack file (or of the plan JSON).
+    /// Print the JSON Schema of the stack file (or of the plan JSON, or of a notification).
     #[command(after_help = "Example:\n  rollstack schema stack > schemas/stack.schema.json")]
     Schema(SchemaArgs),
     /// Print a shell completion script.
@@ -211,6 +226,10 @@ pub struct RunArgs {
     /// in history); such an alarm stops the rollout again once it recovers and fires.
     #[arg(long)]
     pub ignore_alarms: bool,
+    /// Apply even though the environment is frozen (`rollstack freeze`, or after a
+    /// rollback); recorded in history. The freeze stays.
+    #[arg(long)]
+    pub ignore_freeze: bool,
 }
 
 /// Arguments of `rollstack apply`.
@@ -395,6 +414,8 @@ pub enum SchemaKind {
     Stack,
     /// The plan JSON of `plan --format json` and `plan --out` (`schemas/plan.schema.json`).
     Plan,
+    /// What a `json` webhook of `notify:` is sent (`schemas/notification.schema.json`).
+    Notification,
 }
 
 /// Arguments of `rollstack completions`.
@@ -417,6 +438,9 @@ impl Command {
             Command::Destroy(a) => Some(&a.aws),
             Command::Status(a) => Some(&a.aws),
             Command::History(a) => Some(&a.aws),
+            Command::Hosts(a) => Some(&a.aws),
+            Command::Freeze(a) => Some(&a.aws),
+            Command::Unfreeze(a) => Some(&a.aws),
             Command::Rollback(a) => Some(&a.aws),
             Command::Unlock(a) => Some(&a.aws),
             Command::Bootstrap(a) => Some(&a.aws),

@@ -12,26 +12,38 @@ pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let bucket = super::state_bucket(&stack, "history")?;
     let runtime = super::runtime()?;
-    let entries = runtime.block_on(async {
+    let (entries, frozen) = runtime.block_on(async {
         let aws = super::connect(&stack, reach).await?;
-        history::list(&aws, &bucket, &stack.name, &stack.environment.name)
-            .await
-            .map_err(Failure::Aws)
+        let (name, env) = (&stack.name, &stack.environment.name);
+        tokio::try_join!(
+            history::list(&aws, &bucket, name, env),
+            crate::apply::freeze::read(&aws, &bucket, name, env),
+        )
+        .map_err(Failure::Aws)
     })?;
     let text = match args.format {
         ListFormat::Json => super::json(&entries)?,
-        ListFormat::Text if entries.is_empty() => format!(
-            "No applies recorded for {}/{}.\n",
-            stack.name, stack.environment.name
-        ),
-        ListFormat::Text => text(&stack, &entries),
+        ListFormat::Text => {
+            let mut text = frozen
+                .map(|f| format!("Frozen: this environment is {}\n\n", f.describe()))
+                .unwrap_or_default();
+            if entries.is_empty() {
+                text.push_str(&format!(
+                    "No applies recorded for {}/{}.\n",
+                    stack.name, stack.environment.name
+                ));
+            } else {
+                text.push_str(&self::text(&stack, &entries));
+            }
+            text
+        }
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The entries as a table, each followed by what went wrong and the alarms it
-/// ignored.
+/// The entries as a table, each followed by what went wrong, the alarms and freeze it
+/// ignored, and the freeze it left.
 fn text(stack: &crate::model::Stack, entries: &[history::Entry]) -> String {
     let mut text = format!(
         "History of {}/{} ({}):\n\n{:>4}  {:<20}  {:>7}  {:<8}  {:<11}  {:<12}  {:<24}  {:<18}  {}\n",
@@ -72,6 +84,15 @@ fn text(stack: &crate::model::Stack, entries: &[history::Entry]) -> String {
             text.push_str(&format!(
                 "      --ignore-alarms: rolled out under {alarms} in ALARM\n"
             ));
+        }
+        if let Some(freeze) = &e.ignored_freeze {
+            text.push_str(&format!(
+                "      --ignore-freeze: ran while {}\n",
+                freeze.describe()
+            ));
+        }
+        if let Some(freeze) = &e.froze {
+            text.push_str(&format!("      froze the environment: {}\n", freeze.reason));
         }
     }
     text

@@ -5,8 +5,10 @@ pub mod bootstrap;
 pub mod completions;
 pub mod destroy;
 pub mod env;
+pub mod freeze;
 pub mod graph;
 pub mod history;
+pub mod hosts;
 pub mod iam_policy;
 pub mod plan;
 pub mod rollback;
@@ -106,6 +108,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Destroy(args) => destroy::run(args, reach),
         Command::Status(args) => status::run(args, reach),
         Command::History(args) => history::run(args, reach),
+        Command::Hosts(args) => hosts::run(args, reach),
+        Command::Freeze(args) => freeze::freeze(args, reach),
+        Command::Unfreeze(args) => freeze::unfreeze(args, reach),
         Command::Rollback(args) => rollback::run(args, reach),
         Command::Unlock(args) => unlock::run(args, reach),
         Command::Bootstrap(args) => bootstrap::run(args, reach),

@@ -33,6 +33,12 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         let mut plan =
             plan::diff(&stack, &observed, &env_values, &redactor).map_err(Failure::Plan)?;
         plan.identity = Some(identity);
+        if let Some(bucket) = &stack.state_bucket {
+            let env = &stack.environment.name;
+            plan.freeze = crate::apply::freeze::read(&aws, bucket, &stack.name, env)
+                .await
+                .map_err(Failure::Aws)?;
+        }
         plan.commit = Some(crate::apply::history::git_commit(&args.stack)).filter(|c| c != "none");
         if args.changesets {
             change_sets(&aws, &stack, &observed, &env_values, &redactor, &mut plan).await?;

@@ -33,6 +33,8 @@ pub const SECTIONS: &[&str] = &[
     "tags",
     "defaults",
     "moved",
+    "dns",
+    "notify",
     "environments",
 ];
 
@@ -79,6 +81,8 @@ pub fn decode(file: &SourceFile, root: &Node) -> Result<RawStack, Diagnostics> {
         tags: decoder.optional(map, "tags").unwrap_or_default(),
         defaults: decoder.optional(map, "defaults"),
         moved: decoder.optional(map, "moved").unwrap_or_default(),
+        dns: decoder.optional(map, "dns"),
+        notify: decoder.optional(map, "notify"),
         environments: decoder.environments(map),
     };
     if decoder.errors.is_empty() {

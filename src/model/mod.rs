@@ -3,6 +3,7 @@
 //! Built by `validate` from the wire types; everything downstream (graph, plan, apply)
 //! reads only this.
 
+pub mod notify;
 mod rollout;
 pub mod values;
 
@@ -51,6 +52,23 @@ pub struct Stack {
     /// Groups renamed in the file: what AWS holds of `from` is retagged as `to`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<Moved>,
+    /// The hosted zone the fleet's DNS records go in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Dns>,
+    /// Webhooks told about applies, rollbacks and freezes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<notify::Notify>,
+}
+
+/// Where the fleet's DNS records go (`dns:`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dns {
+    /// The Route 53 hosted zone id.
+    pub zone_id: String,
+    /// The domain records are made under, without the final dot.
+    pub name: String,
+    /// Seconds resolvers may cache a record.
+    pub ttl: u32,
 }
 
 /// A group renamed in the stack file (`moved:`).

@@ -20,6 +20,16 @@ pub enum InstanceState {
 }
 
 impl InstanceState {
+    /// Every state, in EC2's order.
+    pub const ALL: [InstanceState; 6] = [
+        InstanceState::Pending,
+        InstanceState::Running,
+        InstanceState::ShuttingDown,
+        InstanceState::Terminated,
+        InstanceState::Stopping,
+        InstanceState::Stopped,
+    ];
+
     /// The states that count as live: the ones observation lists.
     pub const LIVE: [InstanceState; 4] = [
         InstanceState::Pending,
@@ -42,13 +52,7 @@ impl InstanceState {
 
     /// The state EC2 names `name`.
     pub fn parse(name: &str) -> Option<InstanceState> {
-        [
-            Self::LIVE.as_slice(),
-            &[InstanceState::ShuttingDown, InstanceState::Terminated],
-        ]
-        .concat()
-        .into_iter()
-        .find(|s| s.as_str() == name)
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     /// Starting or running: what a launch is expected to become.
@@ -83,6 +87,8 @@ pub struct LiveInstance {
     pub subnet_id: Option<String>,
     /// Private IPv4 address.
     pub private_ip: Option<String>,
+    /// Public IPv4 address, when it has one.
+    pub public_ip: Option<String>,
     /// Launch time, RFC 3339.
     pub launch_time: String,
     /// Security group ids.

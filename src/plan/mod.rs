@@ -5,6 +5,7 @@
 
 pub mod destructive;
 pub mod diff;
+pub mod dns;
 pub mod moved;
 pub mod redact;
 pub mod render;
@@ -49,6 +50,10 @@ pub struct Plan {
     pub commit: Option<String>,
     /// The image each group launches, resolved once for the whole plan.
     pub images: BTreeMap<String, ResolvedImage>,
+    /// The environment's freeze when the plan was made: `apply`, `rollback` and `env up`
+    /// refuse until `rollstack unfreeze` (or `--ignore-freeze`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<crate::observe::Freeze>,
     /// The destructive changes among `changes`, which text and markdown open with.
     #[serde(default)]
     pub warnings: Vec<destructive::Warning>,
@@ -56,6 +61,10 @@ pub struct Plan {
     /// `changes` are carried out (which see them under the new address).
     #[serde(default)]
     pub moves: Vec<moved::Move>,
+    /// The DNS records (`dns:`) to change before any rollout; rollouts then move each
+    /// group's records with its instances.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<dns::RecordChange>,
     /// Live differences the stack file does not explain; `changes` set them right.
     pub drift: Vec<Drift>,
     /// One entry per address, in apply order (deletes last, in reverse order).
@@ -79,7 +88,9 @@ impl Plan {
 
     /// Whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
-        !self.moves.is_empty() || self.changes.iter().any(|c| c.action != Action::NoOp)
+        !self.moves.is_empty()
+            || !self.dns.is_empty()
+            || self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 }
 
@@ -372,6 +383,9 @@ pub struct Summary {
     /// Groups re-addressed by `moved:` (retagged, nothing replaced).
     #[serde(default)]
     pub moved: u32,
+    /// DNS records to create, change or delete (`dns:`).
+    #[serde(default)]
+    pub dns: u32,
 }
 
 impl Summary {
@@ -406,8 +420,15 @@ impl Summary {
             0 => String::new(),
             n => format!("{n} to move, "),
         };
+        let dns = match self.dns {
+            0 => String::new(),
+            n => format!(
+                ", {} to set",
+                crate::diagnostic::plural(n as usize, "DNS record")
+            ),
+        };
         format!(
-            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete.",
+            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete{dns}.",
             self.create, self.replace, self.update, self.delete
         )
     }

@@ -103,6 +103,7 @@ pub fn build(
             statements.extend(ec2_writes(stack, arns));
             statements.extend(state_writes(stack, arns));
             statements.extend(target_group_writes(stack, arns));
+            statements.extend(record_writes(stack, arns));
             statements.push(cloudformation_writes(stack, arns));
             let made = cloudformation::statements(stack, arns);
             uncovered = made.uncovered;
@@ -169,6 +170,13 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
             "ReadTargetGroupsAndAlarms",
             actions(Scope::TrafficRead, false),
             ["*".to_owned()],
+        ));
+    }
+    if let Some(zone) = hosted_zone(stack, arns) {
+        statements.push(Statement::new(
+            "ReadDnsRecords",
+            actions(Scope::HostedZone, false),
+            [zone],
         ));
     }
     // Without it, a missing release answers 403, not 404.
@@ -321,6 +329,24 @@ fn target_group_writes(stack: &Stack, arns: &Arns) -> Option<Statement> {
         "RegisterInTargetGroups",
         actions(Scope::TargetGroup, true),
         resources,
+    ))
+}
+
+/// `arn:aws:route53:::hostedzone/{zone}` of the stack's `dns:` (Route 53 is global).
+fn hosted_zone(stack: &Stack, arns: &Arns) -> Option<String> {
+    let dns = stack.dns.as_ref()?;
+    Some(format!(
+        "arn:{}:route53:::hostedzone/{}",
+        arns.partition, dns.zone_id
+    ))
+}
+
+/// Changing the fleet's records in the stack's hosted zone.
+fn record_writes(stack: &Stack, arns: &Arns) -> Option<Statement> {
+    Some(Statement::new(
+        "ChangeDnsRecords",
+        actions(Scope::HostedZone, true),
+        [hosted_zone(stack, arns)?],
     ))
 }
 

@@ -49,8 +49,9 @@ fn apply_allows_every_operation_plan_and_apply_make() {
             Scope::PolicyLookup => {}
             // Allowed to everyone: no policy can deny it.
             Scope::Identity => {}
-            // Only for stacks with target groups or alarms: `traffic_is_allowed_when_used`.
-            Scope::TrafficRead | Scope::TargetGroup => {}
+            // Only for stacks with target groups or alarms: `traffic_is_allowed_when_used`;
+            // with `dns:`, `records_are_allowed_in_the_zone`.
+            Scope::TrafficRead | Scope::TargetGroup | Scope::HostedZone => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
             _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
         }
@@ -68,6 +69,7 @@ fn plan_allows_the_reads_and_no_write() {
                 | Scope::PolicyLookup
                 | Scope::TrafficRead
                 | Scope::TargetGroup
+                | Scope::HostedZone
                 | Scope::Identity
         ) {
             continue;
@@ -245,4 +247,24 @@ fn traffic_is_allowed_when_used() {
         statement(&apply, "RegisterInTargetGroups").resource,
         ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/*"]
     );
+}
+
+#[test]
+fn records_are_allowed_in_the_zone_of_the_stack_only() {
+    let mut stack = shop("prod");
+    let arns = Arns::new("us-east-1", "123456789012");
+    let without = build(&stack, Purpose::Apply, &arns, &BTreeMap::new()).document;
+    assert!(!without.actions().iter().any(|a| a.starts_with("route53:")));
+    stack.dns = Some(crate::model::Dns {
+        zone_id: "Z0123456789".to_owned(),
+        name: "internal.example.com".to_owned(),
+        ttl: 60,
+    });
+    let apply = build(&stack, Purpose::Apply, &arns, &BTreeMap::new()).document;
+    let zone = "arn:aws:route53:::hostedzone/Z0123456789";
+    assert_eq!(statement(&apply, "ChangeDnsRecords").resource, [zone]);
+    assert_eq!(statement(&apply, "ReadDnsRecords").resource, [zone]);
+    let plan = build(&stack, Purpose::Plan, &arns, &BTreeMap::new()).document;
+    assert!(plan.actions().contains(&"route53:ListResourceRecordSets"));
+    assert!(!plan.actions().contains(&"route53:ChangeResourceRecordSets"));
 }

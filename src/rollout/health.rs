@@ -127,6 +127,7 @@ mod tests {
             image_id: "ami-1".to_owned(),
             subnet_id: None,
             private_ip: Some("10.0.0.1".to_owned()),
+            public_ip: None,
             launch_time: "2026-01-01T00:00:00Z".to_owned(),
             security_group_ids: Vec::new(),
             volume_ids: Vec::new(),

@@ -63,6 +63,40 @@ pub fn account_id(value: &str) -> Result<(), String> {
     }
 }
 
+/// A Route 53 hosted zone id: uppercase letters and digits, as `aws route53
+/// list-hosted-zones` prints it without `/hostedzone/`.
+pub fn zone_id(value: &str) -> Result<(), String> {
+    if (1..=32).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        Ok(())
+    } else {
+        Err("a hosted zone id such as `Z0123456789ABCDEFGHIJ` (without `/hostedzone/`)".into())
+    }
+}
+
+/// A domain name records can be made under: two or more labels of lowercase letters,
+/// digits and inner `-`, at most 200 characters (room for `{role}.{env}.` in front).
+pub fn domain(value: &str) -> Result<(), String> {
+    let labels: Vec<&str> = value.split('.').collect();
+    let ok = value.len() <= 200
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err("a domain name such as `internal.example.com`, lowercase".into())
+    }
+}
+
 /// An S3 bucket name: 3-63 characters of lowercase letters, digits, `.` and `-`.
 pub fn bucket(value: &str) -> Result<(), String> {
     let ok = (3..=63).contains(&value.len())

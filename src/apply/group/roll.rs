@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::launch::launch;
 use super::{Executor, Rolled, Target};
+use crate::apply::dns;
 use crate::apply::patience::Patience;
 use crate::apply::progress::GroupProgress;
 use crate::apply::signals::Signals;
@@ -266,11 +267,11 @@ impl<'a> Rollout<'a> {
     /// Carries out `step`; the rollout's end, when it is one.
     async fn act(&mut self, step: Step, members: &[Member]) -> Result<Option<Rolled>, AwsError> {
         let executor = self.executor;
-        let serving = members
-            .iter()
-            .filter(|m| m.current && m.health == Health::Healthy && m.traffic.is_serving())
-            .count() as u32;
-        let on_target = members.iter().filter(|m| m.current).count() as u32;
+        if !self.records_follow(&step, members).await? {
+            executor.nap(executor.options.poll_interval).await;
+            return Ok(None);
+        }
+        let (on_target, serving) = counts(members);
         let update = |line: &str| self.progress.update(on_target, serving, line);
         match step {
             Step::Launch(n) => {
@@ -377,6 +378,26 @@ impl<'a> Rollout<'a> {
         Rolled::Failed(failed)
     }
 
+    /// Moves the group's DNS records (`dns:`) before a step that takes instances out of
+    /// service or ends the rollout: to the healthy members, less those the step takes
+    /// out. Whether they are set (other steps: true); when AWS weather got in the way,
+    /// the step waits for the next poll.
+    async fn records_follow(&mut self, step: &Step, members: &[Member]) -> Result<bool, AwsError> {
+        let leaving: &[String] = match step {
+            Step::Deregister { ids, .. } | Step::Terminate { ids, .. } => ids,
+            Step::Done => &[],
+            _ => return Ok(true),
+        };
+        let serving: BTreeSet<String> = members
+            .iter()
+            .filter(|m| m.health == Health::Healthy && !leaving.contains(&m.id))
+            .map(|m| m.id.clone())
+            .collect();
+        let executor = self.executor;
+        let set = dns::set_during_rollout(&executor.aws, &executor.stack, self.name, &serving);
+        Ok(self.patience.poll(set.await)?.is_some())
+    }
+
     async fn register(&self, ids: &[String]) -> Result<(), AwsError> {
         for (arn, _) in &self.target_groups {
             self.executor.aws.register_targets(arn, ids).await?;
@@ -391,6 +412,17 @@ impl<'a> Rollout<'a> {
         self.drains.started(ids, Instant::now());
         Ok(())
     }
+}
+
+/// Members on the target spec, and those of them healthy and serving: the progress
+/// line's numbers.
+fn counts(members: &[Member]) -> (u32, u32) {
+    let on_target = members.iter().filter(|m| m.current).count() as u32;
+    let serving = members
+        .iter()
+        .filter(|m| m.current && m.health == Health::Healthy && m.traffic.is_serving())
+        .count() as u32;
+    (on_target, serving)
 }
 
 /// Instances this run launched that the listing does not show yet (AWS is eventually

@@ -39,6 +39,20 @@ pub enum SessionError {
     /// Alarms a rollout watches are in `ALARM` before it starts.
     #[error("{}", firing(.0))]
     Alarms(Vec<crate::observe::LiveAlarm>),
+    /// The environment is frozen, and the command rolls something out.
+    #[error("`{stack}` / `{env}` is {}; `{command}` does not run while it is", .freeze.describe())]
+    Frozen {
+        /// The freeze.
+        freeze: Box<crate::apply::freeze::Freeze>,
+        /// The command refused.
+        command: &'static str,
+        /// The stack's name.
+        stack: String,
+        /// The environment's name.
+        env: String,
+        /// The stack file argument, for the hint.
+        stack_arg: String,
+    },
     /// Reading the confirmation or writing the plan failed.
     #[error("cannot read the confirmation or write the plan: {0}")]
     Io(#[from] std::io::Error),
@@ -67,6 +81,9 @@ impl SessionError {
             SessionError::Alarms(_) => Some(
                 "nothing was changed; wait until the alarm recovers, or roll out anyway with `--ignore-alarms` (recorded in history)".to_owned(),
             ),
+            SessionError::Frozen { stack_arg, env, .. } => Some(format!(
+                "nothing was changed; once it is safe, `rollstack unfreeze {stack_arg} --env {env}`, or run anyway with `--ignore-freeze` (recorded in history)"
+            )),
             SessionError::Plan(_) | SessionError::Io(_) => None,
         }
     }

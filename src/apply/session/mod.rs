@@ -4,6 +4,8 @@
 
 mod error;
 mod expiry;
+mod frozen;
+mod notice;
 mod saved;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -19,6 +21,7 @@ use super::{Executor, Known, Options, Progress, Report};
 use crate::aws::Aws;
 use crate::cli::RunArgs;
 use crate::diagnostic::color_on;
+use crate::model::notify::Event;
 use crate::model::{Address, Reference, Stack};
 use crate::observe::{AlarmState, CallerIdentity, LiveAlarm, Observed, Query};
 use crate::plan::diff::EnvironmentValues;
@@ -80,10 +83,13 @@ impl Session {
     ) -> Result<ExitCode, SessionError> {
         if let Some(saved) = &self.saved {
             saved::check_account(saved, inputs.identity)?;
-        } else {
+        }
+        let freeze = self.check_freeze(inputs).await?;
+        if self.saved.is_none() {
             // Nothing to do takes no lock and writes nothing: a converged stack stays
             // untouched however often CI applies it.
-            let (_, plan) = self.plan(inputs).await?;
+            let (_, mut plan) = self.plan(inputs).await?;
+            plan.freeze.clone_from(&freeze);
             if !plan.has_changes() {
                 print(inputs.redactor, &render::text(&plan, stdout_color()))?;
                 expiry::extend(inputs.aws, &self.stack).await?;
@@ -107,7 +113,7 @@ impl Session {
             .await
             .map_err(|e| SessionError::Lock(Box::new(e)))?;
         let id = lock.record().id.clone();
-        let result = self.locked(inputs, &lock, interrupt).await;
+        let result = self.locked(inputs, &lock, interrupt, freeze).await;
         if let Err(e) = lock.release().await {
             // Said whatever the apply's own outcome, which follows.
             eprintln!("error: the lock `{id}` could not be released: {e}");
@@ -126,8 +132,10 @@ impl Session {
         inputs: &Inputs<'_>,
         lock: &Lock,
         interrupt: &Interrupt,
+        freeze: Option<crate::apply::freeze::Freeze>,
     ) -> Result<ExitCode, SessionError> {
         let (observed, mut plan) = self.plan(inputs).await?;
+        plan.freeze.clone_from(&freeze);
         if let Some(saved) = &self.saved {
             saved::check_fresh(saved, &plan)?;
             saved::adopt_change_sets(inputs.aws, saved, &mut plan).await?;
@@ -148,13 +156,23 @@ impl Session {
         let commit = history::git_commit(&self.file);
         let mut entry = self.entry(inputs.redactor, &plan, lock, &commit);
         entry.ignored_alarms = self.ignored_alarms(&observed, &plan);
+        entry.ignored_freeze.clone_from(&freeze);
         let (stack, env) = (&self.stack.name, &self.stack.environment.name);
         history::create(inputs.aws, inputs.bucket, stack, env, &mut entry).await?;
-        if let Err(e) = carry_out_moves(inputs.aws, &plan).await {
+        let notices = notice::Notices::new(self, &observed);
+        notices
+            .send(self, inputs, Event::Started, (&plan, &entry))
+            .await;
+        let prepared = match carry_out_moves(inputs.aws, &plan).await {
+            Ok(()) => crate::apply::dns::set_steady(inputs.aws, &self.stack).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = prepared {
             entry.outcome = Outcome::Failed;
             entry.message = Some(e.to_string());
             entry.duration_secs = started.elapsed().as_secs();
             history::update(inputs.aws, inputs.bucket, stack, env, &entry).await?;
+            notices.ended(self, inputs, &plan, &entry).await;
             return Err(e.into());
         }
         let report = self
@@ -165,7 +183,11 @@ impl Session {
         entry.message =
             (!problems.is_empty()).then(|| inputs.redactor.redact(&problems.join("\n")));
         entry.duration_secs = started.elapsed().as_secs();
+        entry.froze = self
+            .freeze_after_rollback(inputs, &entry, &problems, freeze.as_ref())
+            .await?;
         history::update(inputs.aws, inputs.bucket, stack, env, &entry).await?;
+        notices.ended(self, inputs, &plan, &entry).await;
         self.conclude(inputs, &plan, &entry, &problems).await
     }
 
@@ -230,6 +252,8 @@ impl Session {
             message: None,
             duration_secs: 0,
             ignored_alarms: Vec::new(),
+            ignored_freeze: None,
+            froze: None,
             identity: plan.identity.clone(),
             model: redacted_model(redactor, &plan.model),
         }

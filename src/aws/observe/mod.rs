@@ -40,9 +40,10 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         [vpc] => Some(vpc.as_str()),
         _ => None,
     };
-    let (target_groups, alarms) = tokio::try_join!(
+    let (target_groups, alarms, records) = tokio::try_join!(
         target_groups(aws, query, &cloudformation),
         aws.alarms(&query.alarms),
+        records(aws, query),
     )?;
     let foreign = foreign_groups
         .into_iter()
@@ -61,7 +62,22 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         vpcs,
         target_groups,
         alarms,
+        records,
     })
+}
+
+/// The names under the environment's DNS domain, when the stack has `dns:`.
+async fn records(
+    aws: &Aws,
+    query: &Query,
+) -> Result<Vec<crate::observe::dns::LiveRecord>, AwsError> {
+    match &query.dns {
+        Some(dns) => {
+            aws.records(&dns.zone_id, &dns.name, (&query.stack, &query.env))
+                .await
+        }
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The target groups `query` names whose ARN is known: written, or an output of a live
@@ -155,14 +171,35 @@ async fn instances(aws: &Aws, query: &Query) -> Result<Vec<LiveInstance>, AwsErr
     describe_instances(aws, ownership_filters(query)).await
 }
 
+impl Aws {
+    /// The instances of `query`'s stack + environment in one of `states`, oldest first:
+    /// one filtered `DescribeInstances` (a call per 1,000 instances).
+    pub async fn environment_instances(
+        &self,
+        query: &Query,
+        states: &[InstanceState],
+    ) -> Result<Vec<LiveInstance>, AwsError> {
+        describe_instances_in(self, ownership_filters(query), states).await
+    }
+}
+
 /// Live instances (pending to stopped) matching `filters`, oldest first.
 pub(in crate::aws) async fn describe_instances(
     aws: &Aws,
+    filters: Vec<Filter>,
+) -> Result<Vec<LiveInstance>, AwsError> {
+    describe_instances_in(aws, filters, &InstanceState::LIVE).await
+}
+
+/// Instances in one of `states` matching `filters`, oldest first.
+async fn describe_instances_in(
+    aws: &Aws,
     mut filters: Vec<Filter>,
+    states: &[InstanceState],
 ) -> Result<Vec<LiveInstance>, AwsError> {
     filters.push(filter(
         "instance-state-name",
-        InstanceState::LIVE.iter().map(|s| s.as_str()),
+        states.iter().map(|s| s.as_str()),
     ));
     let mut pages = aws
         .ec2
@@ -200,6 +237,7 @@ pub(in crate::aws) async fn describe_instances(
                     .to_owned(),
                 subnet_id: instance.subnet_id().map(str::to_owned),
                 private_ip: instance.private_ip_address().map(str::to_owned),
+                public_ip: instance.public_ip_address().map(str::to_owned),
                 launch_time: instance
                     .launch_time()
                     .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())

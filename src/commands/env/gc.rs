@@ -38,6 +38,7 @@ pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             poll_interval: Duration::from_secs(5),
             stats: false,
             ignore_alarms: false,
+            ignore_freeze: false,
         };
         let session = super::teardown(&args.stack, stack, &env.name, "env gc", run);
         match crate::commands::apply::run_session(session, reach) {

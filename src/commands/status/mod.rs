@@ -28,6 +28,8 @@ struct Status {
     environment: String,
     region: String,
     lock: Option<LockRecord>,
+    /// The environment's freeze: deploys refused until `rollstack unfreeze`.
+    freeze: Option<crate::observe::Freeze>,
     security_groups: Vec<SecurityGroupStatus>,
     groups: Vec<GroupStatus>,
     cloudformation: Vec<StackStatus>,
@@ -112,7 +114,7 @@ struct SpecStatus {
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
-    let (observed, lock, signals) = runtime.block_on(observe(&stack, reach))?;
+    let (observed, (lock, freeze), signals) = runtime.block_on(observe(&stack, reach))?;
     let redactor = super::plan::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
     // The outputs the live stacks have; placeholders where a stack does not exist.
@@ -127,6 +129,7 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         environment: stack.environment.name.clone(),
         region: stack.region.clone(),
         lock,
+        freeze,
         security_groups: stack
             .security_groups
             .keys()
@@ -160,23 +163,25 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What AWS holds, the lock, and the signals of the live instances.
-async fn observe(
-    stack: &Stack,
-    reach: &Reach,
-) -> Result<(Observed, Option<LockRecord>, Signals), Failure> {
+/// The lock and the freeze of an environment.
+type Holds = (Option<LockRecord>, Option<crate::observe::Freeze>);
+
+/// What AWS holds, the lock and freeze, and the signals of the live instances.
+async fn observe(stack: &Stack, reach: &Reach) -> Result<(Observed, Holds, Signals), Failure> {
     let aws = super::connect(stack, reach).await?;
     let observed = crate::aws::observe(&aws, &Query::for_stack(stack))
         .await
         .map_err(Failure::Aws)?;
     let mut signals = Signals::default();
     let Some(bucket) = &stack.state_bucket else {
-        return Ok((observed, None, signals));
+        return Ok((observed, (None, None), signals));
     };
     let env = (stack.name.as_str(), stack.environment.name.as_str());
-    let held = lock::read(&aws, bucket, env.0, env.1)
-        .await
-        .map_err(Failure::Aws)?;
+    let held = tokio::try_join!(
+        lock::read(&aws, bucket, env.0, env.1),
+        crate::apply::freeze::read(&aws, bucket, env.0, env.1),
+    )
+    .map_err(Failure::Aws)?;
     let live: BTreeSet<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();
     signals
         .refresh(&aws, bucket, env, &live)

@@ -17,6 +17,12 @@ pub(super) fn text(status: &Status) -> String {
         )),
         None => out.push_str("lock: free\n"),
     }
+    if let Some(freeze) = &status.freeze {
+        out.push_str(&format!(
+            "freeze: {} (`rollstack unfreeze` lifts it)\n",
+            freeze.describe()
+        ));
+    }
     if !status.security_groups.is_empty() {
         out.push('\n');
         let width = status

@@ -101,6 +101,15 @@ pub struct RawStack {
     /// (only one of the wrong shape reaches decoding, to be reported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<RawDefaults>,
+    /// DNS names for the fleet in a Route 53 hosted zone: an A record per instance and a
+    /// multi-value A record per role, kept in step with every rollout
+    /// (`docs/operations.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<RawDns>,
+    /// Webhooks told when an apply starts and ends, a rollout rolls back, and the
+    /// environment is frozen or unfrozen (`docs/operations.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<RawNotify>,
     /// Environments: overlays on this file. Without any, the file has the single
     /// environment `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -236,6 +245,37 @@ pub struct RawCloudFormation {
     /// Resources that must be in place first.
     #[serde(default)]
     pub depends_on: Vec<String>,
+}
+
+/// `dns`: the hosted zone the fleet's records go in.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    /// The Route 53 hosted zone's id, e.g. `Z0123456789ABCDEFGHIJ`.
+    #[schemars(regex(pattern = r"^[A-Z0-9]{1,32}$"))]
+    pub zone_id: String,
+    /// The domain under which records are made: `{group}-{n}.{env}.{name}` and
+    /// `{role}.{env}.{name}`. It must be in the zone.
+    #[schemars(regex(
+        pattern = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+    ))]
+    pub name: String,
+    /// Seconds resolvers may cache a record (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 172_800))]
+    pub ttl: Option<u32>,
+}
+
+/// `notify`: deploy notifications.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// How long one webhook call may take (default `3s`, at most `30s`): a webhook that
+    /// fails or is slower is logged and never fails the apply, nor holds it longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Where to send.
+    pub webhooks: Vec<crate::model::notify::Webhook>,
 }
 
 /// `defaults`: what every entry of a section gets unless it sets it.

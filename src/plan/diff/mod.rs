@@ -103,6 +103,9 @@ pub enum PlanError {
         /// The new address.
         to: Address,
     },
+    /// A DNS name the fleet needs has a record that is not this environment's.
+    #[error("DNS name `{0}` has a record rollstack did not make for this environment")]
+    ForeignRecord(String),
     /// A rollout watches an alarm CloudWatch does not have: it could never stop it.
     #[error("`{address}` watches alarm `{name}`, which does not exist")]
     NoAlarm {
@@ -147,6 +150,9 @@ impl PlanError {
             PlanError::MoveConflict { from, .. } => format!(
                 "the new group was applied before the entry was added: drop the `moved` entry to let the plan delete `{from}`, or destroy the new group's instances first"
             ),
+            PlanError::ForeignRecord(_) => {
+                "rollstack never touches a record it did not make (its TXT marker is missing): delete or rename the record, or move the stack's `dns.name`".to_owned()
+            }
             PlanError::NoAlarm { .. } => {
                 "check the name with `aws cloudwatch describe-alarms --alarm-names NAME`, or create the alarm first".to_owned()
             }
@@ -190,6 +196,19 @@ pub fn diff(
     let mut summary = Summary::of(&changes);
     summary.moved = moves.len() as u32;
     let warnings = super::destructive::warnings(&changes, observed);
+    let dns = match &stack.dns {
+        Some(dns) => {
+            let desired = super::dns::steady(stack, dns, &observed.instances);
+            super::dns::changes(&desired, &observed.records).map_err(|names| {
+                names
+                    .into_iter()
+                    .map(PlanError::ForeignRecord)
+                    .collect::<Vec<_>>()
+            })?
+        }
+        None => Vec::new(),
+    };
+    summary.dns = dns.len() as u32;
     Ok(Plan {
         format_version: FORMAT_VERSION,
         id: uuid::Uuid::new_v4().to_string(),
@@ -200,8 +219,10 @@ pub fn diff(
         identity: None,
         commit: None,
         images,
+        freeze: None,
         warnings,
         moves,
+        dns,
         drift,
         changes,
         summary,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{WARNING_TITLE, detail_lines, effective, headline, move_lines};
+use super::{WARNING_TITLE, detail_lines, dns_lines, effective, headline, move_lines};
 use crate::plan::Plan;
 
 /// What a GitHub comment holds: 65,536 characters. The plan keeps room for a footer
@@ -61,13 +61,7 @@ fn head(plan: &Plan) -> String {
             String::new()
         }
     );
-    if !plan.warnings.is_empty() {
-        let _ = writeln!(out, "> [!CAUTION]\n> **{WARNING_TITLE}**\n>");
-        for warning in &plan.warnings {
-            let _ = writeln!(out, "> - `{}`: {}", warning.address, cell(&warning.message));
-        }
-        out.push('\n');
-    }
+    alerts(&mut out, plan);
     if !plan.moves.is_empty() {
         let _ = writeln!(
             out,
@@ -78,8 +72,18 @@ fn head(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    if !plan.dns.is_empty() {
+        let _ = writeln!(
+            out,
+            "**DNS records** (set before the rollouts, which then move them):\n"
+        );
+        for line in dns_lines(plan) {
+            let _ = writeln!(out, "- `{}`", line.replace('`', "'"));
+        }
+        out.push('\n');
+    }
     let changes: Vec<_> = effective(plan).collect();
-    if changes.is_empty() && plan.moves.is_empty() {
+    if changes.is_empty() && plan.moves.is_empty() && plan.dns.is_empty() {
         let _ = writeln!(out, "No changes: AWS matches the stack file.\n");
     } else if !changes.is_empty() {
         let _ = writeln!(out, "| | Address | Action | Reason |\n|---|---|---|---|");
@@ -106,6 +110,24 @@ fn head(plan: &Plan) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The freeze and the destructive changes, as GitHub alerts.
+fn alerts(out: &mut String, plan: &Plan) {
+    if let Some(freeze) = &plan.freeze {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> **Frozen**: this environment is {}\n> `apply` refuses until `rollstack unfreeze`; `--ignore-freeze` overrides (recorded in history).\n",
+            cell(&freeze.describe())
+        );
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "> [!CAUTION]\n> **{WARNING_TITLE}**\n>");
+        for warning in &plan.warnings {
+            let _ = writeln!(out, "> - `{}`: {}", warning.address, cell(&warning.message));
+        }
+        out.push('\n');
+    }
 }
 
 /// One collapsible block per change.

@@ -18,6 +18,24 @@ use crate::observe::Direction;
 pub const WARNING_TITLE: &str =
     "Warning: this plan destroys or downgrades (read before you apply):";
 
+/// One line per DNS record the plan changes: `+ web.prod.example.com: 10.0.0.1`,
+/// `~ name: before -> after`, `- name: before`.
+pub fn dns_lines(plan: &Plan) -> Vec<String> {
+    plan.dns
+        .iter()
+        .map(|c| match c.symbol() {
+            "+" => format!("+ {}: {}", c.name, c.after.join(" ")),
+            "-" => format!("- {}: {}", c.name, c.before.join(" ")),
+            _ => format!(
+                "~ {}: {} -> {}",
+                c.name,
+                c.before.join(" "),
+                c.after.join(" ")
+            ),
+        })
+        .collect()
+}
+
 /// One line per `moved` entry carried out: `group.web -> group.www: retag 2 instances,
 /// 2 volumes and launch template lt-1`.
 pub fn move_lines(plan: &Plan) -> Vec<String> {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{WARNING_TITLE, detail_lines, effective, headline, move_lines};
+use super::{WARNING_TITLE, detail_lines, dns_lines, effective, headline, move_lines};
 use crate::plan::{Action, Plan};
 
 const RESET: &str = "\x1b[0m";
@@ -81,6 +81,14 @@ fn header(out: &mut String, plan: &Plan, paint: &Paint) {
     if let Some(identity) = &plan.identity {
         let _ = writeln!(out, "{}", identity.describe());
     }
+    if let Some(freeze) = &plan.freeze {
+        let _ = writeln!(
+            out,
+            "\n{} this environment is {}\n  `apply` refuses until `rollstack unfreeze`; `--ignore-freeze` overrides (recorded in history).",
+            paint.paint(RED, &paint.paint(BOLD, "Frozen:")),
+            freeze.describe()
+        );
+    }
     if !plan.warnings.is_empty() {
         let _ = writeln!(
             out,
@@ -115,7 +123,7 @@ fn header(out: &mut String, plan: &Plan, paint: &Paint) {
     }
 }
 
-/// Drift found and groups moved.
+/// Drift found, groups moved and DNS records changed.
 fn notes(out: &mut String, plan: &Plan, paint: &Paint) {
     if !plan.drift.is_empty() {
         let _ = writeln!(
@@ -146,12 +154,25 @@ fn notes(out: &mut String, plan: &Plan, paint: &Paint) {
             let _ = writeln!(out, "  {} {line}", paint.paint(CYAN, ">"));
         }
     }
+    if !plan.dns.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.paint(
+                BOLD,
+                "DNS records (set before the rollouts, which then move them):"
+            )
+        );
+        for line in dns_lines(plan) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
 }
 
 /// The changes and the summary line.
 fn changes(out: &mut String, plan: &Plan, paint: &Paint) {
     let changes: Vec<_> = effective(plan).collect();
-    if changes.is_empty() && plan.moves.is_empty() {
+    if changes.is_empty() && plan.moves.is_empty() && plan.dns.is_empty() {
         let _ = writeln!(out, "\nNo changes: AWS matches the stack file.");
     } else if !changes.is_empty() {
         let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Changes:"));

@@ -2,6 +2,7 @@
 
 mod cloudformation;
 mod group;
+mod notify;
 mod security_group;
 
 use std::collections::BTreeMap;
@@ -73,6 +74,8 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         references,
         tags: launch::tags(checker, "tags", &raw.tags, 0),
         moved: moved(checker, raw),
+        dns: raw.dns.as_ref().map(|d| dns(checker, d)),
+        notify: raw.notify.as_ref().map(|n| notify::build(checker, n)),
     };
     cloudformation::references(checker, &names, raw, &mut stack);
     launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
@@ -139,6 +142,31 @@ fn moved(checker: &mut Checker, raw: &RawStack) -> Vec<Moved> {
         out.push(Moved { from, to });
     }
     out
+}
+
+/// `dns`: a zone id and a domain name Route 53 takes, a TTL it allows.
+fn dns(checker: &mut Checker, raw: &RawDns) -> Dns {
+    checker.format(
+        "dns.zone_id",
+        &raw.zone_id,
+        formats::zone_id,
+        "hosted zone id",
+    );
+    checker.format("dns.name", &raw.name, formats::domain, "domain name");
+    let ttl = raw.ttl.unwrap_or(60);
+    if ttl > 172_800 {
+        checker.error_at_value(
+            "dns.ttl",
+            format!("a TTL of {ttl} seconds is more than Route 53 allows"),
+            "0 to 172800 seconds",
+            Some("records follow instances as they come and go: keep it short, `60`".to_owned()),
+        );
+    }
+    Dns {
+        zone_id: raw.zone_id.clone(),
+        name: raw.name.trim_end_matches('.').to_ascii_lowercase(),
+        ttl,
+    }
 }
 
 /// Checks the top-level settings and entry names; the network's subnets.

@@ -9,6 +9,7 @@ fn instance(id: &str, subnet: &str, launched: &str) -> LiveInstance {
         image_id: "ami-1".to_owned(),
         subnet_id: Some(subnet.to_owned()),
         private_ip: None,
+        public_ip: None,
         launch_time: launched.to_owned(),
         security_group_ids: Vec::new(),
         volume_ids: Vec::new(),

@@ -1,0 +1,84 @@
+//! Keeping the fleet's DNS records (`dns:`) in step with it: set as they stand before
+//! the rollouts (which also removes those of groups about to go, and all of them for
+//! `destroy`), then moved by each rollout with its instances: an instance is added once
+//! healthy and removed before it is deregistered or terminated. Each change rebuilds
+//! its view from AWS (instances and records), so a re-run or a restart is safe.
+
+use std::collections::BTreeSet;
+
+use crate::aws::{Aws, AwsError};
+use crate::model::Stack;
+use crate::observe::dns::LiveRecord;
+use crate::observe::{InstanceState, LiveInstance, Query};
+use crate::plan::dns::{self, Records};
+
+/// Sets the records as they stand when nothing rolls (`plan::dns::steady`): what the
+/// plan showed as DNS changes.
+pub async fn set_steady(aws: &Aws, stack: &Stack) -> Result<(), AwsError> {
+    let Some(config) = &stack.dns else {
+        return Ok(());
+    };
+    sync(aws, stack, |instances, _| {
+        dns::steady(stack, config, instances)
+    })
+    .await
+}
+
+/// Sets the records while group `group` rolls: of its instances, those in `serving`.
+pub async fn set_during_rollout(
+    aws: &Aws,
+    stack: &Stack,
+    group: &str,
+    serving: &BTreeSet<String>,
+) -> Result<(), AwsError> {
+    let Some(config) = &stack.dns else {
+        return Ok(());
+    };
+    sync(aws, stack, |instances, live| {
+        dns::during_rollout(stack, config, instances, live, group, |i| {
+            serving.contains(&i.id)
+        })
+    })
+    .await
+}
+
+/// One change of the records at a time: rollouts of groups that share a role record run
+/// concurrently, and each rewrites the whole record.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Observes the environment's instances and records, and changes the records to what
+/// `desired` makes of them. A name someone else's record holds is left alone.
+async fn sync(
+    aws: &Aws,
+    stack: &Stack,
+    desired: impl FnOnce(&[LiveInstance], &[LiveRecord]) -> Records,
+) -> Result<(), AwsError> {
+    let Some(config) = &stack.dns else {
+        return Ok(());
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let env = (stack.name.as_str(), stack.environment.name.as_str());
+    let query = Query::for_stack(stack);
+    let (instances, live) = tokio::try_join!(
+        aws.environment_instances(&query, &InstanceState::LIVE),
+        aws.records(&config.zone_id, &config.name, env),
+    )?;
+    let mut wanted = desired(&instances, &live);
+    let changes = match dns::changes(&wanted, &live) {
+        Ok(changes) => changes,
+        Err(foreign) => {
+            for name in &foreign {
+                eprintln!(
+                    "warning: DNS name `{name}` has a record rollstack did not make for this environment; it is left alone (the next plan refuses it)"
+                );
+                wanted.remove(name);
+            }
+            dns::changes(&wanted, &live).unwrap_or_default()
+        }
+    };
+    if changes.is_empty() {
+        return Ok(());
+    }
+    aws.change_records(&config.zone_id, &changes, &live, (env.0, env.1, config.ttl))
+        .await
+}

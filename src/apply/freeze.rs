@@ -1,0 +1,73 @@
+//! The per-environment freeze: `s3://{state_bucket}/rollstack/{stack}/{env}/freeze.json`.
+//! While it is there, `apply`, `rollback` and `env up` refuse before any write (unless
+//! `--ignore-freeze`). A person writes it with `rollstack freeze`; a rollback (automatic
+//! or `rollstack rollback`) writes it so that the release it undid is not rolled out
+//! again by the next merge.
+
+use crate::aws::{Aws, AwsError};
+pub use crate::observe::freeze::{Freeze, holds};
+
+/// A freeze by this process's user, now, made by command `by`, for `reason`.
+pub fn now(by: &str, reason: String) -> Freeze {
+    Freeze {
+        who: super::lock::identity(),
+        since: super::lock::timestamp(std::time::SystemTime::now()),
+        reason,
+        by: by.to_owned(),
+    }
+}
+
+/// Where the freeze of `stack`/`env` lives.
+pub fn key(stack: &str, env: &str) -> String {
+    format!("rollstack/{stack}/{env}/freeze.json")
+}
+
+/// The freeze of `stack`/`env`, if any. An object rollstack cannot read is a freeze too:
+/// whoever wrote it meant to stop deploys.
+pub async fn read(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+) -> Result<Option<Freeze>, AwsError> {
+    let key = key(stack, env);
+    let Some(stored) = aws.get_object(bucket, &key).await? else {
+        return Ok(None);
+    };
+    Ok(Some(serde_json::from_slice(&stored.body).unwrap_or_else(
+        |e| Freeze {
+            who: "unknown".to_owned(),
+            since: "unknown".to_owned(),
+            reason: format!(
+                "`s3://{bucket}/{key}` is there but is not a freeze rollstack can read ({e})"
+            ),
+            by: "unknown".to_owned(),
+        },
+    )))
+}
+
+/// Freezes `stack`/`env` (a freeze there already is replaced: the newest reason counts).
+pub async fn write(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+    freeze: &Freeze,
+) -> Result<(), AwsError> {
+    let body = serde_json::to_vec_pretty(freeze).unwrap_or_default();
+    aws.put_object(bucket, &key(stack, env), body).await
+}
+
+/// Lifts the freeze of `stack`/`env`; the freeze it lifted, if there was one.
+pub async fn remove(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+) -> Result<Option<Freeze>, AwsError> {
+    let lifted = read(aws, bucket, stack, env).await?;
+    if lifted.is_some() {
+        aws.delete_object(bucket, &key(stack, env), None).await?;
+    }
+    Ok(lifted)
+}

@@ -1,0 +1,110 @@
+//! What observation looks for, derived from one environment's model.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{ArtifactRef, aws_name};
+use crate::model::{ImageRef, Stack};
+
+/// What to look for: derived from one environment's model.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Stack name (`rollstack:stack`).
+    pub stack: String,
+    /// Environment name (`rollstack:env`).
+    pub env: String,
+    /// AWS names of the security groups the file wants (for name conflicts).
+    pub security_group_names: Vec<String>,
+    /// AWS names of the launch templates the file wants (for name conflicts).
+    pub launch_template_names: Vec<String>,
+    /// AWS names of the CloudFormation stacks the file wants (for name conflicts).
+    pub cloudformation_names: Vec<String>,
+    /// Prefix of the AWS names of this environment's resources (`{stack}-{env}-`).
+    pub name_prefix: String,
+    /// Images to resolve, each once, by group.
+    pub images: BTreeMap<String, ImageRef>,
+    /// Release artifacts to check.
+    pub artifacts: Vec<ArtifactRef>,
+    /// Image ids to describe (for their root device), not only to use as written.
+    pub described_ids: BTreeSet<String>,
+    /// Every subnet the stack launches into (the VPC they are in is the stack's).
+    pub subnets: Vec<String>,
+    /// The target groups the groups serve, as written (`${outputs.lb.Arn}` resolves
+    /// against the live outputs of `{name_prefix}lb`).
+    pub target_groups: BTreeSet<String>,
+    /// The alarms the groups' rollouts watch.
+    pub alarms: Vec<String>,
+    /// The hosted zone and domain of the fleet's DNS records (`dns:`).
+    pub dns: Option<crate::model::Dns>,
+}
+
+impl Query {
+    /// What to observe for `stack`.
+    pub fn for_stack(stack: &Stack) -> Query {
+        let prefix = aws_name(stack, "");
+        let artifacts = match &stack.releases_bucket {
+            Some(bucket) => stack
+                .apps
+                .iter()
+                .map(|(app, a)| ArtifactRef::new(bucket, app, &a.version))
+                .collect(),
+            None => Vec::new(),
+        };
+        Query {
+            stack: stack.name.clone(),
+            env: stack.environment.name.clone(),
+            security_group_names: stack
+                .security_groups
+                .keys()
+                .map(|n| aws_name(stack, n))
+                .collect(),
+            launch_template_names: stack.groups.keys().map(|n| aws_name(stack, n)).collect(),
+            cloudformation_names: stack
+                .cloudformation
+                .keys()
+                .map(|n| aws_name(stack, n))
+                .collect(),
+            name_prefix: prefix,
+            images: stack
+                .groups
+                .iter()
+                .map(|(name, g)| (name.clone(), g.image.clone()))
+                .collect(),
+            artifacts,
+            described_ids: stack
+                .groups
+                .values()
+                .filter(|g| g.root_volume.is_some())
+                .filter_map(|g| match &g.image {
+                    ImageRef::Id(id) => Some(id.clone()),
+                    ImageRef::Lookup { .. } => None,
+                })
+                .collect(),
+            subnets: stack
+                .subnets
+                .iter()
+                .chain(stack.groups.values().flat_map(|g| &g.subnets))
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            target_groups: stack
+                .groups
+                .values()
+                .flat_map(|g| g.target_groups.iter().cloned())
+                .collect(),
+            alarms: stack
+                .groups
+                .values()
+                .flat_map(|g| g.rollout.alarms.iter().cloned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            dns: stack.dns.clone(),
+        }
+    }
+
+    /// The distinct image references to resolve.
+    pub fn distinct_images(&self) -> BTreeSet<&ImageRef> {
+        self.images.values().collect()
+    }
+}

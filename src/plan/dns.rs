@@ -1,0 +1,157 @@
+//! The fleet's DNS records (`dns:`), pure: an A record `{group}-{n}.{env}.{name}` per
+//! serving instance, and a multi-value A record `{role}.{env}.{name}` per role, holding
+//! the private address of every serving instance with that role. Plan and apply ask
+//! the same functions; what "serving" means is theirs to say.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Dns, Stack};
+use crate::observe::dns::{LiveRecord, environment_domain};
+use crate::observe::numbering::{group_of, numbered};
+use crate::observe::{InstanceState, LiveInstance, tags};
+
+/// Addresses by record name.
+pub type Records = BTreeMap<String, BTreeSet<String>>;
+
+/// One name whose A record changes: created (no `before`), deleted (no `after`), or
+/// given other addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RecordChange {
+    /// The record's name (`web.prod.internal.example.com`).
+    pub name: String,
+    /// Its addresses now.
+    pub before: Vec<String>,
+    /// Its addresses after.
+    pub after: Vec<String>,
+}
+
+impl RecordChange {
+    /// `+`, `-` or `~`.
+    pub fn symbol(&self) -> &'static str {
+        match (self.before.is_empty(), self.after.is_empty()) {
+            (true, _) => "+",
+            (_, true) => "-",
+            _ => "~",
+        }
+    }
+}
+
+/// The records of `stack` for `instances` (every live one, as observed: they number the
+/// instance records) that `serving` admits; instances of a group the file no longer has
+/// have none.
+pub fn desired(
+    stack: &Stack,
+    dns: &Dns,
+    instances: &[LiveInstance],
+    serving: impl Fn(&LiveInstance) -> bool,
+) -> Records {
+    let domain = environment_domain(&stack.environment.name, &dns.name);
+    let numbers = numbered(instances);
+    let mut records = Records::new();
+    for instance in instances {
+        let (Some(number), Some(ip)) = (numbers.get(instance.id.as_str()), &instance.private_ip)
+        else {
+            continue;
+        };
+        if !stack.groups.contains_key(&number.group) || !serving(instance) {
+            continue;
+        }
+        let name = format!("{}-{}.{domain}", number.group, number.suffix);
+        records.entry(name).or_default().insert(ip.clone());
+        for role in instance
+            .tag(tags::ROLES)
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            if stack.roles.contains_key(role) {
+                let name = format!("{role}.{domain}");
+                records.entry(name).or_default().insert(ip.clone());
+            }
+        }
+    }
+    records
+}
+
+/// The records as they stand when nothing rolls: every running instance of the file's
+/// groups serves. What `plan` shows and what `apply` sets before its rollouts.
+pub fn steady(stack: &Stack, dns: &Dns, instances: &[LiveInstance]) -> Records {
+    desired(stack, dns, instances, |i| i.state == InstanceState::Running)
+}
+
+/// The records while group `group` rolls: its instances that `serving` admits, and of
+/// the other groups' those still running that the records name now (other rollouts
+/// move their own).
+pub fn during_rollout(
+    stack: &Stack,
+    dns: &Dns,
+    instances: &[LiveInstance],
+    live: &[LiveRecord],
+    group: &str,
+    serving: impl Fn(&LiveInstance) -> bool,
+) -> Records {
+    let named: BTreeSet<&str> = live
+        .iter()
+        .filter(|r| r.owned)
+        .flat_map(|r| r.ips.iter().map(String::as_str))
+        .collect();
+    desired(stack, dns, instances, |i| {
+        if group_of(i).as_deref() == Some(group) {
+            serving(i)
+        } else {
+            i.state == InstanceState::Running
+                && i.private_ip.as_deref().is_some_and(|ip| named.contains(ip))
+        }
+    })
+}
+
+/// The changes that make the owned records of `live` into `desired`; the names of
+/// `desired` that are someone else's (a record without this environment's marker),
+/// which are never touched, as the error.
+pub fn changes(desired: &Records, live: &[LiveRecord]) -> Result<Vec<RecordChange>, Vec<String>> {
+    let foreign: Vec<String> = live
+        .iter()
+        .filter(|r| !r.owned && desired.contains_key(&r.name))
+        .filter(|r| !r.ips.is_empty() || r.marker.is_some())
+        .map(|r| r.name.clone())
+        .collect();
+    if !foreign.is_empty() {
+        return Err(foreign);
+    }
+    let owned: BTreeMap<&str, &LiveRecord> = live
+        .iter()
+        .filter(|r| r.owned)
+        .map(|r| (r.name.as_str(), r))
+        .collect();
+    let names: BTreeSet<&str> = desired
+        .keys()
+        .map(String::as_str)
+        .chain(owned.keys().copied())
+        .collect();
+    let mut out = Vec::new();
+    for name in names {
+        let before: Vec<String> = owned
+            .get(name)
+            .map(|r| r.ips.iter().cloned().collect())
+            .unwrap_or_default();
+        let after: Vec<String> = desired
+            .get(name)
+            .map(|ips| ips.iter().cloned().collect())
+            .unwrap_or_default();
+        // An owned name without an A record (a marker left behind) is deleted too.
+        let stray_marker = after.is_empty() && before.is_empty() && owned.contains_key(name);
+        if before != after || stray_marker {
+            out.push(RecordChange {
+                name: name.to_owned(),
+                before,
+                after,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
