@@ -1,6 +1,6 @@
 //! Keeping the fleet's DNS records (`dns:`) in step with it: set as they stand before
 //! the rollouts (which also removes those of groups about to go, and all of them for
-//! `destroy`), then moved by each rollout with its instances: an instance is added once
+//! `destroy`; a group about to roll adds nothing), then moved by each rollout with its instances: an instance is added once
 //! healthy and removed before it is deregistered or terminated. Each change rebuilds
 //! its view from AWS (instances and records), so a re-run or a restart is safe.
 
@@ -10,16 +10,18 @@ use crate::aws::{Aws, AwsError};
 use crate::model::Stack;
 use crate::observe::dns::LiveRecord;
 use crate::observe::{InstanceState, LiveInstance, Query};
+use crate::plan::Plan;
 use crate::plan::dns::{self, Records};
 
-/// Sets the records as they stand when nothing rolls (`plan::dns::steady`): what the
-/// plan showed as DNS changes.
-pub async fn set_steady(aws: &Aws, stack: &Stack) -> Result<(), AwsError> {
+/// Sets the records as they stand before the rollouts of `plan` (`plan::dns::steady`):
+/// what the plan showed as DNS changes.
+pub async fn set_steady(aws: &Aws, stack: &Stack, plan: &Plan) -> Result<(), AwsError> {
     let Some(config) = &stack.dns else {
         return Ok(());
     };
-    sync(aws, stack, |instances, _| {
-        dns::steady(stack, config, instances)
+    let rolling = dns::rolling(&plan.changes);
+    sync(aws, stack, |instances, live| {
+        dns::steady(stack, config, instances, live, &rolling)
     })
     .await
 }

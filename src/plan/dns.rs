@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Dns, Stack};
+use super::{Action, Change};
+use crate::model::{Address, Dns, Stack};
 use crate::observe::dns::{LiveRecord, environment_domain};
 use crate::observe::numbering::{group_of, numbered};
 use crate::observe::{InstanceState, LiveInstance, tags};
@@ -75,10 +76,35 @@ pub fn desired(
     records
 }
 
-/// The records as they stand when nothing rolls: every running instance of the file's
-/// groups serves. What `plan` shows and what `apply` sets before its rollouts.
-pub fn steady(stack: &Stack, dns: &Dns, instances: &[LiveInstance]) -> Records {
-    desired(stack, dns, instances, |i| i.state == InstanceState::Running)
+/// The groups `changes` roll (any action but none): their records move with their
+/// rollouts, not before.
+pub fn rolling(changes: &[Change]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .filter_map(|c| match &c.address {
+            Address::Group(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The records before the rollouts of `rolling` groups: every running instance of the
+/// other groups serves; of a rolling group, those running that the records name now (its
+/// rollout adds the others once they pass their health gate). What `plan` shows and what
+/// `apply` sets before its rollouts.
+pub fn steady(
+    stack: &Stack,
+    dns: &Dns,
+    instances: &[LiveInstance],
+    live: &[LiveRecord],
+    rolling: &BTreeSet<String>,
+) -> Records {
+    let named = named(live);
+    desired(stack, dns, instances, |i| match group_of(i) {
+        Some(group) if rolling.contains(&group) => still_named(i, &named),
+        _ => i.state == InstanceState::Running,
+    })
 }
 
 /// The records while group `group` rolls: its instances that `serving` admits, and of
@@ -92,19 +118,31 @@ pub fn during_rollout(
     group: &str,
     serving: impl Fn(&LiveInstance) -> bool,
 ) -> Records {
-    let named: BTreeSet<&str> = live
-        .iter()
-        .filter(|r| r.owned)
-        .flat_map(|r| r.ips.iter().map(String::as_str))
-        .collect();
+    let named = named(live);
     desired(stack, dns, instances, |i| {
         if group_of(i).as_deref() == Some(group) {
             serving(i)
         } else {
-            i.state == InstanceState::Running
-                && i.private_ip.as_deref().is_some_and(|ip| named.contains(ip))
+            still_named(i, &named)
         }
     })
+}
+
+/// The addresses the owned records hold now.
+fn named(live: &[LiveRecord]) -> BTreeSet<&str> {
+    live.iter()
+        .filter(|r| r.owned)
+        .flat_map(|r| r.ips.iter().map(String::as_str))
+        .collect()
+}
+
+/// Whether `instance` runs and the records name it now.
+fn still_named(instance: &LiveInstance, named: &BTreeSet<&str>) -> bool {
+    instance.state == InstanceState::Running
+        && instance
+            .private_ip
+            .as_deref()
+            .is_some_and(|ip| named.contains(ip))
 }
 
 /// The changes that make the owned records of `live` into `desired`; the names of

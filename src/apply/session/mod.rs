@@ -164,7 +164,7 @@ impl Session {
             .send(self, inputs, Event::Started, (&plan, &entry))
             .await;
         let prepared = match carry_out_moves(inputs.aws, &plan).await {
-            Ok(()) => crate::apply::dns::set_steady(inputs.aws, &self.stack).await,
+            Ok(()) => crate::apply::dns::set_steady(inputs.aws, &self.stack, &plan).await,
             Err(e) => Err(e),
         };
         if let Err(e) = prepared {

@@ -198,7 +198,9 @@ pub fn diff(
     let warnings = super::destructive::warnings(&changes, observed);
     let dns = match &stack.dns {
         Some(dns) => {
-            let desired = super::dns::steady(stack, dns, &observed.instances);
+            let rolling = super::dns::rolling(&changes);
+            let desired =
+                super::dns::steady(stack, dns, &observed.instances, &observed.records, &rolling);
             super::dns::changes(&desired, &observed.records).map_err(|names| {
                 names
                     .into_iter()

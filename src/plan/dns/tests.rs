@@ -54,7 +54,7 @@ fn owned(name: &str, list: &[&str]) -> LiveRecord {
 fn an_instance_record_each_and_a_record_per_role_of_every_serving_instance() {
     let stack = stack_from_yaml(STACK);
     let dns = stack.dns.clone().unwrap();
-    let records = steady(&stack, &dns, &fleet());
+    let records = steady(&stack, &dns, &fleet(), &[], &BTreeSet::new());
     let d = "default.internal.example.com";
     assert_eq!(records[&format!("www-0.{d}")], ips(&["10.0.0.1"]));
     assert_eq!(records[&format!("www-1.{d}")], ips(&["10.0.0.2"]));
@@ -72,10 +72,36 @@ fn an_instance_record_each_and_a_record_per_role_of_every_serving_instance() {
     fleet[2]
         .tags
         .insert(tags::RESOURCE.to_owned(), "group.old".to_owned());
-    let records = steady(&stack, &dns, &fleet);
+    let records = steady(&stack, &dns, &fleet, &[], &BTreeSet::new());
     assert_eq!(records[&format!("pgbouncer.{d}")], ips(&["10.0.0.1"]));
     assert!(!records.contains_key(&format!("www-1.{d}")));
     assert!(!records.contains_key(&format!("worker.{d}")));
+}
+
+#[test]
+fn before_a_rollout_its_group_keeps_what_is_named_and_adds_nothing() {
+    let stack = stack_from_yaml(STACK);
+    let dns = stack.dns.clone().unwrap();
+    let d = "default.internal.example.com";
+    let mut fleet = fleet();
+    // A new www instance a halted rollout left running, never healthy: not in DNS.
+    fleet.push(instance(
+        "i-4",
+        "www",
+        "web pgbouncer",
+        "10.0.0.4",
+        InstanceState::Running,
+    ));
+    let live = vec![owned(&format!("web.{d}"), &["10.0.0.1", "10.0.0.2"])];
+    let rolling = BTreeSet::from(["www".to_owned()]);
+    let records = steady(&stack, &dns, &fleet, &live, &rolling);
+    assert_eq!(records[&format!("web.{d}")], ips(&["10.0.0.1", "10.0.0.2"]));
+    // Not rolling (the group converged): every running instance serves.
+    let records = steady(&stack, &dns, &fleet, &live, &BTreeSet::new());
+    assert_eq!(
+        records[&format!("web.{d}")],
+        ips(&["10.0.0.1", "10.0.0.2", "10.0.0.4"])
+    );
 }
 
 #[test]
