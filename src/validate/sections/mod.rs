@@ -74,7 +74,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         references,
         tags: launch::tags(checker, "tags", &raw.tags, 0),
         moved: moved(checker, raw),
-        dns: raw.dns.as_ref().map(|d| dns(checker, d)),
+        dns: raw.dns.as_ref().map(|d| dns(checker, d, raw)),
         notify: raw.notify.as_ref().map(|n| notify::build(checker, n)),
     };
     cloudformation::references(checker, &names, raw, &mut stack);
@@ -145,7 +145,23 @@ fn moved(checker: &mut Checker, raw: &RawStack) -> Vec<Moved> {
 }
 
 /// `dns`: a zone id and a domain name Route 53 takes, a TTL it allows.
-fn dns(checker: &mut Checker, raw: &RawDns) -> Dns {
+fn dns(checker: &mut Checker, raw: &RawDns, stack: &RawStack) -> Dns {
+    // `{role}.{env}.{name}` and `{group}-{n}.{env}.{name}` share one namespace.
+    for role in stack.roles.keys() {
+        let taken = role.rsplit_once('-').is_some_and(|(group, n)| {
+            stack.groups.contains_key(group)
+                && !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+        });
+        if taken {
+            checker.error_at_key(
+                &format!("roles.{role}"),
+                format!("role `{role}` would have the DNS name of an instance of its group"),
+                "a role name that is not `{group}-{n}`",
+                Some("rename the role: with `dns:`, `{group}-{n}` names one instance".to_owned()),
+            );
+        }
+    }
     checker.format(
         "dns.zone_id",
         &raw.zone_id,
