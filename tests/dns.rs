@@ -244,10 +244,46 @@ async fn role_records_follow_a_rolling_bump_and_destroy_removes_only_ours() {
     .unwrap();
     assert_eq!(json["dns"][0]["name"], web1);
     assert_eq!(json["summary"]["dns"], 1);
+    let markdown = stdout(&rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--format", "markdown"],
+        &[],
+    ));
+    assert!(
+        markdown.contains(&format!(
+            "**DNS records** (set before the rollouts, which then move them):\n\n- `+ {web1}: {ip}`"
+        )),
+        "{markdown}"
+    );
+    // A saved plan of that drift is stale once the records change again.
+    let saved = rollstack_aws(
+        dir.path(),
+        &["plan", "stack.yaml", "--out", "drift.json"],
+        &[],
+    );
+    assert_ok(&saved, "plan --out");
+    let web0 = format!("web-0.{env}");
+    let ip0 = now[&(web0.clone(), "A".to_owned())]
+        .first()
+        .unwrap()
+        .clone();
+    put(&r53, &zone, ChangeAction::Delete, &web0, RrType::A, &ip0).await;
+    let stale = rollstack_aws(dir.path(), &["apply", "drift.json", "--auto-approve"], &[]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        stderr(&stale).contains(&format!("plan is stale: DNS record `{web0}` changed")),
+        "{}",
+        stderr(&stale)
+    );
     assert_ok(&apply(dir.path(), &[]), "apply of the drift");
+    let mended = records(&r53, &zone).await;
     assert_eq!(
-        records(&r53, &zone).await[&(web1.clone(), "A".to_owned())],
+        mended[&(web1.clone(), "A".to_owned())],
         BTreeSet::from([ip])
+    );
+    assert_eq!(
+        mended[&(web0.clone(), "A".to_owned())],
+        BTreeSet::from([ip0])
     );
 
     // The bump, watched: at no observation does the role record name an instance that
@@ -282,6 +318,11 @@ async fn role_records_follow_a_rolling_bump_and_destroy_removes_only_ours() {
         })
     };
     write(dir.path(), &file("1.1.0"));
+    let planned = stdout(&rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]));
+    assert!(
+        planned.contains("DNS: the records of `group.web` move with its rollout (each instance added once healthy, removed before it goes)."),
+        "the plan says the records move:\n{planned}"
+    );
     let bump = apply(dir.path(), &[]);
     stop.store(true, Ordering::SeqCst);
     let (seen, wrong) = watcher.join().unwrap();
@@ -315,11 +356,27 @@ async fn role_records_follow_a_rolling_bump_and_destroy_removes_only_ours() {
     );
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
 
-    // Destroy: nothing of ours is left; the others' records are as they were.
-    let destroy = rollstack_aws(
+    // Destroy, the answer to its record deletes lost once, so the SDK sends them again
+    // (AWS then refuses deletes of what is gone, and the sync looks again; the local
+    // endpoint forgives them): nothing of ours is left; the others' records are as they
+    // were.
+    let proxy = support::FaultProxy::with("lost", &["--match", "DELETE</Action>", "--times", "1"]);
+    let destroy = proxy.rollstack(
         dir.path(),
-        &["destroy", "stack.yaml", "--auto-approve"],
-        &[],
+        &["destroy", "stack.yaml", "--auto-approve", "--stats"],
+    );
+    let changes_sent = stderr(&destroy)
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("route53:ChangeResourceRecordSets")
+        })
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned));
+    assert_eq!(
+        changes_sent.as_deref(),
+        Some("2"),
+        "the lost answer was sent again:\n{}",
+        stderr(&destroy)
     );
     assert_ok(&destroy, "destroy");
     let left = records(&r53, &zone).await;

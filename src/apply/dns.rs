@@ -53,7 +53,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn sync(
     aws: &Aws,
     stack: &Stack,
-    desired: impl FnOnce(&[LiveInstance], &[LiveRecord]) -> Records,
+    desired: impl Fn(&[LiveInstance], &[LiveRecord]) -> Records,
 ) -> Result<(), AwsError> {
     let Some(config) = &stack.dns else {
         return Ok(());
@@ -61,26 +61,51 @@ async fn sync(
     let _turn = ONE_AT_A_TIME.lock().await;
     let env = (stack.name.as_str(), stack.environment.name.as_str());
     let query = Query::for_stack(stack);
-    let (instances, live) = tokio::try_join!(
-        aws.environment_instances(&query, &InstanceState::LIVE),
-        aws.records(&config.zone_id, &config.name, env),
-    )?;
-    let mut wanted = desired(&instances, &live);
-    let changes = match dns::changes(&wanted, &live) {
+    let mut warned = false;
+    // A second look when Route 53 refuses the batch: a delete repeated after a lost
+    // answer (the record is gone already), or a record changed between read and write.
+    for attempt in 0..2 {
+        let (instances, live) = tokio::try_join!(
+            aws.environment_instances(&query, &InstanceState::LIVE),
+            aws.records(&config.zone_id, &config.name, env),
+        )?;
+        let changes = owned_changes(desired(&instances, &live), &live, !warned);
+        warned = true;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match aws
+            .change_records(&config.zone_id, &changes, &live, (env.0, env.1, config.ttl))
+            .await
+        {
+            // AWS says `InvalidChangeBatch`; the local endpoint `InvalidInput`.
+            Err(e)
+                if attempt == 0
+                    && matches!(e.code(), Some("InvalidChangeBatch" | "InvalidInput")) =>
+            {
+                continue;
+            }
+            done => return done,
+        }
+    }
+    Ok(())
+}
+
+/// The changes that make the owned records of `live` into `wanted`, a name someone
+/// else holds left out (said on stderr when `say`).
+fn owned_changes(mut wanted: Records, live: &[LiveRecord], say: bool) -> Vec<dns::RecordChange> {
+    match dns::changes(&wanted, live) {
         Ok(changes) => changes,
         Err(foreign) => {
             for name in &foreign {
-                eprintln!(
-                    "warning: DNS name `{name}` has a record rollstack did not make for this environment; it is left alone (the next plan refuses it)"
-                );
+                if say {
+                    eprintln!(
+                        "warning: DNS name `{name}` has a record rollstack did not make for this environment; it is left alone (the next plan refuses it)"
+                    );
+                }
                 wanted.remove(name);
             }
-            dns::changes(&wanted, &live).unwrap_or_default()
+            dns::changes(&wanted, live).unwrap_or_default()
         }
-    };
-    if changes.is_empty() {
-        return Ok(());
     }
-    aws.change_records(&config.zone_id, &changes, &live, (env.0, env.1, config.ttl))
-        .await
 }

@@ -4,7 +4,7 @@
 //! or `rollstack rollback`) writes it so that the release it undid is not rolled out
 //! again by the next merge.
 
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, Written};
 pub use crate::observe::freeze::{Freeze, holds};
 
 /// A freeze by this process's user, now, made by command `by`, for `reason`.
@@ -30,20 +30,29 @@ pub async fn read(
     stack: &str,
     env: &str,
 ) -> Result<Option<Freeze>, AwsError> {
+    Ok(read_stored(aws, bucket, stack, env).await?.map(|(f, _)| f))
+}
+
+/// The freeze of `stack`/`env` and the ETag it was read at.
+async fn read_stored(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+) -> Result<Option<(Freeze, String)>, AwsError> {
     let key = key(stack, env);
     let Some(stored) = aws.get_object(bucket, &key).await? else {
         return Ok(None);
     };
-    Ok(Some(serde_json::from_slice(&stored.body).unwrap_or_else(
-        |e| Freeze {
-            who: "unknown".to_owned(),
-            since: "unknown".to_owned(),
-            reason: format!(
-                "`s3://{bucket}/{key}` is there but is not a freeze rollstack can read ({e})"
-            ),
-            by: "unknown".to_owned(),
-        },
-    )))
+    let freeze = serde_json::from_slice(&stored.body).unwrap_or_else(|e| Freeze {
+        who: "unknown".to_owned(),
+        since: "unknown".to_owned(),
+        reason: format!(
+            "`s3://{bucket}/{key}` is there but is not a freeze rollstack can read ({e})"
+        ),
+        by: "unknown".to_owned(),
+    });
+    Ok(Some((freeze, stored.etag)))
 }
 
 /// Freezes `stack`/`env` (a freeze there already is replaced: the newest reason counts).
@@ -58,16 +67,32 @@ pub async fn write(
     aws.put_object(bucket, &key(stack, env), body).await
 }
 
-/// Lifts the freeze of `stack`/`env`; the freeze it lifted, if there was one.
-pub async fn remove(
-    aws: &Aws,
-    bucket: &str,
-    stack: &str,
-    env: &str,
-) -> Result<Option<Freeze>, AwsError> {
-    let lifted = read(aws, bucket, stack, env).await?;
-    if lifted.is_some() {
-        aws.delete_object(bucket, &key(stack, env), None).await?;
+/// What `unfreeze` found.
+#[derive(Debug)]
+pub enum Unfrozen {
+    /// There was no freeze.
+    NotFrozen,
+    /// This freeze was lifted.
+    Lifted(Freeze),
+    /// The freeze changed between reading and lifting it: this one is there now, and
+    /// stays (a newer reason is not lifted unread).
+    Replaced(Freeze),
+}
+
+/// Lifts the freeze of `stack`/`env`, if it is still the one read (`If-Match`); safe to
+/// repeat (a freeze gone already is no error).
+pub async fn remove(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Unfrozen, AwsError> {
+    let Some((freeze, etag)) = read_stored(aws, bucket, stack, env).await? else {
+        return Ok(Unfrozen::NotFrozen);
+    };
+    match aws
+        .delete_object(bucket, &key(stack, env), Some(&etag))
+        .await?
+    {
+        Written::Yes(_) => Ok(Unfrozen::Lifted(freeze)),
+        Written::ConditionFailed => Ok(match read(aws, bucket, stack, env).await? {
+            Some(now) => Unfrozen::Replaced(now),
+            None => Unfrozen::Lifted(freeze),
+        }),
     }
-    Ok(lifted)
 }

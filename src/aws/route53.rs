@@ -12,8 +12,9 @@ use super::{Aws, AwsError};
 use crate::observe::dns::{LiveRecord, environment_domain, marker};
 use crate::plan::dns::RecordChange;
 
-/// Route 53 takes at most 1,000 changes per call: a record is two (A and TXT marker).
-const RECORDS_PER_CALL: usize = 400;
+/// Route 53 takes at most 1,000 `ResourceRecord` elements per call, an upsert's
+/// counted twice.
+const ELEMENTS_PER_CALL: usize = 1000;
 
 /// The labels of `name` reversed (`com.example.internal.prod`), as Route 53 orders
 /// names.
@@ -112,9 +113,10 @@ impl Aws {
     }
 
     /// Carries out `changes` in `zone`: an A record and its TXT marker per name,
-    /// upserted (or deleted with the values `live` has), in batches. Safe to repeat: an
-    /// upsert of what is there changes nothing, and a re-run plans no delete of a name
-    /// that is gone.
+    /// upserted (or deleted with the values `live` has), a name's changes always in one
+    /// call, in calls within Route 53's limit of [`ELEMENTS_PER_CALL`]. Upserts are
+    /// safe to repeat; a delete repeated after a lost answer is refused, and the caller
+    /// re-derives the changes from what the zone holds then.
     pub async fn change_records(
         &self,
         zone: &str,
@@ -124,52 +126,18 @@ impl Aws {
     ) -> Result<(), AwsError> {
         let live: BTreeMap<&str, &LiveRecord> = live.iter().map(|r| (r.name.as_str(), r)).collect();
         let ours = marker(stack, env);
-        for batch in changes.chunks(RECORDS_PER_CALL) {
-            let mut list = Vec::new();
-            for change in batch {
-                if change.after.is_empty() {
-                    let Some(record) = live.get(change.name.as_str()) else {
-                        continue;
-                    };
-                    if !record.ips.is_empty() {
-                        let ips: Vec<String> = record.ips.iter().cloned().collect();
-                        list.push(set_change(
-                            ChangeAction::Delete,
-                            &change.name,
-                            RrType::A,
-                            record.ttl,
-                            &ips,
-                        )?);
-                    }
-                    if let Some((value, marker_ttl)) = &record.marker {
-                        list.push(set_change(
-                            ChangeAction::Delete,
-                            &change.name,
-                            RrType::Txt,
-                            *marker_ttl,
-                            std::slice::from_ref(value),
-                        )?);
-                    }
-                } else {
-                    list.push(set_change(
-                        ChangeAction::Upsert,
-                        &change.name,
-                        RrType::A,
-                        ttl,
-                        &change.after,
-                    )?);
-                    list.push(set_change(
-                        ChangeAction::Upsert,
-                        &change.name,
-                        RrType::Txt,
-                        ttl,
-                        std::slice::from_ref(&ours),
-                    )?);
+        let mut batches: Vec<(usize, Vec<Change>)> = Vec::new();
+        for change in changes {
+            let (cost, list) = name_changes(change, live.get(change.name.as_str()), &ours, ttl)?;
+            match batches.last_mut() {
+                Some((used, batch)) if *used + cost <= ELEMENTS_PER_CALL => {
+                    *used += cost;
+                    batch.extend(list);
                 }
+                _ => batches.push((cost, list)),
             }
-            if list.is_empty() {
-                continue;
-            }
+        }
+        for (_, list) in batches.into_iter().filter(|(_, l)| !l.is_empty()) {
             let batch = ChangeBatch::builder()
                 .comment(format!("rollstack {stack}/{env}"))
                 .set_changes(Some(list))
@@ -185,6 +153,62 @@ impl Aws {
         }
         Ok(())
     }
+}
+
+/// The changes of one name (its A record and TXT marker), and what they count against
+/// [`ELEMENTS_PER_CALL`]: each value once, twice for an upsert.
+fn name_changes(
+    change: &RecordChange,
+    live: Option<&&LiveRecord>,
+    ours: &str,
+    ttl: u32,
+) -> Result<(usize, Vec<Change>), AwsError> {
+    if !change.after.is_empty() {
+        let list = vec![
+            set_change(
+                ChangeAction::Upsert,
+                &change.name,
+                RrType::A,
+                ttl,
+                &change.after,
+            )?,
+            set_change(
+                ChangeAction::Upsert,
+                &change.name,
+                RrType::Txt,
+                ttl,
+                std::slice::from_ref(&ours.to_owned()),
+            )?,
+        ];
+        return Ok((2 * (change.after.len() + 1), list));
+    }
+    let Some(record) = live else {
+        return Ok((0, Vec::new()));
+    };
+    let mut list = Vec::new();
+    let mut cost = 0;
+    if !record.ips.is_empty() {
+        let ips: Vec<String> = record.ips.iter().cloned().collect();
+        cost += ips.len();
+        list.push(set_change(
+            ChangeAction::Delete,
+            &change.name,
+            RrType::A,
+            record.ttl,
+            &ips,
+        )?);
+    }
+    if let Some((value, marker_ttl)) = &record.marker {
+        cost += 1;
+        list.push(set_change(
+            ChangeAction::Delete,
+            &change.name,
+            RrType::Txt,
+            *marker_ttl,
+            std::slice::from_ref(value),
+        )?);
+    }
+    Ok((cost, list))
 }
 
 /// One change of a record set `name`/`kind` holding `values`.

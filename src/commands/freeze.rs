@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::freeze;
+use crate::apply::freeze::{self, Unfrozen};
 use crate::aws::Reach;
 use crate::cli::{FreezeArgs, UnfreezeArgs};
 use crate::model::Stack;
@@ -55,23 +55,35 @@ pub fn unfreeze(args: &UnfreezeArgs, reach: &Reach) -> Result<ExitCode, Failure>
     let bucket = super::state_bucket(&stack, "unfreeze")?;
     let (name, env) = (&stack.name, &stack.environment.name);
     let runtime = super::runtime()?;
-    let lifted = runtime.block_on(async {
+    let unfrozen = runtime.block_on(async {
         let aws = super::connect(&stack, reach).await?;
         let identity = super::identify(&aws, &stack).await?;
-        let lifted = freeze::remove(&aws, &bucket, name, env)
+        let unfrozen = freeze::remove(&aws, &bucket, name, env)
             .await
             .map_err(Failure::Aws)?;
-        if let Some(lifted) = &lifted {
+        if let Unfrozen::Lifted(lifted) = &unfrozen {
             tell(&stack, Event::Unfrozen, lifted, identity).await;
         }
-        Ok::<_, Failure>(lifted)
+        Ok::<_, Failure>(unfrozen)
     })?;
-    match lifted {
-        Some(lifted) => println!(
+    match unfrozen {
+        Unfrozen::Lifted(lifted) => println!(
             "Unfroze `{name}` / `{env}`: it was {}\nDeploys may go on.",
             lifted.describe()
         ),
-        None => println!("`{name}` / `{env}` is not frozen; nothing to do."),
+        Unfrozen::NotFrozen => println!("`{name}` / `{env}` is not frozen; nothing to do."),
+        Unfrozen::Replaced(now) => {
+            return Err(Failure::Refused {
+                message: format!(
+                    "`{name}` / `{env}` was frozen again while unfreezing: it is {}",
+                    now.describe()
+                ),
+                hint: format!(
+                    "read the new reason; to lift it too, run `rollstack unfreeze {} --env {env}` again",
+                    args.stack.display()
+                ),
+            });
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

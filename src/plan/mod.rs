@@ -65,6 +65,10 @@ pub struct Plan {
     /// group's records with its instances.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<dns::RecordChange>,
+    /// The groups whose DNS records move with their rollouts (`dns:`): each instance is
+    /// added once healthy and removed before it goes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_follow: Vec<Address>,
     /// Live differences the stack file does not explain; `changes` set them right.
     pub drift: Vec<Drift>,
     /// One entry per address, in apply order (deletes last, in reverse order).

@@ -25,6 +25,9 @@ pub enum SessionError {
         /// The change set of the saved plan that went stale, and how: (name, problem).
         change_set: Option<(String, String)>,
     },
+    /// A saved plan's DNS record changes are not what AWS needs now.
+    #[error("plan is stale: DNS record `{0}` changed since the plan was made")]
+    StaleRecord(String),
     /// A saved plan was made with another account's credentials than these.
     #[error("the plan was made in account `{planned}`, and the credentials are account `{now}`")]
     OtherAccount {
@@ -68,7 +71,7 @@ impl SessionError {
                 change_set: Some(_),
                 ..
             } => Some("nothing was changed; make a new plan with `rollstack plan STACK --changesets --out FILE`".to_owned()),
-            SessionError::Stale { .. } => Some(
+            SessionError::Stale { .. } | SessionError::StaleRecord(_) => Some(
                 "nothing was changed; make a new plan with `rollstack plan STACK --out FILE`"
                     .to_owned(),
             ),

@@ -32,11 +32,20 @@ pub(super) fn check_fresh(saved: &Plan, fresh: &Plan) -> Result<(), SessionError
                 .find(|a| !saved.fingerprints.contains_key(*a))
                 .cloned()
         });
-    match stale {
-        Some(address) => Err(SessionError::Stale {
+    if let Some(address) = stale {
+        return Err(SessionError::Stale {
             address,
             change_set: None,
-        }),
+        });
+    }
+    // DNS records have no fingerprint: the changes themselves must be the same.
+    let differs = saved
+        .dns
+        .iter()
+        .find(|c| !fresh.dns.contains(c))
+        .or_else(|| fresh.dns.iter().find(|c| !saved.dns.contains(c)));
+    match differs {
+        Some(change) => Err(SessionError::StaleRecord(change.name.clone())),
         None => Ok(()),
     }
 }

@@ -196,19 +196,25 @@ pub fn diff(
     let mut summary = Summary::of(&changes);
     summary.moved = moves.len() as u32;
     let warnings = super::destructive::warnings(&changes, observed);
-    let dns = match &stack.dns {
+    let (dns, dns_follow) = match &stack.dns {
         Some(dns) => {
             let rolling = super::dns::rolling(&changes);
             let desired =
                 super::dns::steady(stack, dns, &observed.instances, &observed.records, &rolling);
-            super::dns::changes(&desired, &observed.records).map_err(|names| {
+            let changes = super::dns::changes(&desired, &observed.records).map_err(|names| {
                 names
                     .into_iter()
                     .map(PlanError::ForeignRecord)
                     .collect::<Vec<_>>()
-            })?
+            })?;
+            let follow = rolling
+                .into_iter()
+                .filter(|g| stack.groups.contains_key(g))
+                .map(Address::Group)
+                .collect();
+            (changes, follow)
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     summary.dns = dns.len() as u32;
     Ok(Plan {
@@ -225,6 +231,7 @@ pub fn diff(
         warnings,
         moves,
         dns,
+        dns_follow,
         drift,
         changes,
         summary,

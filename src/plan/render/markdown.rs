@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{WARNING_TITLE, detail_lines, dns_lines, effective, headline, move_lines};
+use super::{
+    WARNING_TITLE, detail_lines, dns_follow_line, dns_lines, effective, headline, move_lines,
+};
 use crate::plan::Plan;
 
 /// What a GitHub comment holds: 65,536 characters. The plan keeps room for a footer
@@ -72,16 +74,7 @@ fn head(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    if !plan.dns.is_empty() {
-        let _ = writeln!(
-            out,
-            "**DNS records** (set before the rollouts, which then move them):\n"
-        );
-        for line in dns_lines(plan) {
-            let _ = writeln!(out, "- `{}`", line.replace('`', "'"));
-        }
-        out.push('\n');
-    }
+    dns(&mut out, plan);
     let changes: Vec<_> = effective(plan).collect();
     if changes.is_empty() && plan.moves.is_empty() && plan.dns.is_empty() {
         let _ = writeln!(out, "No changes: AWS matches the stack file.\n");
@@ -110,6 +103,23 @@ fn head(plan: &Plan) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The DNS record changes, and the groups whose rollouts move their records.
+fn dns(out: &mut String, plan: &Plan) {
+    if !plan.dns.is_empty() {
+        let _ = writeln!(
+            out,
+            "**DNS records** (set before the rollouts, which then move them):\n"
+        );
+        for line in dns_lines(plan) {
+            let _ = writeln!(out, "- `{}`", line.replace('`', "'"));
+        }
+        out.push('\n');
+    }
+    if let Some(line) = dns_follow_line(plan) {
+        let _ = writeln!(out, "{line}\n");
+    }
 }
 
 /// The freeze and the destructive changes, as GitHub alerts.

@@ -36,6 +36,23 @@ pub fn dns_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// `DNS: the records of group.www move with its rollout ...`, when a rollout moves some.
+pub fn dns_follow_line(plan: &Plan) -> Option<String> {
+    if plan.dns_follow.is_empty() {
+        return None;
+    }
+    let groups: Vec<String> = plan.dns_follow.iter().map(|a| format!("`{a}`")).collect();
+    Some(format!(
+        "DNS: the records of {} move with {} (each instance added once healthy, removed before it goes).",
+        groups.join(", "),
+        if groups.len() == 1 {
+            "its rollout"
+        } else {
+            "their rollouts"
+        }
+    ))
+}
+
 /// One line per `moved` entry carried out: `group.web -> group.www: retag 2 instances,
 /// 2 volumes and launch template lt-1`.
 pub fn move_lines(plan: &Plan) -> Vec<String> {

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{WARNING_TITLE, detail_lines, dns_lines, effective, headline, move_lines};
+use super::{
+    WARNING_TITLE, detail_lines, dns_follow_line, dns_lines, effective, headline, move_lines,
+};
 use crate::plan::{Action, Plan};
 
 const RESET: &str = "\x1b[0m";
@@ -166,6 +168,9 @@ fn notes(out: &mut String, plan: &Plan, paint: &Paint) {
         for line in dns_lines(plan) {
             let _ = writeln!(out, "  {line}");
         }
+    }
+    if let Some(line) = dns_follow_line(plan) {
+        let _ = writeln!(out, "\n{line}");
     }
 }
 
