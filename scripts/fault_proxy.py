@@ -13,6 +13,8 @@ KIND is one of:
   silent    the connection is accepted and never answered
   capacity  EC2's `InsufficientInstanceCapacity` (500), as a zone out of an instance
             type answers `RunInstances` (use --match `SubnetId=subnet-...`)
+  unsupported  S3's `NotImplemented` (501) to a `DeleteObject` with `If-Match`, as a
+            store without conditional deletes answers
   hide      eventual consistency: for --seconds after EC2 creates an instance, security
             group or launch template, a request naming its id answers NotFound, and
             `DescribeInstances` leaves new instances out
@@ -45,7 +47,7 @@ import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("upstream", type=int)
-parser.add_argument("--kind", required=True, choices=["none", "throttle", "error", "reset", "lost", "silent", "hide", "capacity"])
+parser.add_argument("--kind", required=True, choices=["none", "throttle", "error", "reset", "lost", "silent", "hide", "capacity", "unsupported"])
 parser.add_argument("--seconds", type=float, default=3.0)
 parser.add_argument("--rate", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=1)
@@ -88,6 +90,9 @@ NO_CAPACITY = (500, b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors>
                     b"sufficient capacity in the Availability Zone you requested. You can currently "
                     b"get capacity by choosing another Availability Zone.</Message>"
                     b"</Error></Errors><RequestID>fault-proxy</RequestID></Response>")
+NOT_IMPLEMENTED = (501, b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>'
+                        b"<Message>A header you provided implies functionality that is not implemented.</Message>"
+                        b"<RequestId>fault-proxy</RequestId></Error>")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 created = {}  # id -> when EC2 answered its creation
@@ -247,7 +252,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 token = (form.get("Action", [""])[0], form["ClientToken"][0])
         if kind == "hide" and svc == "ec2":
             return self.hide(body)
-        fault = fault_now(self.path, body)
+        conditional_delete = self.command == "DELETE" and "If-Match" in self.headers
+        fault = (kind != "unsupported" or conditional_delete) and fault_now(self.path, body)
+        if fault and kind == "unsupported":
+            return self.answer(NOT_IMPLEMENTED[0], [("Content-Type", "application/xml")], NOT_IMPLEMENTED[1])
         if fault and kind == "reset":
             return self.reset()
         if fault and kind == "capacity":

@@ -105,6 +105,61 @@ def _create_checked_change_set(self, stack_name, change_set_name, template, *arg
 
 models.CloudFormationBackend.create_change_set = _create_checked_change_set
 
+_create_tagged_change_set = models.CloudFormationBackend.create_change_set
+
+
+def _create_untagged_review_stack(self, stack_name, change_set_name, template, parameters,
+                                  description, change_set_type, *args, **kwargs):
+    """AWS creates the stack of a CREATE change set in `REVIEW_IN_PROGRESS` and describes
+    it with no tags until the change set executes (the tags are the change set's, and
+    reach the stack then); moto tags the stack at once."""
+    result = _create_tagged_change_set(self, stack_name, change_set_name, template, parameters,
+                                       description, change_set_type, *args, **kwargs)
+    if change_set_type != "UPDATE":
+        self.stacks[result[1]].tags = {}
+    return result
+
+
+models.CloudFormationBackend.create_change_set = _create_untagged_review_stack
+
+_execute_change_set = models.CloudFormationBackend.execute_change_set
+
+
+def _execute_and_tag(self, change_set_name, stack_name=None):
+    """(With the fix above.) Executing a CREATE change set gives the stack the change
+    set's tags, as AWS does."""
+    _execute_change_set(self, change_set_name, stack_name)
+    change_set = self.change_sets.get(change_set_name) or next(
+        (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+    )
+    if change_set is not None and change_set.change_set_type == "CREATE" and change_set.tags:
+        self.stacks[change_set.stack_id].tags = dict(change_set.tags)
+
+
+models.CloudFormationBackend.execute_change_set = _execute_and_tag
+
+from moto.cloudformation import responses as cloudformation_responses
+
+# AWS's `DescribeChangeSet` answers with the change set's `Tags`; moto leaves them out.
+cloudformation_responses.CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER[
+    "DescribeChangeSetOutput.Tags"
+] = lambda tags: cloudformation_responses.transform_dict(tags or {})
+
+
+def _list_change_sets_of_the_stack(self):
+    """AWS's `ListChangeSets` takes a `StackName` (or id) and lists that stack's change
+    sets; moto lists every change set of the account."""
+    wanted = self._get_param("StackName")
+    summaries = [
+        c
+        for c in self.cloudformation_backend.list_change_sets()
+        if wanted in (c.stack_name, c.stack_id)
+    ]
+    return cloudformation_responses.ActionResult({"Summaries": summaries})
+
+
+cloudformation_responses.CloudFormationResponse.list_change_sets = _list_change_sets_of_the_stack
+
 from moto.ec2.models import launch_templates as ec2_launch_templates
 
 

@@ -647,3 +647,100 @@ async fn destroy_deletes_owned_stacks_and_waits_for_them() {
     // The group, its rules and the queue.
     assert_eq!(plan["summary"]["create"], 3, "{plan}");
 }
+
+/// AWS shows the stack a CREATE change set makes without tags until the change set
+/// executes (the local endpoint is patched to do the same): a review stack of
+/// `plan --changesets` is still rollstack's, through its change set's tags.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_review_stack_of_plan_changesets_is_ours_until_and_after_it_runs() {
+    let name = "cfn-review";
+    let c = clients().await;
+    state_bucket(&c, name).await;
+    let dir = scratch(&[
+        ("stack.yaml", &queue_stack(name, "queue.yaml")),
+        ("queue.yaml", QUEUE),
+    ]);
+    let run = |args: &[&str]| rollstack_aws(dir.path(), args, &[]);
+    let saved = run(&["plan", "stack.yaml", "--changesets", "--out", "plan.json"]);
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let review = c
+        .cloudformation
+        .describe_stacks()
+        .stack_name(format!("{name}-default-queue"))
+        .send()
+        .await
+        .unwrap();
+    let review = &review.stacks()[0];
+    assert_eq!(
+        review.stack_status().unwrap().as_str(),
+        "REVIEW_IN_PROGRESS"
+    );
+    assert!(review.tags().is_empty(), "{:?}", review.tags());
+
+    // Planned again meanwhile: the review stack is no conflict, and not created yet.
+    let again = run(&["plan", "stack.yaml", "--format", "json"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let again: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(again["summary"]["create"], 3, "{again}");
+
+    let applied = run(&["apply", "plan.json", "--auto-approve"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let clean = run(&["plan", "stack.yaml", "--detailed-exitcode"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+
+    let destroyed = run(&["destroy", "stack.yaml", "--auto-approve"]);
+    assert!(destroyed.status.success(), "{}", stderr(&destroyed));
+    let wanted = run(&["plan", "stack.yaml", "--detailed-exitcode"]);
+    assert_eq!(wanted.status.code(), Some(2), "{}", stdout(&wanted));
+    assert!(
+        stdout(&wanted).contains("+ cloudformation.queue"),
+        "{}",
+        stdout(&wanted)
+    );
+}
+
+/// A stack in review whose change set someone else made has a name the file wants and
+/// is not rollstack's: a conflict, left alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_review_stack_is_a_conflict() {
+    let name = "cfn-review-foreign";
+    let c = clients().await;
+    state_bucket(&c, name).await;
+    c.cloudformation
+        .create_change_set()
+        .stack_name(format!("{name}-default-queue"))
+        .change_set_name("their-review")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+        .template_body(QUEUE)
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("Retention")
+                .parameter_value("60")
+                .build(),
+        )
+        .tags(StackTag::builder().key("team").value("data").build())
+        .send()
+        .await
+        .unwrap();
+    let dir = scratch(&[
+        ("stack.yaml", &queue_stack(name, "queue.yaml")),
+        ("queue.yaml", QUEUE),
+    ]);
+    let planned = rollstack_aws(dir.path(), &["plan", "stack.yaml"], &[]);
+    let err = stderr(&planned);
+    assert_eq!(planned.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`cloudformation.queue` would be created as CloudFormation stack `{name}-default-queue`"
+        )),
+        "{err}"
+    );
+    let listed = c
+        .cloudformation
+        .list_change_sets()
+        .stack_name(format!("{name}-default-queue"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.summaries().len(), 1, "left alone");
+}

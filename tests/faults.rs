@@ -122,25 +122,69 @@ async fn a_silent_endpoint_fails_in_bounded_time_naming_itself() {
     let (_c, _agent, dir) = setup("fault-silent", &["1.0.0"], &[]).await;
     let proxy = FaultProxy::start("silent", 1.0, 1);
     write(dir.path(), &stack_file("fault-silent", "1.0.0", 1, ROLLOUT));
-    // The default bound (under two minutes) is checked by a unit test; here, shorter.
+    // The default bound (under two minutes) is checked by a unit test; here, shorter,
+    // but long enough that two call timeouts one after the other (the state bucket's
+    // check, the identity, the reads) would pass the bound.
+    let started = std::time::Instant::now();
     let planned = proxy.rollstack(
         dir.path(),
         &[
             "plan",
             "stack.yaml",
             "--attempt-timeout",
-            "1s",
+            "10s",
             "--call-timeout",
-            "3s",
+            "40s",
         ],
     );
+    let took = started.elapsed();
     assert_eq!(planned.status.code(), Some(1));
+    assert!(
+        took < std::time::Duration::from_secs(40 + 30),
+        "plan took {took:?}: more than the call timeout + 30 s"
+    );
     let err = stderr(&planned);
     assert!(
         err.contains(&format!("got no answer from `{}` in time", proxy.endpoint)),
         "{err}"
     );
     assert!(err.contains("hint:"), "{err}");
+}
+
+/// A store without conditional deletes (`501 NotImplemented` to `DeleteObject` with
+/// `If-Match`) cannot release the lock safely: the error says so and what to do, and
+/// `unlock --force` frees it there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_without_conditional_deletes_is_named_and_unlock_still_frees_the_lock() {
+    let name = "fault-no-conditional-delete";
+    let (c, _agent, dir) = setup(name, &["1.0.0"], &[]).await;
+    write(dir.path(), &stack_file(name, "1.0.0", 1, ROLLOUT));
+    let proxy = FaultProxy::with("unsupported", &["--match", "lock.json"]);
+    let applied = apply_through(&proxy, dir.path());
+    let err = stderr(&applied);
+    assert_eq!(applied.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("could not be released")
+            && err
+                .contains("does not support conditional deletes (`DeleteObject` with `If-Match`)"),
+        "{err}"
+    );
+    let id = err
+        .split("--force ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no unlock command in: {err}"))
+        .to_owned();
+    assert!(err.contains("general purpose buckets"), "{err}");
+    let unlocked = proxy.rollstack(dir.path(), &["unlock", "stack.yaml", "--force", &id]);
+    assert!(unlocked.status.success(), "{}", stderr(&unlocked));
+    let lock =
+        c.s3.head_object()
+            .bucket(format!("{name}-state"))
+            .key(format!("rollstack/{name}/default/lock.json"))
+            .send()
+            .await;
+    assert!(lock.is_err(), "the lock is left behind");
 }
 
 /// The answer to the first write of each kind is lost (the write happened): the SDK's

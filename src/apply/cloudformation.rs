@@ -13,7 +13,6 @@ use super::patience::Patience;
 use super::{Executor, NodeOutcome};
 use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackEvent, StackState};
 use crate::model::Address;
-use crate::observe::StackStatus;
 use crate::plan::diff::cloudformation::needs_recreate;
 use crate::plan::{Action, ChangeSetRef, CloudFormationChange};
 
@@ -145,7 +144,8 @@ impl Node<'_> {
     /// The live stack once no operation is in progress on it (an earlier, interrupted
     /// apply may have left one running).
     async fn settled(&self) -> Result<Option<StackState>, Stop> {
-        let Some(live) = self.executor.aws.describe_stack(&self.aws_name).await? else {
+        let live = self.executor.aws.describe_stack(&self.aws_name).await?;
+        let Some(live) = live.filter(|s| !s.status.is_deleted()) else {
             return Ok(None);
         };
         if live.status.is_in_progress() {
@@ -255,7 +255,8 @@ impl Node<'_> {
 
     /// Deletes the stack and waits until it is gone.
     async fn delete(&self) -> Result<String, Stop> {
-        match self.executor.aws.describe_stack(&self.aws_name).await? {
+        let live = self.executor.aws.describe_stack(&self.aws_name).await?;
+        match live.filter(|s| !s.status.is_deleted()) {
             Some(live) => {
                 self.line(&format!("deleting `{}`", self.aws_name));
                 self.delete_and_wait(&live.id).await?;
@@ -268,7 +269,7 @@ impl Node<'_> {
     async fn delete_and_wait(&self, id: &str) -> Result<(), Stop> {
         self.executor.aws.delete_stack(id).await?;
         let gone = self.wait(id).await?;
-        if gone.status == StackStatus::DeleteComplete {
+        if gone.status.is_deleted() {
             Ok(())
         } else {
             Err(Stop::said(self.failure(&gone).await))

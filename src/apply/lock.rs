@@ -356,7 +356,16 @@ pub async fn force_unlock(
             given: id.to_owned(),
         });
     }
-    aws.delete_object(bucket, &key, Some(&held.etag)).await?;
+    match aws.delete_object(bucket, &key, Some(&held.etag)).await {
+        // A store without conditional deletes: the id was checked just now, and the
+        // user forced the lock open; delete it as it is.
+        Err(AwsError::ConditionalDeleteUnsupported { .. }) => {
+            aws.delete_object(bucket, &key, None).await?;
+        }
+        other => {
+            other?;
+        }
+    }
     Ok(record)
 }
 

@@ -150,7 +150,7 @@ pub(super) fn outputs(stack: &Stack) -> BTreeMap<String, String> {
 }
 
 /// Whether an error says the named thing does not exist.
-fn not_found(error: &impl ProvideErrorMetadata) -> bool {
+pub(super) fn not_found(error: &impl ProvideErrorMetadata) -> bool {
     error.code() == Some("ChangeSetNotFound")
         || error
             .message()

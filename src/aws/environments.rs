@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_smithy_types::date_time::Format;
 use futures_util::future::try_join_all;
 
 use super::observe::{
@@ -11,7 +10,7 @@ use super::observe::{
 };
 use super::{Aws, AwsError};
 use crate::observe::environments::TaggedResource;
-use crate::observe::{owned_by, tags};
+use crate::observe::tags;
 
 /// Most resource ids one `CreateTags` takes.
 const TAG_BATCH: usize = 1000;
@@ -56,35 +55,25 @@ impl Aws {
     }
 
     async fn cloudformation_stacks(&self, stack: &str) -> Result<Vec<TaggedResource>, AwsError> {
-        let mut pages = self
-            .cloudformation
-            .describe_stacks()
-            .into_paginator()
-            .send();
-        let mut found = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("DescribeStacks", e))?;
-            for s in page.stacks() {
-                let tags = super::cloudformation::stack_tags(s);
-                let env = tags.get(tags::ENV).cloned().unwrap_or_default();
-                if !owned_by(&tags, stack, &env) {
-                    continue;
-                }
-                found.push(TaggedResource {
-                    kind: "CloudFormation stack",
-                    id: super::error::required(
-                        s.stack_id(),
-                        "DescribeStacks",
-                        "a stack's `StackId`",
-                    )?
-                    .to_owned(),
-                    tags,
-                    created: s.creation_time().and_then(|t| t.fmt(Format::DateTime).ok()),
-                    instance_type: None,
-                });
-            }
-        }
-        Ok(found)
+        let described = super::observe::described_stacks(self, &format!("{stack}-")).await?;
+        Ok(described
+            .into_iter()
+            .filter(|s| {
+                let env = s
+                    .ownership_tags()
+                    .get(tags::ENV)
+                    .cloned()
+                    .unwrap_or_default();
+                s.is_owned_by(stack, &env)
+            })
+            .map(|s| TaggedResource {
+                kind: "CloudFormation stack",
+                tags: s.ownership_tags().clone(),
+                id: s.id,
+                created: s.created,
+                instance_type: None,
+            })
+            .collect())
     }
 
     /// Takes the tag `keys` off `ids`, batched as [`Aws::tag_resources`] tags.

@@ -122,6 +122,15 @@ pub enum AwsError {
         /// What is missing (`an instance's `InstanceId``).
         missing: &'static str,
     },
+    /// The endpoint refused a conditional delete as something it does not implement.
+    #[error("{endpoint} does not support conditional deletes (`DeleteObject` with `If-Match`)")]
+    ConditionalDeleteUnsupported {
+        /// The endpoint asked.
+        endpoint: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The state bucket does not exist.
     #[error("state bucket `{bucket}` does not exist")]
     NoStateBucket {
@@ -210,7 +219,8 @@ impl AwsError {
             | AwsError::Timeout { source, .. }
             | AwsError::Unreachable { source, .. }
             | AwsError::NotAws { source, .. }
-            | AwsError::NoCredentials { source, .. } => *source = Some(cause),
+            | AwsError::NoCredentials { source, .. }
+            | AwsError::ConditionalDeleteUnsupported { source, .. } => *source = Some(cause),
             _ => {}
         }
         self
@@ -244,6 +254,9 @@ impl AwsError {
             AwsError::Refused {
                 operation, code, ..
             } => refusal_hint(operation, code),
+            AwsError::ConditionalDeleteUnsupported { .. } => {
+                "keep the state bucket in S3, which supports `If-Match` on `DeleteObject` in general purpose buckets since September 2025, or in an S3-compatible store that does".to_owned()
+            }
             AwsError::Timeout { last: Some(last), .. } if last.contains("refused") => {
                 "nothing answers there: check the network, and `--endpoint-url`/`AWS_ENDPOINT_URL` when using a local endpoint".to_owned()
             }

@@ -160,6 +160,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("GetTemplate", CloudFormation, "cloudformation:GetTemplate", false, CloudFormationStack),
     op("DescribeStackEvents", CloudFormation, "cloudformation:DescribeStackEvents", false, CloudFormationStack),
     op("DescribeChangeSet", CloudFormation, "cloudformation:DescribeChangeSet", false, CloudFormationStack),
+    op("ListChangeSets", CloudFormation, "cloudformation:ListChangeSets", false, CloudFormationStack),
     op("CreateChangeSet", CloudFormation, "cloudformation:CreateChangeSet", true, CloudFormationStack),
     op("ExecuteChangeSet", CloudFormation, "cloudformation:ExecuteChangeSet", true, CloudFormationStack),
     op("DeleteChangeSet", CloudFormation, "cloudformation:DeleteChangeSet", true, CloudFormationStack),

@@ -128,6 +128,14 @@ impl Aws {
             // Gone already (a retry after a lost answer finds it so): deleted.
             Err(e) if status(&e) == Some(404) => Ok(Written::Yes(String::new())),
             Err(e) if matches!(status(&e), Some(412 | 409)) => Ok(Written::ConditionFailed),
+            // 501 NotImplemented: a store that has no conditional deletes.
+            Err(e) if etag.is_some() && status(&e) == Some(501) => {
+                Err(AwsError::ConditionalDeleteUnsupported {
+                    endpoint: self.endpoint("DeleteObject"),
+                    source: None,
+                }
+                .caused_by(Box::new(e)))
+            }
             Err(e) => Err(self.error("DeleteObject", e)),
         }
     }

@@ -23,13 +23,20 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let runtime = super::runtime()?;
     let aws = runtime.block_on(super::connect(&stack, reach))?;
     let result = runtime.block_on(async {
-        if let Some(bucket) = &stack.state_bucket {
-            super::bootstrap::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
-        }
-        let identity = super::identify(&aws, &stack).await?;
-        let observed = crate::aws::observe(&aws, &Query::for_stack(&stack))
-            .await
-            .map_err(Failure::Aws)?;
+        // Side by side, so an endpoint that never answers costs one call timeout.
+        let warned = async {
+            if let Some(bucket) = &stack.state_bucket {
+                super::bootstrap::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
+            }
+            Ok(())
+        };
+        let observed = async {
+            crate::aws::observe(&aws, &Query::for_stack(&stack))
+                .await
+                .map_err(Failure::Aws)
+        };
+        let ((), identity, observed) =
+            tokio::try_join!(warned, super::identify(&aws, &stack), observed)?;
         let mut plan =
             plan::diff(&stack, &observed, &env_values, &redactor).map_err(Failure::Plan)?;
         plan.identity = Some(identity);

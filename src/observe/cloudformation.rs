@@ -1,7 +1,10 @@
-//! Live CloudFormation stacks, and their statuses as a type.
+//! Live CloudFormation stacks, and their statuses as a type; which described stacks are
+//! live, and which of them are ours.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use super::{ForeignKind, ForeignResource, Query, owned_by, tags};
 
 /// A live CloudFormation stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +23,99 @@ pub struct LiveCloudFormation {
     pub outputs: BTreeMap<String, String>,
     /// Template body.
     pub template: String,
+}
+
+/// A stack as `DescribeStacks` lists it, before what it is to rollstack is decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DescribedStack {
+    /// Stack name.
+    pub name: String,
+    /// Stack id.
+    pub id: String,
+    /// Its status.
+    pub status: StackStatus,
+    /// The stack's own tags.
+    pub tags: BTreeMap<String, String>,
+    /// Parameter values.
+    pub parameters: BTreeMap<String, String>,
+    /// Outputs.
+    pub outputs: BTreeMap<String, String>,
+    /// When it was created (RFC 3339), where AWS says.
+    pub created: Option<String>,
+    /// The tags of its change sets, read only for a stack that
+    /// [needs them](DescribedStack::needs_change_set_tags).
+    pub change_set_tags: Vec<BTreeMap<String, String>>,
+}
+
+impl DescribedStack {
+    /// Whether the stack exists. AWS describes a deleted stack only by its unique id,
+    /// but an endpoint that lists one must not make a destroyed node look live, nor its
+    /// name look taken.
+    pub fn is_live(&self) -> bool {
+        !self.status.is_deleted()
+    }
+
+    /// Whether who owns it can only be read from its change sets: a stack in review
+    /// without rollstack's tags. AWS shows the stack a CREATE change set makes with no
+    /// tags until the change set executes; the tags are the change set's.
+    pub fn needs_change_set_tags(&self) -> bool {
+        self.is_live() && self.status.is_in_review() && !self.tags.contains_key(tags::STACK)
+    }
+
+    /// The tags its ownership is read from: its own, or, for a stack in review that
+    /// has none of rollstack's, those of its change set that carries them. A review
+    /// stack whose change sets are not rollstack's keeps its own (none).
+    pub fn ownership_tags(&self) -> &BTreeMap<String, String> {
+        if self.needs_change_set_tags()
+            && let Some(tags) = self
+                .change_set_tags
+                .iter()
+                .find(|t| t.contains_key(tags::STACK))
+        {
+            return tags;
+        }
+        &self.tags
+    }
+
+    /// Whether it is live and `stack`/`env` own it.
+    pub fn is_owned_by(&self, stack: &str, env: &str) -> bool {
+        self.is_live() && owned_by(self.ownership_tags(), stack, env)
+    }
+}
+
+/// The live stacks `query`'s environment owns (their templates still to read), and the
+/// live ones of another owner that have a name the file wants.
+pub fn sort_stacks(
+    described: Vec<DescribedStack>,
+    query: &Query,
+) -> (Vec<LiveCloudFormation>, Vec<ForeignResource>) {
+    let mut owned = Vec::new();
+    let mut foreign = Vec::new();
+    for stack in described {
+        if !stack.is_live() {
+            continue;
+        }
+        if stack.is_owned_by(&query.stack, &query.env) && stack.name.starts_with(&query.name_prefix)
+        {
+            owned.push(LiveCloudFormation {
+                tags: stack.ownership_tags().clone(),
+                name: stack.name,
+                id: stack.id,
+                status: stack.status,
+                parameters: stack.parameters,
+                outputs: stack.outputs,
+                template: String::new(),
+            });
+        } else if query.cloudformation_names.contains(&stack.name) {
+            foreign.push(ForeignResource {
+                kind: ForeignKind::CloudFormationStack,
+                name: stack.name,
+                id: stack.id,
+                vpc: None,
+            });
+        }
+    }
+    (owned, foreign)
 }
 
 macro_rules! stack_statuses {
@@ -93,6 +189,11 @@ impl StackStatus {
         )
     }
 
+    /// Deleted: not a stack any more, whoever still describes it.
+    pub fn is_deleted(self) -> bool {
+        self == StackStatus::DeleteComplete
+    }
+
     /// Made by a change set none has executed: the stack does not exist so far, and has
     /// no template.
     pub fn is_in_review(self) -> bool {
@@ -131,5 +232,120 @@ mod tests {
             assert_eq!(status.is_complete(), complete, "{name}");
         }
         assert_eq!(StackStatus::parse("SOMETHING_NEW"), None);
+    }
+
+    fn described(name: &str, status: &str, tags: &[(&str, &str)]) -> DescribedStack {
+        DescribedStack {
+            name: name.to_owned(),
+            id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"),
+            status: StackStatus::parse(status).unwrap(),
+            tags: owned_tags(tags),
+            parameters: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            created: None,
+            change_set_tags: Vec::new(),
+        }
+    }
+
+    fn owned_tags(tags: &[(&str, &str)]) -> BTreeMap<String, String> {
+        tags.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const OURS: &[(&str, &str)] = &[("rollstack:stack", "shop"), ("rollstack:env", "prod")];
+
+    fn query() -> Query {
+        Query {
+            stack: "shop".to_owned(),
+            env: "prod".to_owned(),
+            name_prefix: "shop-prod-".to_owned(),
+            cloudformation_names: vec!["shop-prod-db".to_owned()],
+            ..Query::default()
+        }
+    }
+
+    /// (what was described, owned names, foreign names)
+    #[test]
+    fn which_described_stacks_are_live_and_ours() {
+        let with_change_set = |mut s: DescribedStack, tags: &[(&str, &str)]| {
+            s.change_set_tags.push(owned_tags(tags));
+            s
+        };
+        let other_owner: &[(&str, &str)] = &[("rollstack:stack", "shop"), ("rollstack:env", "dev")];
+        let table: Vec<(DescribedStack, &[&str], &[&str])> = vec![
+            (
+                described("shop-prod-db", "CREATE_COMPLETE", OURS),
+                &["shop-prod-db"],
+                &[],
+            ),
+            (
+                described("shop-prod-db", "CREATE_COMPLETE", &[("team", "data")]),
+                &[],
+                &["shop-prod-db"],
+            ),
+            // Deleted: neither a live node nor a name taken.
+            (described("shop-prod-db", "DELETE_COMPLETE", OURS), &[], &[]),
+            (described("shop-prod-db", "DELETE_COMPLETE", &[]), &[], &[]),
+            // In review, untagged as AWS shows it: the change set's tags decide.
+            (
+                with_change_set(described("shop-prod-db", "REVIEW_IN_PROGRESS", &[]), OURS),
+                &["shop-prod-db"],
+                &[],
+            ),
+            (
+                with_change_set(
+                    described("shop-prod-db", "REVIEW_IN_PROGRESS", &[]),
+                    other_owner,
+                ),
+                &[],
+                &["shop-prod-db"],
+            ),
+            (
+                with_change_set(
+                    described("shop-prod-db", "REVIEW_IN_PROGRESS", &[]),
+                    &[("team", "data")],
+                ),
+                &[],
+                &["shop-prod-db"],
+            ),
+            (
+                described("shop-prod-db", "REVIEW_IN_PROGRESS", &[]),
+                &[],
+                &["shop-prod-db"],
+            ),
+            // A stack that is not in review is judged by its own tags alone.
+            (
+                with_change_set(described("shop-prod-db", "CREATE_COMPLETE", &[]), OURS),
+                &[],
+                &["shop-prod-db"],
+            ),
+            // Ours but outside the environment's names; foreign and not wanted.
+            (described("elsewhere", "CREATE_COMPLETE", OURS), &[], &[]),
+            (
+                described("shop-prod-queue", "CREATE_COMPLETE", &[]),
+                &[],
+                &[],
+            ),
+        ];
+        for (stack, owned, foreign) in table {
+            let row = format!("{} {} {:?}", stack.name, stack.status, stack.tags);
+            let (o, f) = sort_stacks(vec![stack], &query());
+            let o: Vec<&str> = o.iter().map(|s| s.name.as_str()).collect();
+            let f: Vec<&str> = f.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!((o.as_slice(), f.as_slice()), (owned, foreign), "{row}");
+        }
+    }
+
+    #[test]
+    fn a_review_stack_of_ours_carries_its_change_sets_tags() {
+        let mut stack = described("shop-prod-db", "REVIEW_IN_PROGRESS", &[]);
+        stack.change_set_tags.push(owned_tags(&[("team", "data")]));
+        stack.change_set_tags.push(owned_tags(OURS));
+        assert!(stack.needs_change_set_tags());
+        let (owned, _) = sort_stacks(vec![stack], &query());
+        assert_eq!(owned[0].tags, owned_tags(OURS));
+        assert!(!described("x", "REVIEW_IN_PROGRESS", OURS).needs_change_set_tags());
+        assert!(!described("x", "CREATE_COMPLETE", &[]).needs_change_set_tags());
     }
 }

@@ -14,7 +14,7 @@ pub mod numbering;
 mod query;
 mod traffic;
 
-pub use cloudformation::{LiveCloudFormation, StackStatus};
+pub use cloudformation::{DescribedStack, LiveCloudFormation, StackStatus, sort_stacks};
 pub use freeze::Freeze;
 pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance};

@@ -6,7 +6,7 @@ use super::{ArtifactRef, aws_name};
 use crate::model::{ImageRef, Stack};
 
 /// What to look for: derived from one environment's model.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Query {
     /// Stack name (`rollstack:stack`).
     pub stack: String,

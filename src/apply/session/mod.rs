@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime};
 use super::history::{self, Entry, Outcome};
 use super::lock::{self, Lock, LockRequest};
 use super::{Executor, Known, Options, Progress, Report};
-use crate::aws::Aws;
+use crate::aws::{Aws, AwsError};
 use crate::cli::RunArgs;
 use crate::diagnostic::color_on;
 use crate::model::notify::Event;
@@ -117,10 +117,16 @@ impl Session {
         if let Err(e) = lock.release().await {
             // Said whatever the apply's own outcome, which follows.
             eprintln!("error: the lock `{id}` could not be released: {e}");
-            eprintln!(
-                "  hint: once no run of this stack is left, free it with `rollstack unlock {stack_arg} --env {} --force {id}`",
+            let unlock = format!(
+                "`rollstack unlock {stack_arg} --env {} --force {id}`",
                 self.stack.environment.name
             );
+            match e {
+                AwsError::ConditionalDeleteUnsupported { .. } => {
+                    eprintln!("  hint: {}; free this lock with {unlock}", e.hint());
+                }
+                _ => eprintln!("  hint: once no run of this stack is left, free it with {unlock}"),
+            }
             return result.map(|_| ExitCode::FAILURE);
         }
         result

@@ -7,6 +7,7 @@ mod images;
 mod launch_templates;
 
 use cloudformation::cloudformation;
+pub(in crate::aws) use cloudformation::described_stacks;
 use images::{images, missing_artifacts};
 pub(in crate::aws) use launch_templates::describe_launch_templates;
 use launch_templates::launch_templates;
