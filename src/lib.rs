@@ -11,9 +11,11 @@
 
 pub mod apply;
 pub mod aws;
+pub mod change_sets;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod git;
 pub mod graph;
 pub mod load;
 pub mod model;
@@ -23,6 +25,7 @@ pub mod plan;
 pub mod policy;
 pub mod rollout;
 pub mod schema;
+pub mod state;
 pub mod template;
 #[cfg(test)]
 mod testing;

@@ -398,7 +398,7 @@ async fn refusals_exit_1_and_change_nothing() {
                 "pr",
                 "--auto-approve",
             ],
-            "`PR_1` is not a valid environment name",
+            "invalid environment name `PR_1`",
         ),
         (
             &["env", "down", "stack.yaml", "prod", "--auto-approve"],
@@ -436,4 +436,33 @@ async fn refusals_exit_1_and_change_nothing() {
     ]);
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(owned(&c, name, "prod").await.is_empty());
+}
+
+/// `env up` obeys the rule a file's `environments:` obeys, with the same message, and
+/// refuses before any AWS call (there are no credentials and no endpoint here).
+#[test]
+fn env_up_refuses_the_names_a_file_refuses_with_the_same_message() {
+    let long = "a".repeat(25);
+    for name in ["9x", "pr-", long.as_str()] {
+        let file = stack_file("env-names").replace("  prod: {}", &format!("  {name}: {{}}"));
+        let dir = scratch(&[("stack.yaml", &file), ("queue.yaml", QUEUE)]);
+        let validated = support::rollstack(dir.path(), &["validate", "stack.yaml"]);
+        assert_eq!(validated.status.code(), Some(1), "{name}");
+        let expected = format!("invalid environment name `{name}`");
+        assert!(stderr(&validated).contains(&expected), "{}", stderr(&validated));
+
+        let dir = scratch(&[("stack.yaml", &stack_file("env-names")), ("queue.yaml", QUEUE)]);
+        let up = support::rollstack(
+            dir.path(),
+            &["env", "up", "stack.yaml", name, "--from", "pr", "--auto-approve"],
+        );
+        let err = stderr(&up);
+        assert_eq!(up.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(&format!("error: {expected}")), "{name}: {err}");
+        assert!(
+            err.contains("hint: use a name of lowercase letters, digits and `-`, starting with a letter, at most 24 characters"),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("AWS") && !err.contains("credentials"), "{err}");
+    }
 }

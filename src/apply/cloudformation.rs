@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use super::change_sets::{Inputs, change_set_ready, create_change_set};
+use crate::change_sets::{Inputs, change_set_ready, create_change_set};
 use super::error::NodeError;
-use super::patience::Patience;
+use crate::aws::Patience;
 use super::{Executor, NodeOutcome};
 use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackEvent, StackState};
 use crate::model::Address;

@@ -4,19 +4,13 @@
 //! Every node re-derives what to do from what AWS reports (tags, launch template
 //! versions), so an interrupted apply is finished by running it again.
 
-pub mod change_sets;
 mod cloudformation;
 pub mod dns;
 pub mod error;
-pub mod freeze;
 mod group;
-pub mod history;
-pub mod lock;
-mod patience;
 pub mod progress;
 mod security_group;
 pub mod session;
-pub mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +25,7 @@ use crate::model::{Address, Reference, Stack};
 use crate::observe::Observed;
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{Action, Change, Detail, Plan};
+use crate::state::history::Outcome;
 use crate::template::Outputs;
 pub use error::{FailedInstance, NodeError};
 pub use progress::Progress;
@@ -185,18 +180,18 @@ pub struct Report {
 
 impl Report {
     /// The apply's outcome as history records it.
-    pub fn outcome(&self) -> history::Outcome {
+    pub fn outcome(&self) -> Outcome {
         let any = |f: fn(&NodeOutcome) -> bool| self.nodes.iter().any(|(_, o)| f(o));
         if any(|o| matches!(o, NodeOutcome::Interrupted)) {
-            history::Outcome::Interrupted
+            Outcome::Interrupted
         } else if any(|o| matches!(o, NodeOutcome::Failed(_))) {
-            history::Outcome::Failed
+            Outcome::Failed
         } else if any(|o| matches!(o, NodeOutcome::RolledBack(_))) {
-            history::Outcome::RolledBack
+            Outcome::RolledBack
         } else if any(|o| matches!(o, NodeOutcome::Skipped(_))) {
-            history::Outcome::Interrupted
+            Outcome::Interrupted
         } else {
-            history::Outcome::Succeeded
+            Outcome::Succeeded
         }
     }
 

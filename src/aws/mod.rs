@@ -11,6 +11,7 @@ mod iam;
 mod identity;
 mod launch_template;
 mod observe;
+mod patience;
 pub mod operations;
 mod route53;
 mod state;
@@ -26,6 +27,7 @@ pub use ec2::Batch;
 pub use error::{AwsError, NO_CAPACITY};
 pub use launch_template::LaunchVersion;
 pub use observe::observe;
+pub use patience::Patience;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
 

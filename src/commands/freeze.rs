@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::freeze::{self, Unfrozen};
+use crate::state::freeze::{self, Unfrozen};
 use crate::aws::Reach;
 use crate::cli::{FreezeArgs, UnfreezeArgs};
 use crate::model::Stack;
@@ -95,7 +95,7 @@ async fn tell(stack: &Stack, event: Event, freeze: &Freeze, identity: CallerIden
     } else {
         "unfreeze"
     };
-    let mut n = Notification::new(event, stack, command, &crate::apply::lock::identity());
+    let mut n = Notification::new(event, stack, command, &crate::state::identity());
     n.identity = Some(identity);
     n.freeze = Some(freeze.clone());
     let redactor = super::plan::known_secrets(stack);

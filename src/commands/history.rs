@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::history;
+use crate::state::history;
 use crate::aws::Reach;
 use crate::cli::{HistoryArgs, ListFormat};
 
@@ -17,7 +17,7 @@ pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         let (name, env) = (&stack.name, &stack.environment.name);
         tokio::try_join!(
             history::list(&aws, &bucket, name, env),
-            crate::apply::freeze::read(&aws, &bucket, name, env),
+            crate::state::freeze::read(&aws, &bucket, name, env),
         )
         .map_err(Failure::Aws)
     })?;

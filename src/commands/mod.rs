@@ -69,7 +69,7 @@ pub enum Failure {
     },
     /// The environment's lock is held, or could not be handled.
     #[error(transparent)]
-    Lock(Box<crate::apply::lock::LockError>),
+    Lock(Box<crate::state::lock::LockError>),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::change_sets::{Inputs, plan_change_sets};
+use crate::change_sets::{Inputs, plan_change_sets};
 use crate::aws::{Aws, Reach};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
@@ -42,11 +42,11 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         plan.identity = Some(identity);
         if let Some(bucket) = &stack.state_bucket {
             let env = &stack.environment.name;
-            plan.freeze = crate::apply::freeze::read(&aws, bucket, &stack.name, env)
+            plan.freeze = crate::state::freeze::read(&aws, bucket, &stack.name, env)
                 .await
                 .map_err(Failure::Aws)?;
         }
-        plan.commit = Some(crate::apply::history::git_commit(&args.stack)).filter(|c| c != "none");
+        plan.commit = Some(crate::git::git_commit(&args.stack)).filter(|c| c != "none");
         if args.changesets {
             change_sets(&aws, &stack, &observed, &env_values, &redactor, &mut plan).await?;
             // The change sets show resources CloudFormation replaces.

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::Failure;
 use super::apply::run_session;
-use crate::apply::history;
+use crate::state::history;
 use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::RollbackArgs;

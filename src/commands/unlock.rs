@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::lock;
+use crate::state::lock;
 use crate::aws::Reach;
 use crate::cli::UnlockArgs;
 

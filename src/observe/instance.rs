@@ -1,6 +1,9 @@
-//! Live instances and their EC2 states.
+//! Live instances, their EC2 states, and the group each belongs to.
 
 use std::collections::BTreeMap;
+
+use super::tags;
+use crate::model::Address;
 
 /// An instance's EC2 state, read once where AWS answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,5 +106,79 @@ impl LiveInstance {
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.get(key).map(String::as_str)
+    }
+}
+
+/// The group an owned instance belongs to: the group its `rollstack:resource` tag names.
+/// When that tag is gone (taken off by hand), the group its `Name` names
+/// (`{stack}-{env}-{group}`, read against its own ownership tags): without that, such an
+/// instance would belong to no group, and plan and apply would leave it running,
+/// unaccounted for; with it, the plan reports the missing tag as drift and the rollout
+/// replaces the instance. Plan, apply, `status`, `hosts` and DNS all ask this.
+pub fn group_of(instance: &LiveInstance) -> Option<String> {
+    if let Some(resource) = instance.tag(tags::RESOURCE) {
+        return match Address::try_from(resource.to_owned()).ok()? {
+            Address::Group(name) => Some(name),
+            _ => None,
+        };
+    }
+    let prefix = format!(
+        "{}-{}-",
+        instance.tag(tags::STACK)?,
+        instance.tag(tags::ENV)?
+    );
+    instance
+        .tag(tags::NAME)?
+        .strip_prefix(&prefix)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(tags: &[(&str, &str)]) -> LiveInstance {
+        LiveInstance {
+            id: "i-1".to_owned(),
+            state: InstanceState::Running,
+            instance_type: "t3.micro".to_owned(),
+            image_id: "ami-1".to_owned(),
+            subnet_id: None,
+            private_ip: None,
+            public_ip: None,
+            launch_time: String::new(),
+            security_group_ids: Vec::new(),
+            volume_ids: Vec::new(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// (tags, the group it belongs to)
+    #[test]
+    fn the_group_an_instance_belongs_to() {
+        let owned = [("rollstack:stack", "shop"), ("rollstack:env", "prod")];
+        let with = |more: &[(&'static str, &'static str)]| {
+            let mut all = owned.to_vec();
+            all.extend_from_slice(more);
+            all
+        };
+        let table: Vec<(Vec<(&str, &str)>, Option<&str>)> = vec![
+            (with(&[("rollstack:resource", "group.www"), ("Name", "shop-prod-www")]), Some("www")),
+            // The resource tag decides, whatever the Name says.
+            (with(&[("rollstack:resource", "group.www"), ("Name", "renamed")]), Some("www")),
+            (with(&[("rollstack:resource", "job.migrate"), ("Name", "shop-prod-www")]), None),
+            (with(&[("rollstack:resource", "nonsense")]), None),
+            // The resource tag taken off by hand: the Name, against its own ownership.
+            (with(&[("Name", "shop-prod-www")]), Some("www")),
+            (with(&[("Name", "shop-dev-www")]), None),
+            (with(&[]), None),
+            (vec![("Name", "shop-prod-www")], None),
+        ];
+        for (tags, group) in table {
+            assert_eq!(group_of(&instance(&tags)).as_deref(), group, "{tags:?}");
+        }
     }
 }

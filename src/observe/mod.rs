@@ -7,7 +7,8 @@
 mod cloudformation;
 pub mod dns;
 pub mod environments;
-pub mod freeze;
+pub mod records;
+pub mod state_keys;
 mod identity;
 mod instance;
 pub mod numbering;
@@ -15,9 +16,9 @@ mod query;
 mod traffic;
 
 pub use cloudformation::{DescribedStack, LiveCloudFormation, StackStatus, sort_stacks};
-pub use freeze::Freeze;
+pub use records::{Freeze, Signal};
 pub use identity::{CallerIdentity, WrongAccount, check_account};
-pub use instance::{InstanceState, LiveInstance};
+pub use instance::{InstanceState, LiveInstance, group_of};
 pub use query::Query;
 pub use traffic::{
     AlarmState, LiveAlarm, LiveTargetGroup, Target, TargetState, resolve, short_name,

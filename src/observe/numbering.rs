@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{InstanceState, LiveInstance, tags};
-use crate::model::Address;
+use super::{InstanceState, LiveInstance, group_of};
 
 /// Where an instance stands among its group's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,12 +38,4 @@ pub fn numbered(instances: &[LiveInstance]) -> BTreeMap<&str, Numbered> {
         out.insert(instance.id.as_str(), Numbered { group, suffix });
     }
     out
-}
-
-/// The group an instance belongs to, by its `rollstack:resource` tag.
-pub fn group_of(instance: &LiveInstance) -> Option<String> {
-    match Address::try_from(instance.tag(tags::RESOURCE)?.to_owned()).ok()? {
-        Address::Group(name) => Some(name),
-        _ => None,
-    }
 }

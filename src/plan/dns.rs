@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::{Action, Change};
 use crate::model::{Address, Dns, Stack};
 use crate::observe::dns::{LiveRecord, environment_domain};
-use crate::observe::numbering::{group_of, numbered};
+use crate::observe::group_of;
+use crate::observe::numbering::numbered;
 use crate::observe::{InstanceState, LiveInstance, tags};
 
 /// Addresses by record name.

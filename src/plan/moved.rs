@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::PlanError;
-use super::diff::groups::group_of;
+use crate::observe::group_of;
 use crate::model::{Address, Stack};
 use crate::observe::{Observed, aws_name, tags};
 
@@ -63,7 +63,7 @@ pub fn relocate<'a>(
     {
         let holds = |observed: &Observed, group: &str| {
             let instances: Vec<usize> = (0..observed.instances.len())
-                .filter(|n| group_of(stack, &observed.instances[*n]).as_deref() == Some(group))
+                .filter(|n| group_of(&observed.instances[*n]).as_deref() == Some(group))
                 .collect();
             let template = (0..observed.launch_templates.len())
                 .find(|n| observed.launch_templates[*n].group(stack).as_deref() == Some(group));

@@ -53,6 +53,15 @@ impl BakeClock {
         }
     }
 
+    /// The bake of a rollout under `policy` whose members were `members` when it
+    /// started: a rollout that replaces nothing (every member on the target spec, as
+    /// when a group is created or scaled) has no canary.
+    pub fn for_rollout(policy: &super::Policy, members: &[super::Member]) -> BakeClock {
+        let replaces = members.iter().any(|m| !m.current);
+        let bake = policy.canary.map_or(Duration::ZERO, |c| c.bake);
+        BakeClock::new(bake, policy.canary.is_none() || !replaces)
+    }
+
     /// The bake as of `now`.
     pub fn state(&mut self, now: Instant) -> Bake {
         if let Some(started) = self.started

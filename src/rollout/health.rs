@@ -3,32 +3,9 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::Health;
 use crate::model::{HealthCheck as Check, Stack};
-use crate::observe::{InstanceState, LiveInstance};
-
-/// What an instance writes to `s3://{state_bucket}/rollstack/{stack}/{env}/signals/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Signal {
-    /// `ok` or `fail`.
-    pub status: String,
-    /// The spec hash the instance runs (its `rollstack:spec` tag).
-    pub spec: String,
-}
-
-impl Signal {
-    /// Whether it says the instance is ready on spec `spec`.
-    pub fn is_ok_for(&self, spec: &str) -> bool {
-        self.status == "ok" && self.spec == spec
-    }
-}
-
-/// The key prefix of a stack environment's readiness signals.
-pub fn signal_prefix(stack: &str, env: &str) -> String {
-    format!("rollstack/{stack}/{env}/signals/")
-}
+use crate::observe::{InstanceState, LiveInstance, Signal};
 
 /// The distinct checks of `group`'s roles (a role without a check needs `running`).
 pub fn checks(stack: &Stack, group: &str) -> Vec<Check> {

@@ -10,6 +10,7 @@ pub mod current;
 pub mod gates;
 pub mod health;
 pub mod traffic;
+pub mod unlisted;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::observe::LiveInstance;
 pub use current::{Departure, Judges, REQUIRED_INSTANCE_TAGS, TargetSpec, members};
 pub use gates::{AlarmGate, Bake, BakeClock, Firing, Gates};
 pub use traffic::Traffic;
+pub use unlisted::Unlisted;
 
 /// The bounds a group rolls within, resolved against its count (Kubernetes semantics:
 /// surge rounds up, unavailability rounds down).
@@ -205,10 +207,13 @@ impl Why {
     }
 }
 
-/// Whether `member` counts toward the group's capacity: healthy by its roles' checks and
-/// serving (registered and healthy in every target group, when the group has any).
-fn serving(member: &Member) -> bool {
-    member.health == Health::Healthy && member.traffic.is_serving()
+impl Member {
+    /// Whether it counts toward the group's capacity: healthy by its roles' checks and
+    /// serving (registered and healthy in every target group, when the group has any).
+    /// What the rollout's bounds, apply's progress and the DNS records all count.
+    pub fn is_serving(&self) -> bool {
+        self.health == Health::Healthy && self.traffic.is_serving()
+    }
 }
 
 /// The step that takes `ids` (chosen to go, for `why`) out: terminate those that may go
@@ -260,7 +265,7 @@ pub fn next_step(members: &[Member], policy: &Policy, gates: &Gates) -> Step {
         return Step::Failed(failed);
     }
     let (serving_old, out_of_service): (Vec<&Member>, Vec<&Member>) =
-        old.iter().partition(|m| serving(m));
+        old.iter().partition(|m| m.is_serving());
     if let Some(step) = take_out(&out_of_service, Why::OutOfService, Duration::ZERO) {
         return step;
     }
@@ -293,7 +298,7 @@ pub fn next_step(members: &[Member], policy: &Policy, gates: &Gates) -> Step {
     if launch > 0 {
         return Step::Launch(launch);
     }
-    let all_serving = current.iter().all(|m| serving(m));
+    let all_serving = current.iter().all(|m| m.is_serving());
     if canary.is_some() && all_serving && !current.is_empty() {
         return Step::Bake;
     }
@@ -314,7 +319,7 @@ fn replace(
     if serving_old.is_empty() {
         return None;
     }
-    let available = current.iter().filter(|m| serving(m)).count() + serving_old.len();
+    let available = current.iter().filter(|m| m.is_serving()).count() + serving_old.len();
     let slack = (available as u32).saturating_sub(policy.min_available());
     let mut n = slack.min(serving_old.len() as u32);
     if let Some(canary) = canary {
@@ -344,7 +349,7 @@ fn replace(
 fn surplus<'a>(current: &[&'a Member], n: usize) -> Vec<&'a Member> {
     let rank = |m: &Member| match m.traffic {
         Traffic::Draining { .. } => 0,
-        _ if !serving(m) => 1,
+        _ if !m.is_serving() => 1,
         _ => 2,
     };
     let mut chosen: Vec<&Member> = Vec::new();

@@ -336,7 +336,7 @@ fn a_whole_rollout_behind_a_load_balancer_keeps_its_bounds() {
         let mut next_id = 0;
         let mut done = false;
         for _ in 0..1000 {
-            let serving = fleet.iter().filter(|m| super::serving(m)).count() as u32;
+            let serving = fleet.iter().filter(|m| m.is_serving()).count() as u32;
             assert!(serving >= policy.min_available(), "{fleet:?}");
             assert!(fleet.len() as u32 <= policy.max_total(), "{fleet:?}");
             let step = next_step(&fleet, &policy, &Gates::default());
@@ -391,6 +391,37 @@ fn a_whole_rollout_behind_a_load_balancer_keeps_its_bounds() {
         }
         assert!(done, "count {count}: the rollout did not finish");
         assert_eq!(fleet.len() as u32, count);
-        assert!(fleet.iter().all(|m| m.current && super::serving(m)));
+        assert!(fleet.iter().all(|m| m.current && m.is_serving()));
+    }
+}
+
+/// (members when the rollout starts, canary, whether the bake is already done)
+#[test]
+fn a_rollout_that_replaces_nothing_has_no_canary() {
+    let canary = Some(CanaryPolicy {
+        count: 1,
+        written: crate::model::Quantity::Count(1),
+        bake: Duration::from_secs(300),
+    });
+    let table = [
+        ("oooo", canary, false),
+        ("ccoo", canary, false),
+        ("", canary, true),
+        ("cccc", canary, true),
+        ("pp", canary, true),
+        ("oooo", None, true),
+    ];
+    for (spec, canary, done) in table {
+        let policy = Policy {
+            canary,
+            ..policy(4, 1, 0)
+        };
+        let mut clock = BakeClock::for_rollout(&policy, &members(spec));
+        let expected = if done { Bake::Baked } else { Bake::Unbaked };
+        assert_eq!(
+            clock.state(std::time::Instant::now()),
+            expected,
+            "{spec} {canary:?}"
+        );
     }
 }

@@ -21,6 +21,14 @@ pub fn name(value: &str, max: usize) -> Result<(), String> {
     }
 }
 
+/// An environment's name, whether a file's `environments:` or `env up` gives it: a
+/// [`name`] of at most [`MAX_ENV_NAME`] characters. On failure, the message and what
+/// was expected.
+pub fn environment_name(value: &str) -> Result<(), (String, String)> {
+    name(value, MAX_ENV_NAME)
+        .map_err(|expected| (format!("invalid environment name `{value}`"), expected))
+}
+
 /// A lowercase version of `value` that passes [`name`], to suggest.
 pub fn suggest_name(value: &str, max: usize) -> Option<String> {
     let mut fixed: String = value

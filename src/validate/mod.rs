@@ -5,7 +5,7 @@
 //! merged); a problem found again in an environment is reported once.
 
 mod checker;
-mod formats;
+pub mod formats;
 mod launch;
 pub use launch::MAX_USER_DATA;
 mod references;
@@ -41,9 +41,9 @@ pub fn validate_file(path: &Path) -> Result<ValidatedFile, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let spans = SpanIndex::new(&loaded.root);
     for name in raw.environments.keys() {
-        if let Err(expected) = formats::name(name, formats::MAX_ENV_NAME) {
+        if let Err((message, expected)) = formats::environment_name(name) {
             diagnostics.push(
-                Diagnostic::new(&loaded.file, format!("invalid environment name `{name}`"))
+                Diagnostic::new(&loaded.file, message)
                     .path(format!("environments.{name}"))
                     .at(spans.key(&loaded.file, &format!("environments.{name}")))
                     .expected(expected),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::{FailedInstance, NodeError};
-use super::patience::Patience;
+use crate::aws::Patience;
 use super::{Executor, NodeOutcome};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, OnFailure};
@@ -110,8 +110,7 @@ async fn converge(
     let (template_id, version, upkeep) =
         template::version_for(executor, name, &spec, template, upkeep).await?;
     let remembered = traffic::remembered(template);
-    let address = Address::Group(name.to_owned()).to_string();
-    traffic::leave(executor, &address, &remembered, &target_groups).await?;
+    traffic::leave(executor, name, &remembered, &target_groups).await?;
     traffic::remember(executor, &template_id, &remembered, &target_groups).await?;
     let target = Target {
         hash: hash.clone(),
@@ -203,7 +202,7 @@ async fn remove(
     loop {
         let observed = executor
             .aws
-            .group_instances(&stack.name, &stack.environment.name, &address.to_string())
+            .group_instances(&stack.name, &stack.environment.name, name)
             .await;
         let Some(live) = patience.poll(observed)? else {
             executor.nap(executor.options.poll_interval).await;

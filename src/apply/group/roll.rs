@@ -7,9 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 use super::launch::launch;
 use super::{Executor, Rolled, Target};
 use crate::apply::dns;
-use crate::apply::patience::Patience;
+use crate::aws::Patience;
 use crate::apply::progress::GroupProgress;
-use crate::apply::signals::Signals;
+use crate::state::signals::Signals;
 use crate::aws::AwsError;
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, HealthCheck};
@@ -17,12 +17,9 @@ use crate::observe::{InstanceState, LiveAlarm, LiveInstance, LiveTargetGroup, Ta
 use crate::rollout::health::{self, Seen};
 use crate::rollout::traffic::{self, Drains};
 use crate::rollout::{
-    self, AlarmGate, BakeClock, Firing, Gates, Health, Judges, Member, Policy, Step, Traffic,
+    self, AlarmGate, BakeClock, Firing, Gates, Judges, Member, Policy, Step, Traffic,
+    Unlisted,
 };
-
-/// How long an instance this run launched may be missing from listings before it is
-/// taken as gone: AWS shows a new instance within seconds, usually.
-const LISTING_LAG: Duration = Duration::from_secs(300);
 
 /// How a rollout goes beyond its target: what it takes out whatever its state, and
 /// whether it is a rollback (no canary, no alarms: it restores what served).
@@ -68,7 +65,6 @@ struct Rollout<'a> {
     name: &'a str,
     group: &'a Group,
     target: &'a Target,
-    address: Address,
     policy: Policy,
     checks: Vec<HealthCheck>,
     progress: GroupProgress,
@@ -111,7 +107,6 @@ impl<'a> Rollout<'a> {
         };
         Ok(Rollout {
             progress: executor.progress.group(&address, group.count),
-            address,
             policy,
             checks: health::checks(&executor.stack, name),
             signals: Signals::default(),
@@ -139,11 +134,10 @@ impl<'a> Rollout<'a> {
     async fn observe(&mut self) -> Result<Option<(Vec<Member>, Gates)>, AwsError> {
         let executor = self.executor;
         let stack = &executor.stack;
-        let address = self.address.to_string();
         let (observed, targets, alarms) = tokio::join!(
             executor
                 .aws
-                .group_instances(&stack.name, &stack.environment.name, &address),
+                .group_instances(&stack.name, &stack.environment.name, self.name),
             self.target_health(),
             self.alarms(),
         );
@@ -174,14 +168,12 @@ impl<'a> Rollout<'a> {
         } else {
             Traffic::Unregistered
         };
-        members.extend(self.unlisted.members(&live, traffic));
         let now = Instant::now();
-        let policy = self.policy;
-        let bake = self.bake.get_or_insert_with(|| {
-            let replaces = members.iter().any(|m| !m.current);
-            let bake = policy.canary.map_or(Duration::ZERO, |c| c.bake);
-            BakeClock::new(bake, policy.canary.is_none() || !replaces)
-        });
+        members.extend(self.unlisted.members(&live, traffic, now));
+        let policy = &self.policy;
+        let bake = self
+            .bake
+            .get_or_insert_with(|| BakeClock::for_rollout(policy, &members));
         let gates = Gates {
             bake: bake.state(now),
             firing: self.alarm_gate.firing(&alarms),
@@ -278,7 +270,11 @@ impl<'a> Rollout<'a> {
                 update(&format!("launching {n}"));
                 let launched = launch(executor, self.name, self.group, self.target, members, n);
                 match self.patience.poll(launched.await)? {
-                    Some(ids) => self.unlisted.add(ids),
+                    Some(ids) => {
+                        let now = SystemTime::now();
+                        let at = humantime::format_rfc3339_seconds(now).to_string();
+                        self.unlisted.add(ids, Instant::now(), &at);
+                    }
                     None => executor.nap(executor.options.poll_interval).await,
                 }
             }
@@ -379,7 +375,7 @@ impl<'a> Rollout<'a> {
     }
 
     /// Moves the group's DNS records (`dns:`) before a step that takes instances out of
-    /// service or ends the rollout: to the healthy members, less those the step takes
+    /// service or ends the rollout: to the serving members, less those the step takes
     /// out. Whether they are set (other steps: true); when AWS weather got in the way,
     /// the step waits for the next poll.
     async fn records_follow(&mut self, step: &Step, members: &[Member]) -> Result<bool, AwsError> {
@@ -390,7 +386,7 @@ impl<'a> Rollout<'a> {
         };
         let serving: BTreeSet<String> = members
             .iter()
-            .filter(|m| m.health == Health::Healthy && !leaving.contains(&m.id))
+            .filter(|m| m.is_serving() && !leaving.contains(&m.id))
             .map(|m| m.id.clone())
             .collect();
         let executor = self.executor;
@@ -420,48 +416,9 @@ fn counts(members: &[Member]) -> (u32, u32) {
     let on_target = members.iter().filter(|m| m.current).count() as u32;
     let serving = members
         .iter()
-        .filter(|m| m.current && m.health == Health::Healthy && m.traffic.is_serving())
+        .filter(|m| m.current && m.is_serving())
         .count() as u32;
     (on_target, serving)
-}
-
-/// Instances this run launched that the listing does not show yet (AWS is eventually
-/// consistent): counted as current and pending, so a lagging listing never causes a
-/// second launch, a capacity breach or a false failure.
-#[derive(Default)]
-struct Unlisted {
-    /// By id: subnet, when launched (for [`LISTING_LAG`]), launch time (RFC 3339).
-    launched: BTreeMap<String, (Option<String>, Instant, String)>,
-}
-
-impl Unlisted {
-    /// Remembers `ids` (with their subnets) as just launched.
-    fn add(&mut self, ids: Vec<(String, Option<String>)>) {
-        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        for (id, subnet) in ids {
-            self.launched
-                .insert(id, (subnet, Instant::now(), now.clone()));
-        }
-    }
-
-    /// The launched instances `live` does not show, as members; those it shows (or that
-    /// never showed up within [`LISTING_LAG`]) are forgotten.
-    fn members(&mut self, live: &[LiveInstance], traffic: Traffic) -> Vec<Member> {
-        self.launched.retain(|id, (_, at, _)| {
-            at.elapsed() < LISTING_LAG && !live.iter().any(|i| &i.id == id)
-        });
-        self.launched
-            .iter()
-            .map(|(id, (subnet, _, launched))| Member {
-                id: id.clone(),
-                current: true,
-                health: Health::Pending,
-                traffic,
-                subnet: subnet.clone(),
-                launched: launched.clone(),
-            })
-            .collect()
-    }
 }
 
 /// GETs `http://{private_ip}:{port}{path}` of every running instance, concurrently.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Executor, NodeError};
 use crate::aws::AwsError;
 use crate::model::Group;
-use crate::observe::{LiveLaunchTemplate, tags};
+use crate::observe::{LiveLaunchTemplate, group_of, tags};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::rollout::traffic::DRAIN_GRACE;
 use crate::template::KNOWN_AFTER_APPLY;
@@ -41,7 +41,7 @@ pub(super) fn remembered(template: Option<&LiveLaunchTemplate>) -> Vec<String> {
 /// serves: those `before` remembers that `arns` does not list.
 pub(super) async fn leave(
     executor: &Executor,
-    address: &str,
+    name: &str,
     before: &[String],
     arns: &[String],
 ) -> Result<(), AwsError> {
@@ -54,7 +54,7 @@ pub(super) async fn leave(
         .observed
         .instances
         .iter()
-        .filter(|i| i.tag(tags::RESOURCE) == Some(address))
+        .filter(|i| group_of(i).as_deref() == Some(name))
         .map(|i| i.id.clone())
         .collect();
     drain(executor, &left, &ids).await

@@ -1,6 +1,6 @@
 //! Why a session stopped before it executed anything, or could not record it.
 
-use crate::apply::lock::LockError;
+use crate::state::lock::LockError;
 use crate::aws::AwsError;
 use crate::model::Address;
 use crate::plan::PlanError;
@@ -46,7 +46,7 @@ pub enum SessionError {
     #[error("`{stack}` / `{env}` is {}; `{command}` does not run while it is", .freeze.describe())]
     Frozen {
         /// The freeze.
-        freeze: Box<crate::apply::freeze::Freeze>,
+        freeze: Box<crate::state::freeze::Freeze>,
         /// The command refused.
         command: &'static str,
         /// The stack's name.

@@ -2,8 +2,8 @@
 //! behind by a rollback.
 
 use super::{Inputs, Session, SessionError};
-use crate::apply::freeze::{self, Freeze};
-use crate::apply::history::{Entry, Outcome};
+use crate::state::freeze::{self, Freeze};
+use crate::state::history::{Entry, Outcome};
 
 impl Session {
     /// The environment's freeze, when the command is one a freeze holds; refused unless

@@ -3,7 +3,6 @@
 //! the environment's inputs.
 
 mod error;
-mod expiry;
 mod frozen;
 mod notice;
 mod saved;
@@ -15,8 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
-use super::history::{self, Entry, Outcome};
-use super::lock::{self, Lock, LockRequest};
+use crate::state::expiry;
+use crate::state::history::{self, Entry, Outcome};
+use crate::state::lock::{Lock, LockRequest};
 use super::{Executor, Known, Options, Progress, Report};
 use crate::aws::{Aws, AwsError};
 use crate::cli::RunArgs;
@@ -138,7 +138,7 @@ impl Session {
         inputs: &Inputs<'_>,
         lock: &Lock,
         interrupt: &Interrupt,
-        freeze: Option<crate::apply::freeze::Freeze>,
+        freeze: Option<crate::state::freeze::Freeze>,
     ) -> Result<ExitCode, SessionError> {
         let (observed, mut plan) = self.plan(inputs).await?;
         plan.freeze.clone_from(&freeze);
@@ -159,7 +159,7 @@ impl Session {
             return Ok(self.interrupted_before_changes());
         }
         let started = Instant::now();
-        let commit = history::git_commit(&self.file);
+        let commit = crate::git::git_commit(&self.file);
         let mut entry = self.entry(inputs.redactor, &plan, lock, &commit);
         entry.ignored_alarms = self.ignored_alarms(&observed, &plan);
         entry.ignored_freeze.clone_from(&freeze);
@@ -245,7 +245,7 @@ impl Session {
             seq: 0,
             command: self.command.to_owned(),
             who: lock.record().holder.clone(),
-            started: lock::timestamp(SystemTime::now()),
+            started: crate::state::timestamp(SystemTime::now()),
             commit: commit.to_owned(),
             releases: self
                 .stack

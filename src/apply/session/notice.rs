@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{Inputs, Session};
-use crate::apply::history::{Entry, Outcome};
+use crate::state::history::{Entry, Outcome};
 use crate::model::notify::Event;
 use crate::notify::send::Notifier;
 use crate::notify::{Notification, Releases};

@@ -82,18 +82,12 @@ pub fn run(args: &EnvUpArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     )
 }
 
-/// An environment name: `[a-z0-9-]{1,24}` (it becomes part of every AWS name).
+/// An environment name, by the rule a file's `environments:` obeys.
 fn check_name(name: &str) -> Result<(), Failure> {
-    let valid = (1..=24).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(Failure::Refused {
-            message: format!("`{name}` is not a valid environment name"),
-            hint: "use 1 to 24 lower-case letters, digits and `-`, e.g. `pr-123`".to_owned(),
-        })
-    }
+    crate::validate::formats::environment_name(name).map_err(|(message, expected)| {
+        Failure::Refused {
+            message,
+            hint: format!("use {expected}, e.g. `pr-123`"),
+        }
+    })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::apply::signals::Signals;
+use crate::state::signals::Signals;
 use crate::model::{HealthCheck, Stack};
 use crate::observe::numbering::{Numbered, numbered};
 use crate::observe::{InstanceState, LiveInstance, tags};

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::signals::Signals;
+use crate::state::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{HostsArgs, HostsFormat};
 use crate::diagnostic::did_you_mean;

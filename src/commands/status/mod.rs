@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::Failure;
-use crate::apply::lock::{self, LockRecord};
-use crate::apply::signals::Signals;
+use crate::state::lock::{self, LockRecord};
+use crate::state::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{ListFormat, StatusArgs};
 use crate::model::{Address, Group, HealthCheck, Stack};
-use crate::observe::{InstanceState, Observed, Query, TargetState, aws_name, tags};
+use crate::observe::{InstanceState, Observed, Query, TargetState, aws_name, group_of, tags};
 use crate::plan::Redactor;
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::spec::LaunchSpec;
@@ -179,7 +179,7 @@ async fn observe(stack: &Stack, reach: &Reach) -> Result<(Observed, Holds, Signa
     let env = (stack.name.as_str(), stack.environment.name.as_str());
     let held = tokio::try_join!(
         lock::read(&aws, bucket, env.0, env.1),
-        crate::apply::freeze::read(&aws, bucket, env.0, env.1),
+        crate::state::freeze::read(&aws, bucket, env.0, env.1),
     )
     .map_err(Failure::Aws)?;
     let live: BTreeSet<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();
@@ -235,7 +235,7 @@ fn group_status(
     let members = observed
         .instances
         .iter()
-        .filter(|i| i.tag(tags::RESOURCE) == Some(address.as_str()));
+        .filter(|i| group_of(i).as_deref() == Some(name));
     let mut live = 0;
     let mut ids = BTreeSet::new();
     for instance in members {

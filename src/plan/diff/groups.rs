@@ -7,7 +7,7 @@ use super::{Diffed, fingerprint, unified_diff};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, Stack};
 use crate::observe::{
-    LaunchTemplateVersion, LiveInstance, LiveLaunchTemplate, Observed, aws_name, tags,
+    LaunchTemplateVersion, LiveInstance, LiveLaunchTemplate, Observed, aws_name, group_of, tags,
 };
 use crate::plan::redact::Redactor;
 use crate::plan::spec::{LaunchSpec, TemplateUpkeep, retag, user_tags};
@@ -31,7 +31,7 @@ pub struct GroupInputs<'a> {
 pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec<Diffed> {
     let mut by_group: BTreeMap<String, Vec<&LiveInstance>> = BTreeMap::new();
     for instance in &observed.instances {
-        if let Some(group) = group_of(stack, instance) {
+        if let Some(group) = group_of(instance) {
             by_group.entry(group).or_default().push(instance);
         }
     }
@@ -67,21 +67,6 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
         out.push(gone(stack, &name, &live, template));
     }
     out
-}
-
-/// The group an owned instance belongs to: its `rollstack:resource` tag, or its `Name`
-/// when that tag went missing.
-pub(crate) fn group_of(stack: &Stack, instance: &LiveInstance) -> Option<String> {
-    if let Some(group) = instance
-        .tag(tags::RESOURCE)
-        .and_then(|r| r.strip_prefix("group."))
-    {
-        return Some(group.to_owned());
-    }
-    instance
-        .tag(tags::NAME)
-        .and_then(|n| n.strip_prefix(&aws_name(stack, "")))
-        .map(str::to_owned)
 }
 
 /// Whether a live instance must be replaced to match the planned spec (rollout's

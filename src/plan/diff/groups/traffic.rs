@@ -45,11 +45,11 @@ pub(super) fn plan(
         })
         .collect();
     let leaving: Vec<&String> = detail.replace.iter().chain(&detail.terminate).collect();
-    let group_address = change.address.to_string();
+    let name = change.address.name();
     let register: Vec<String> = observed
         .instances
         .iter()
-        .filter(|i| i.tag(crate::observe::tags::RESOURCE) == Some(group_address.as_str()))
+        .filter(|i| crate::observe::group_of(i).as_deref() == Some(name))
         .filter(|i| i.state == InstanceState::Running && !leaving.contains(&&i.id))
         .filter(|i| {
             target_groups.iter().any(|arn| {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::{Aws, AwsError};
-use crate::rollout::health::{Signal, signal_prefix};
+use crate::observe::{Signal, state_keys};
 
 /// The signals read so far, by instance id, with the ETag they were read at.
 #[derive(Default)]
@@ -23,7 +23,7 @@ impl Signals {
         (stack, env): (&str, &str),
         wanted: &BTreeSet<&str>,
     ) -> Result<(), AwsError> {
-        let prefix = signal_prefix(stack, env);
+        let prefix = state_keys::signals(stack, env);
         for object in aws.list_objects(bucket, &prefix).await? {
             let Some(id) = object.key.strip_prefix(&prefix) else {
                 continue;

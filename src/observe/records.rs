@@ -1,5 +1,7 @@
-//! A freeze of an environment, as read from the state bucket (`apply::freeze` reads and
-//! writes it): who stopped its deploys, when and why.
+//! The state bucket's records that plans and rollouts judge, as plain values: an
+//! environment's freeze (who stopped its deploys, when and why) and an instance's
+//! readiness signal. `state/` reads and writes them; `docs/state.md` describes every
+//! record.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,23 @@ impl Freeze {
             "frozen by {} since {}{by}: {}",
             self.who, self.since, self.reason
         )
+    }
+}
+
+/// What an instance writes to its readiness signal key
+/// ([`super::state_keys::signal`]) once its user data has it serving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signal {
+    /// `ok` or `fail`.
+    pub status: String,
+    /// The spec hash the instance runs (its `rollstack:spec` tag).
+    pub spec: String,
+}
+
+impl Signal {
+    /// Whether it says the instance is ready on spec `spec`.
+    pub fn is_ok_for(&self, spec: &str) -> bool {
+        self.status == "ok" && self.spec == spec
     }
 }
 

@@ -5,21 +5,17 @@
 //! again by the next merge.
 
 use crate::aws::{Aws, AwsError, Written};
-pub use crate::observe::freeze::{Freeze, holds};
+use crate::observe::state_keys;
+pub use crate::observe::records::{Freeze, holds};
 
 /// A freeze by this process's user, now, made by command `by`, for `reason`.
 pub fn now(by: &str, reason: String) -> Freeze {
     Freeze {
-        who: super::lock::identity(),
-        since: super::lock::timestamp(std::time::SystemTime::now()),
+        who: super::identity(),
+        since: super::timestamp(std::time::SystemTime::now()),
         reason,
         by: by.to_owned(),
     }
-}
-
-/// Where the freeze of `stack`/`env` lives.
-pub fn key(stack: &str, env: &str) -> String {
-    format!("rollstack/{stack}/{env}/freeze.json")
 }
 
 /// The freeze of `stack`/`env`, if any. An object rollstack cannot read is a freeze too:
@@ -40,7 +36,7 @@ async fn read_stored(
     stack: &str,
     env: &str,
 ) -> Result<Option<(Freeze, String)>, AwsError> {
-    let key = key(stack, env);
+    let key = state_keys::freeze(stack, env);
     let Some(stored) = aws.get_object(bucket, &key).await? else {
         return Ok(None);
     };
@@ -64,7 +60,7 @@ pub async fn write(
     freeze: &Freeze,
 ) -> Result<(), AwsError> {
     let body = serde_json::to_vec_pretty(freeze).unwrap_or_default();
-    aws.put_object(bucket, &key(stack, env), body).await
+    aws.put_object(bucket, &state_keys::freeze(stack, env), body).await
 }
 
 /// What `unfreeze` found.
@@ -86,7 +82,7 @@ pub async fn remove(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<U
         return Ok(Unfrozen::NotFrozen);
     };
     match aws
-        .delete_object(bucket, &key(stack, env), Some(&etag))
+        .delete_object(bucket, &state_keys::freeze(stack, env), Some(&etag))
         .await?
     {
         Written::Yes(_) => Ok(Unfrozen::Lifted(freeze)),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::patience::Patience;
+use crate::aws::Patience;
 use crate::aws::{Aws, ChangeSetKind, ChangeSetRequest, ChangeSetState};
 use crate::model::{Address, Stack};
 use crate::observe::aws_name;

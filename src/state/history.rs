@@ -2,11 +2,10 @@
 //! entry per apply, numbered by creating the next key with `If-None-Match: *` so two
 //! writers never share a number.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{Aws, AwsError, Condition, Written};
+use crate::observe::state_keys;
 use crate::plan::Summary;
 
 /// One apply, as recorded.
@@ -77,17 +76,9 @@ impl Outcome {
     }
 }
 
-fn prefix(stack: &str, env: &str) -> String {
-    format!("rollstack/{stack}/{env}/history/")
-}
-
-fn key(stack: &str, env: &str, seq: u32) -> String {
-    format!("{}{seq:06}.json", prefix(stack, env))
-}
-
 /// Sequence numbers recorded for `stack`/`env`, ascending.
 async fn numbers(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Vec<u32>, AwsError> {
-    let prefix = prefix(stack, env);
+    let prefix = state_keys::history(stack, env);
     let mut seqs: Vec<u32> = aws
         .list_objects(bucket, &prefix)
         .await?
@@ -121,7 +112,7 @@ pub async fn create(
     loop {
         entry.seq = seq;
         let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
-        let key = key(stack, env, seq);
+        let key = state_keys::history_entry(stack, env, seq);
         match aws
             .put_object_if(bucket, &key, body.clone(), Condition::Absent)
             .await?
@@ -151,14 +142,14 @@ pub async fn update(
     entry: &Entry,
 ) -> Result<(), AwsError> {
     let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
-    aws.put_object(bucket, &key(stack, env, entry.seq), body)
+    aws.put_object(bucket, &state_keys::history_entry(stack, env, entry.seq), body)
         .await
 }
 
 /// Every entry of `stack`/`env`, oldest first.
 pub async fn list(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Vec<Entry>, AwsError> {
     let seqs = numbers(aws, bucket, stack, env).await?;
-    let keys: Vec<String> = seqs.iter().map(|seq| key(stack, env, *seq)).collect();
+    let keys: Vec<String> = seqs.iter().map(|seq| state_keys::history_entry(stack, env, *seq)).collect();
     let reads = keys.iter().map(|key| aws.get_object(bucket, key));
     let objects = futures_util::future::try_join_all(reads).await?;
     Ok(objects
@@ -177,32 +168,6 @@ pub fn rollback_target(entries: &[Entry]) -> Option<&Entry> {
         .filter(|e| e.outcome == Outcome::Succeeded && e.summary != Summary::default());
     succeeded.next()?;
     succeeded.next()
-}
-
-/// The git commit of the checkout holding `file`, with `-dirty` when the file's directory
-/// has uncommitted changes; `none` outside git.
-pub fn git_commit(file: &Path) -> String {
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    match git(&["rev-parse", "HEAD"]) {
-        Some(head) => match git(&["status", "--porcelain", "--", "."]) {
-            Some(changes) if changes.is_empty() => head,
-            _ => format!("{head}-dirty"),
-        },
-        None => "none".to_owned(),
-    }
 }
 
 #[cfg(test)]

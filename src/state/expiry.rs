@@ -1,4 +1,6 @@
-//! Moving the expiry of an `env up` environment once an apply of it succeeds.
+//! The expiry of an `env up` environment: not an object in the bucket but the lifecycle
+//! tags (`rollstack:overlay`, `rollstack:expires-at`) on every resource it has, moved
+//! once an apply of it succeeds.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use crate::plan::spec::lifecycle_tags;
 /// tags in one batched `CreateTags` (none when all have it: a re-run with the same
 /// expiry writes nothing). CloudFormation stacks take tags only with a change, so theirs
 /// may lag: an environment's expiry is the latest of its resources'.
-pub(super) async fn extend(aws: &Aws, stack: &Stack) -> Result<(), AwsError> {
+pub async fn extend(aws: &Aws, stack: &Stack) -> Result<(), AwsError> {
     let tags = lifecycle_tags(stack);
     if tags.is_empty() {
         return Ok(());

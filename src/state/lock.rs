@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{Aws, AwsError, Condition, Written};
+use super::{identity, timestamp};
+use crate::observe::state_keys;
 
 /// How long a lock holds without renewal; a holder killed with `kill -9` blocks others at
 /// most this long.
@@ -89,34 +91,6 @@ impl LockError {
     }
 }
 
-/// Where the lock of `stack`/`env` lives.
-pub fn key(stack: &str, env: &str) -> String {
-    format!("rollstack/{stack}/{env}/lock.json")
-}
-
-/// `user@host` of this process.
-pub fn identity() -> String {
-    let user = ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-        .or_else(|| {
-            let out = std::process::Command::new("id").arg("-un").output().ok()?;
-            Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        })
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "localhost".to_owned());
-    format!("{user}@{host}")
-}
-
-/// RFC 3339, seconds.
-pub fn timestamp(at: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(at).to_string()
-}
-
 /// A held lock; renewed in the background until [`Lock::release`].
 pub struct Lock {
     aws: Aws,
@@ -149,7 +123,7 @@ impl Lock {
     /// Takes the lock, waiting up to `request.timeout` for another holder; an expired
     /// lease is taken over.
     pub async fn acquire(aws: &Aws, request: &LockRequest<'_>) -> Result<Lock, LockError> {
-        let key = key(request.stack, request.env);
+        let key = state_keys::lock(request.stack, request.env);
         let started = SystemTime::now();
         let record = LockRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -328,7 +302,7 @@ pub async fn read(
     env: &str,
 ) -> Result<Option<LockRecord>, AwsError> {
     Ok(aws
-        .get_object(bucket, &key(stack, env))
+        .get_object(bucket, &state_keys::lock(stack, env))
         .await?
         .and_then(|o| serde_json::from_slice(&o.body).ok()))
 }
@@ -341,7 +315,7 @@ pub async fn force_unlock(
     env: &str,
     id: &str,
 ) -> Result<LockRecord, LockError> {
-    let key = key(stack, env);
+    let key = state_keys::lock(stack, env);
     let Some(held) = aws.get_object(bucket, &key).await? else {
         return Err(LockError::NotLocked(format!("{stack}/{env}")));
     };
