@@ -1,12 +1,12 @@
-//! `rollstack apply (STACK [--env E] | PLANFILE)`, and the connection around the
-//! session ([`crate::apply::session`]) that `destroy`, `rollback` and `env` share.
+//! `rollstack apply (STACK [--env E] | PLANFILE)`.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::apply::session::{Inputs, Session};
-use crate::aws::{Aws, Reach};
+use super::session::run_session;
+use crate::apply::session::Session;
+use crate::aws::Reach;
 use crate::cli::ApplyArgs;
 use crate::model::Stack;
 use crate::plan::Plan;
@@ -52,37 +52,4 @@ fn read_saved_plan(path: &Path) -> Result<Option<Plan>, Failure> {
             path: path.to_owned(),
             source,
         })
-}
-
-/// Reads the session's inputs (before any AWS call), connects, checks the state bucket
-/// and runs `session`.
-pub fn run_session(session: Session, reach: &Reach) -> Result<ExitCode, Failure> {
-    let bucket = super::state_bucket(&session.stack, session.command)?;
-    let (environment, redactor) = super::plan::read_environment(&session.file, &session.stack)?;
-    let runtime = super::runtime()?;
-    runtime.block_on(async {
-        let aws = Aws::connect(&reach.to(&session.stack.region))
-            .await
-            .map_err(Failure::Aws)?;
-        let result = async {
-            let identity = super::identify(&aws, &session.stack).await?;
-            aws.check_bucket(&bucket).await.map_err(Failure::Aws)?;
-            let stack_arg = session.file.display().to_string();
-            super::bootstrap::warn_about(&aws, &bucket, &stack_arg).await;
-            let inputs = Inputs {
-                aws: &aws,
-                bucket: &bucket,
-                environment: &environment,
-                redactor: &redactor,
-                identity: &identity,
-            };
-            Ok::<_, Failure>(session.run(&inputs).await?)
-        }
-        .await;
-        // Printed however the session ends: a refused apply shows it wrote nothing.
-        if session.run.stats {
-            super::print_stats(aws.stats());
-        }
-        result
-    })
 }

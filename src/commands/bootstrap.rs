@@ -71,21 +71,3 @@ async fn ready(
     }
     Ok(ExitCode::SUCCESS)
 }
-
-/// Warns, once, when the state bucket is unversioned or not private (plan and apply).
-pub async fn warn_about(aws: &crate::aws::Aws, bucket: &str, stack_arg: &str) {
-    let Ok(gaps) = aws.bucket_gaps(bucket).await else {
-        return;
-    };
-    let worrying: Vec<&str> = gaps
-        .iter()
-        .filter(|g| matches!(g, BucketGap::Unversioned | BucketGap::NotPrivate))
-        .map(|g| g.describe())
-        .collect();
-    if !worrying.is_empty() {
-        eprintln!(
-            "warning: state bucket `{bucket}` holds the lock and history, but {}; `rollstack bootstrap {stack_arg} --fix` sets it right",
-            worrying.join(", and ")
-        );
-    }
-}

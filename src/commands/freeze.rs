@@ -98,7 +98,7 @@ async fn tell(stack: &Stack, event: Event, freeze: &Freeze, identity: CallerIden
     let mut n = Notification::new(event, stack, command, &crate::state::identity());
     n.identity = Some(identity);
     n.freeze = Some(freeze.clone());
-    let redactor = super::plan::known_secrets(stack);
+    let redactor = super::session::known_secrets(stack);
     Notifier::new(stack.notify.as_ref())
         .send(&n, &redactor)
         .await;

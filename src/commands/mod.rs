@@ -13,6 +13,7 @@ pub mod iam_policy;
 pub mod plan;
 pub mod rollback;
 pub mod schema;
+pub mod session;
 pub mod status;
 pub mod unlock;
 pub mod validate;

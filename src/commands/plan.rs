@@ -1,17 +1,14 @@
 //! `rollstack plan STACK [--env E] [--format text|json|markdown] [--out FILE]
 //! [--detailed-exitcode] [--changesets] [--stats]`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::Failure;
 use crate::change_sets::{Inputs, plan_change_sets};
 use crate::aws::{Aws, Reach};
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
-use crate::model::{ParameterValue, Stack};
+use crate::model::Stack;
 use crate::observe::{Observed, Query};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Plan, Redactor, render};
@@ -19,14 +16,14 @@ use crate::plan::{self, Plan, Redactor, render};
 /// Plans one environment against live AWS state and prints the plan.
 pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
-    let (env_values, redactor) = read_environment(&args.stack, &stack)?;
+    let (env_values, redactor) = super::session::read_environment(&args.stack, &stack)?;
     let runtime = super::runtime()?;
     let aws = runtime.block_on(super::connect(&stack, reach))?;
     let result = runtime.block_on(async {
         // Side by side, so an endpoint that never answers costs one call timeout.
         let warned = async {
             if let Some(bucket) = &stack.state_bucket {
-                super::bootstrap::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
+                super::session::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
             }
             Ok(())
         };
@@ -102,70 +99,4 @@ async fn change_sets(
             message: format!("CloudFormation refused a change set: {}", redactor.redact(&why)),
             hint: "fix the template or its parameters; change sets made before this one are left for `apply` of a later plan to replace".to_owned(),
         })
-}
-
-/// A redactor of the sensitive values this process can know (`from_env` variables that
-/// are set, `NoEcho` literals), for commands that do not need all of them.
-pub(super) fn known_secrets(stack: &Stack) -> Redactor {
-    environment(stack).1
-}
-
-/// Reads every `from_env` parameter; a missing variable is an error before any AWS
-/// call. Sensitive values (and `NoEcho` ones) go into the redactor.
-pub(super) fn read_environment(
-    path: &Path,
-    stack: &Stack,
-) -> Result<(EnvironmentValues, Redactor), Failure> {
-    let (values, redactor, missing) = environment(stack);
-    if missing.is_empty() {
-        return Ok((values, redactor));
-    }
-    let file = SourceFile::new(display_path(path), "");
-    let mut problems = Diagnostics::default();
-    for (path, variable) in missing {
-        problems.push(
-            Diagnostic::new(
-                &file,
-                format!("environment variable `{variable}` is not set"),
-            )
-            .path(path)
-            .hint(format!(
-                "set it before running rollstack: `export {variable}=...`"
-            )),
-        );
-    }
-    Err(Failure::Invalid(problems))
-}
-
-/// The `from_env` values that are set, a redactor of every sensitive value known, and
-/// (path, variable) of each `from_env` parameter whose variable is not set.
-fn environment(stack: &Stack) -> (EnvironmentValues, Redactor, Vec<(String, String)>) {
-    let mut values = BTreeMap::new();
-    let mut secrets = Vec::new();
-    let mut missing = Vec::new();
-    for (node, cfn) in &stack.cloudformation {
-        for (name, value) in &cfn.parameters {
-            let no_echo = cfn.declared.iter().any(|d| &d.name == name && d.no_echo);
-            match value {
-                ParameterValue::FromEnv {
-                    from_env,
-                    sensitive,
-                } => match std::env::var(from_env) {
-                    Ok(v) => {
-                        if *sensitive || no_echo {
-                            secrets.push(v.clone());
-                        }
-                        values.insert(from_env.clone(), v);
-                    }
-                    Err(_) => missing.push((
-                        format!("cloudformation.{node}.parameters.{name}"),
-                        from_env.clone(),
-                    )),
-                },
-                ParameterValue::Text(text) if no_echo => secrets.push(text.clone()),
-                ParameterValue::Text(_) => {}
-            }
-        }
-    }
-    (values, Redactor::new(secrets), missing)
 }

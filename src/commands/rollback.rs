@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use super::apply::run_session;
+use super::session::run_session;
 use crate::state::history;
 use crate::apply::session::Session;
 use crate::aws::Reach;

@@ -1,4 +1,9 @@
-//! Redaction: sensitive values never reach plan output, saved plans or logs.
+//! Redaction: sensitive values never reach plan output, saved plans or logs; which
+//! values are sensitive.
+
+use std::collections::BTreeMap;
+
+use crate::model::{ParameterValue, Stack};
 
 /// Shown in place of a sensitive value.
 pub const SENSITIVE: &str = "(sensitive)";
@@ -29,6 +34,58 @@ impl Redactor {
             }
         }
         out
+    }
+}
+
+
+/// The stack's `from_env` parameters, read through `lookup` (the process environment,
+/// or a test's): their values, a redactor of every sensitive value known (sensitive
+/// `from_env` values and `NoEcho` parameters, literal or not), and (path, variable) of
+/// each one whose variable is not set.
+pub struct FromEnv {
+    /// Values of the variables that are set, by variable.
+    pub values: BTreeMap<String, String>,
+    /// Hides every sensitive value.
+    pub redactor: Redactor,
+    /// (`cloudformation.NODE.parameters.NAME`, variable) of each variable not set.
+    pub missing: Vec<(String, String)>,
+}
+
+impl FromEnv {
+    /// Reads `stack`'s `from_env` parameters with `lookup`.
+    pub fn read(stack: &Stack, lookup: impl Fn(&str) -> Option<String>) -> FromEnv {
+        let mut values = BTreeMap::new();
+        let mut secrets = Vec::new();
+        let mut missing = Vec::new();
+        for (node, cfn) in &stack.cloudformation {
+            for (name, value) in &cfn.parameters {
+                let no_echo = cfn.declared.iter().any(|d| &d.name == name && d.no_echo);
+                match value {
+                    ParameterValue::FromEnv {
+                        from_env,
+                        sensitive,
+                    } => match lookup(from_env) {
+                        Some(v) => {
+                            if *sensitive || no_echo {
+                                secrets.push(v.clone());
+                            }
+                            values.insert(from_env.clone(), v);
+                        }
+                        None => missing.push((
+                            format!("cloudformation.{node}.parameters.{name}"),
+                            from_env.clone(),
+                        )),
+                    },
+                    ParameterValue::Text(text) if no_echo => secrets.push(text.clone()),
+                    ParameterValue::Text(_) => {}
+                }
+            }
+        }
+        FromEnv {
+            values,
+            redactor: Redactor::new(secrets),
+            missing,
+        }
     }
 }
 

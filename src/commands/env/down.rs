@@ -37,5 +37,5 @@ pub fn run(args: &EnvDownArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     }
     let stack = super::model_for(&file, &args.name, found.overlay.as_deref());
     let session = super::teardown(&args.stack, stack, &args.name, "env down", args.run.clone());
-    crate::commands::apply::run_session(session, reach)
+    crate::commands::session::run_session(session, reach)
 }

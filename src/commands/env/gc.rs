@@ -41,7 +41,7 @@ pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             ignore_freeze: false,
         };
         let session = super::teardown(&args.stack, stack, &env.name, "env gc", run);
-        match crate::commands::apply::run_session(session, reach) {
+        match crate::commands::session::run_session(session, reach) {
             Ok(code) if code == ExitCode::SUCCESS => {
                 report.push(format!("destroyed  {}  (expired at {at})", env.name));
             }

@@ -75,7 +75,7 @@ fn teardown(
 ) -> Session {
     stack.environment.name = name.to_owned();
     stack.environment.lifecycle = None;
-    let (stack, teardown) = super::destroy::emptied(stack);
+    let (stack, teardown) = super::session::emptied(stack);
     Session {
         file: file.to_owned(),
         stack,

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use super::super::Failure;
-use super::super::apply::run_session;
+use crate::commands::session::run_session;
 use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::EnvUpArgs;

@@ -115,7 +115,7 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
     let (observed, (lock, freeze), signals) = runtime.block_on(observe(&stack, reach))?;
-    let redactor = super::plan::known_secrets(&stack);
+    let redactor = super::session::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
     // The outputs the live stacks have; placeholders where a stack does not exist.
     let mut outputs = crate::template::placeholder_outputs(&stack);
