@@ -11,7 +11,7 @@
 
 pub mod apply;
 pub mod aws;
-pub mod change_sets;
+pub mod planning;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;

@@ -141,6 +141,8 @@ async fn shop_applies_from_empty_and_the_database_endpoint_reaches_user_data() {
     let vars = [("DB_PASSWORD", secret)];
     let run = |args: &[&str]| rollstack_aws(dir.path(), args, &vars);
 
+    let planned = run(&["plan", "shop.yaml", "--env", "prod", "--format", "json"]);
+    assert!(planned.status.success(), "{}", stderr(&planned));
     let applied = run(&[
         "apply",
         "shop.yaml",
@@ -149,9 +151,23 @@ async fn shop_applies_from_empty_and_the_database_endpoint_reaches_user_data() {
         "--auto-approve",
         "--poll-interval",
         "200ms",
+        "--format",
+        "json",
     ]);
     let applied_text = format!("{}{}", stdout(&applied), stderr(&applied));
     assert!(applied.status.success(), "{applied_text}");
+    // `plan` prints and `apply` carries out one plan, made by one function: the same
+    // but for the plan's own id.
+    let without_id = |text: &str| {
+        let mut plan: serde_json::Value = serde_json::from_str(text).unwrap();
+        plan.as_object_mut().unwrap().remove("id");
+        plan
+    };
+    assert_eq!(
+        without_id(&stdout(&planned)),
+        without_id(&stdout(&applied)),
+        "the plan `plan` prints is the plan `apply` executes"
+    );
     assert!(!applied_text.contains(secret), "{applied_text}");
     assert!(applied_text.contains("cloudformation.db"), "{applied_text}");
 

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::change_sets::{Inputs, change_set_ready, create_change_set};
+use crate::planning::change_sets::{Inputs, change_set_ready, create_change_set};
 use super::error::NodeError;
 use crate::aws::Patience;
 use super::{Executor, NodeOutcome};

@@ -194,7 +194,7 @@ pub struct PlanArgs {
 }
 
 /// Formats of `rollstack plan`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     /// For terminals: `+ ~ -/+ -` lines and unified diffs.
     Text,
@@ -230,6 +230,10 @@ pub struct RunArgs {
     /// rollback); recorded in history. The freeze stays.
     #[arg(long)]
     pub ignore_freeze: bool,
+    /// How the plan about to be carried out is printed on stdout (`json`: the plan as
+    /// `plan --format json` prints it; the outcome then goes to stderr).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 /// Arguments of `rollstack apply`.

@@ -76,6 +76,20 @@ pub enum Failure {
     Output(#[from] std::io::Error),
 }
 
+impl From<crate::planning::PlanningError> for Failure {
+    fn from(error: crate::planning::PlanningError) -> Failure {
+        use crate::planning::PlanningError;
+        match error {
+            PlanningError::Aws(e) => Failure::Aws(e),
+            PlanningError::Plan(errors) => Failure::Plan(errors),
+            other => Failure::Refused {
+                message: other.to_string(),
+                hint: "make the plan again".to_owned(),
+            },
+        }
+    }
+}
+
 impl From<crate::apply::session::SessionError> for Failure {
     fn from(error: crate::apply::session::SessionError) -> Failure {
         use crate::apply::session::SessionError;

@@ -5,13 +5,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::change_sets::{Inputs, plan_change_sets};
-use crate::aws::{Aws, Reach};
+use crate::aws::Reach;
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::model::Stack;
-use crate::observe::{Observed, Query};
-use crate::plan::diff::EnvironmentValues;
-use crate::plan::{self, Plan, Redactor, render};
+use crate::plan::render;
+use crate::planning::{ChangeSets, PlanningError, Request};
 
 /// Plans one environment against live AWS state and prints the plan.
 pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
@@ -23,33 +20,48 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         // Side by side, so an endpoint that never answers costs one call timeout.
         let warned = async {
             if let Some(bucket) = &stack.state_bucket {
-                super::session::warn_about(&aws, bucket, &args.stack.display().to_string()).await;
+                super::session::warn_about(&aws, bucket, &args.stack.display().to_string())
+                    .await;
             }
             Ok(())
         };
-        let observed = async {
-            crate::aws::observe(&aws, &Query::for_stack(&stack))
-                .await
-                .map_err(Failure::Aws)
+        let freeze = async {
+            match &stack.state_bucket {
+                Some(bucket) => {
+                    let env = &stack.environment.name;
+                    crate::state::freeze::read(&aws, bucket, &stack.name, env)
+                        .await
+                        .map_err(Failure::Aws)
+                }
+                None => Ok(None),
+            }
         };
-        let ((), identity, observed) =
-            tokio::try_join!(warned, super::identify(&aws, &stack), observed)?;
-        let mut plan =
-            plan::diff(&stack, &observed, &env_values, &redactor).map_err(Failure::Plan)?;
-        plan.identity = Some(identity);
-        if let Some(bucket) = &stack.state_bucket {
-            let env = &stack.environment.name;
-            plan.freeze = crate::state::freeze::read(&aws, bucket, &stack.name, env)
-                .await
-                .map_err(Failure::Aws)?;
-        }
-        plan.commit = Some(crate::git::git_commit(&args.stack)).filter(|c| c != "none");
-        if args.changesets {
-            change_sets(&aws, &stack, &observed, &env_values, &redactor, &mut plan).await?;
-            // The change sets show resources CloudFormation replaces.
-            plan.warnings = plan::destructive::warnings(&plan.changes, &observed);
-        }
-        Ok::<Plan, Failure>(plan)
+        let ((), identity, freeze) =
+            tokio::try_join!(warned, super::identify(&aws, &stack), freeze)?;
+        let commit = Some(crate::git::git_commit(&args.stack)).filter(|c| c != "none");
+        let request = Request {
+            stack: &stack,
+            environment: &env_values,
+            redactor: &redactor,
+            identity: &identity,
+            freeze: freeze.as_ref(),
+            commit: commit.as_deref(),
+            change_sets: if args.changesets {
+                ChangeSets::Make
+            } else {
+                ChangeSets::None
+            },
+        };
+        crate::planning::plan(&aws, &request)
+            .await
+            .map(|planned| planned.plan)
+            .map_err(|e| match e {
+                PlanningError::ChangeSet(_) => Failure::Refused {
+                    message: e.to_string(),
+                    hint: "fix the template or its parameters; change sets made before this one are left for `apply` of a later plan to replace".to_owned(),
+                },
+                other => other.into(),
+            })
     });
     if args.stats {
         super::print_stats(aws.stats());
@@ -75,28 +87,4 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Makes the plan's change sets (`--changesets`).
-async fn change_sets(
-    aws: &Aws,
-    stack: &Stack,
-    observed: &Observed,
-    env_values: &EnvironmentValues,
-    redactor: &Redactor,
-    plan: &mut Plan,
-) -> Result<(), Failure> {
-    let security_groups = observed.security_group_ids(stack);
-    let outputs = plan::diff::known_outputs(stack, observed, env_values, redactor);
-    let inputs = Inputs {
-        security_groups: &security_groups,
-        outputs: &outputs,
-        environment: env_values,
-    };
-    plan_change_sets(aws, stack, &inputs, plan)
-        .await
-        .map_err(|why| Failure::Refused {
-            message: format!("CloudFormation refused a change set: {}", redactor.redact(&why)),
-            hint: "fix the template or its parameters; change sets made before this one are left for `apply` of a later plan to replace".to_owned(),
-        })
 }

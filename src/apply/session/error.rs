@@ -59,6 +59,28 @@ pub enum SessionError {
     /// Reading the confirmation or writing the plan failed.
     #[error("cannot read the confirmation or write the plan: {0}")]
     Io(#[from] std::io::Error),
+    /// No plan could be made for another reason.
+    #[error(transparent)]
+    Planning(crate::planning::PlanningError),
+}
+
+impl From<crate::planning::PlanningError> for SessionError {
+    fn from(error: crate::planning::PlanningError) -> SessionError {
+        use crate::planning::PlanningError;
+        match error {
+            PlanningError::Aws(e) => SessionError::Aws(e),
+            PlanningError::Plan(errors) => SessionError::Plan(errors),
+            PlanningError::StaleChangeSet {
+                address,
+                name,
+                problem,
+            } => SessionError::Stale {
+                address,
+                change_set: Some((name, problem)),
+            },
+            other => SessionError::Planning(other),
+        }
+    }
 }
 
 impl SessionError {
@@ -87,7 +109,7 @@ impl SessionError {
             SessionError::Frozen { stack_arg, env, .. } => Some(format!(
                 "nothing was changed; once it is safe, `rollstack unfreeze {stack_arg} --env {env}`, or run anyway with `--ignore-freeze` (recorded in history)"
             )),
-            SessionError::Plan(_) | SessionError::Io(_) => None,
+            SessionError::Plan(_) | SessionError::Io(_) | SessionError::Planning(_) => None,
         }
     }
 }

@@ -19,13 +19,14 @@ use crate::state::history::{self, Entry, Outcome};
 use crate::state::lock::{Lock, LockRequest};
 use super::{Executor, Known, Options, Progress, Report};
 use crate::aws::{Aws, AwsError};
-use crate::cli::RunArgs;
+use crate::cli::{PlanFormat, RunArgs};
 use crate::diagnostic::color_on;
 use crate::model::notify::Event;
 use crate::model::{Address, Reference, Stack};
-use crate::observe::{AlarmState, CallerIdentity, LiveAlarm, Observed, Query};
+use crate::observe::{AlarmState, CallerIdentity, Freeze, LiveAlarm, Observed};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Action, Plan, Redactor, render};
+use crate::planning::{ChangeSets, Planned, Request};
 
 pub use error::SessionError;
 
@@ -88,10 +89,9 @@ impl Session {
         if self.saved.is_none() {
             // Nothing to do takes no lock and writes nothing: a converged stack stays
             // untouched however often CI applies it.
-            let (_, mut plan) = self.plan(inputs).await?;
-            plan.freeze.clone_from(&freeze);
+            let (_, plan) = self.plan(inputs, freeze.as_ref()).await?;
             if !plan.has_changes() {
-                print(inputs.redactor, &render::text(&plan, stdout_color()))?;
+                self.show(inputs.redactor, &plan)?;
                 expiry::extend(inputs.aws, &self.stack).await?;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -140,13 +140,11 @@ impl Session {
         interrupt: &Interrupt,
         freeze: Option<crate::state::freeze::Freeze>,
     ) -> Result<ExitCode, SessionError> {
-        let (observed, mut plan) = self.plan(inputs).await?;
-        plan.freeze.clone_from(&freeze);
+        let (observed, plan) = self.plan(inputs, freeze.as_ref()).await?;
         if let Some(saved) = &self.saved {
             saved::check_fresh(saved, &plan)?;
-            saved::adopt_change_sets(inputs.aws, saved, &mut plan).await?;
         }
-        print(inputs.redactor, &render::text(&plan, stdout_color()))?;
+        self.show(inputs.redactor, &plan)?;
         if !plan.has_changes() {
             expiry::extend(inputs.aws, &self.stack).await?;
             return Ok(ExitCode::SUCCESS);
@@ -159,7 +157,7 @@ impl Session {
             return Ok(self.interrupted_before_changes());
         }
         let started = Instant::now();
-        let commit = crate::git::git_commit(&self.file);
+        let commit = plan.commit.clone().unwrap_or_else(|| "none".to_owned());
         let mut entry = self.entry(inputs.redactor, &plan, lock, &commit);
         entry.ignored_alarms = self.ignored_alarms(&observed, &plan);
         entry.ignored_freeze.clone_from(&freeze);
@@ -197,31 +195,25 @@ impl Session {
         self.conclude(inputs, &plan, &entry, &problems).await
     }
 
-    /// What AWS holds now, and the plan from it (for a saved plan, with the images it
-    /// resolved rather than whatever is newest now).
-    async fn plan(&self, inputs: &Inputs<'_>) -> Result<(Observed, Plan), SessionError> {
-        let stack = &self.stack;
-        let mut observed = crate::aws::observe(inputs.aws, &Query::for_stack(stack)).await?;
-        if let Some(saved) = &self.saved {
-            for (group, image) in &saved.images {
-                if let Some(g) = stack.groups.get(group) {
-                    observed.images.insert(g.image.clone(), image.clone());
-                }
-            }
-        }
-        let mut plan = plan::diff(stack, &observed, inputs.environment, inputs.redactor)
-            .map_err(SessionError::Plan)?;
-        plan.identity = Some(inputs.identity.clone());
-        // Apply runs on what AWS holds once the plan's moves are carried out, as the
-        // plan was made.
-        let relocated = plan::moved::relocate(stack, &observed)
-            .ok()
-            .and_then(|(o, _)| match o {
-                std::borrow::Cow::Owned(o) => Some(o),
-                std::borrow::Cow::Borrowed(_) => None,
-            });
-        let observed = relocated.unwrap_or(observed);
-        let firing = firing_alarms(stack, &observed, &plan);
+    /// The plan, and what AWS holds as it was made (moves carried out); for a saved plan,
+    /// with its images and change sets. Refused while an alarm a rollout watches fires.
+    async fn plan(
+        &self,
+        inputs: &Inputs<'_>,
+        freeze: Option<&Freeze>,
+    ) -> Result<(Observed, Plan), SessionError> {
+        let commit = Some(crate::git::git_commit(&self.file)).filter(|c| c != "none");
+        let request = Request {
+            stack: &self.stack,
+            environment: inputs.environment,
+            redactor: inputs.redactor,
+            identity: inputs.identity,
+            freeze,
+            commit: commit.as_deref(),
+            change_sets: self.saved.as_ref().map_or(ChangeSets::None, ChangeSets::Adopt),
+        };
+        let Planned { plan, observed } = crate::planning::plan(inputs.aws, &request).await?;
+        let firing = firing_alarms(&self.stack, &observed, &plan);
         if !firing.is_empty() && !self.run.ignore_alarms {
             return Err(SessionError::Alarms(firing));
         }
@@ -304,6 +296,20 @@ impl Session {
         super::execute(Arc::new(executor), plan, &self.teardown).await
     }
 
+    /// Prints the plan about to be carried out, in the format asked for.
+    fn show(&self, redactor: &Redactor, plan: &Plan) -> Result<(), SessionError> {
+        let shown = match self.run.format {
+            PlanFormat::Text => render::text(plan, stdout_color()),
+            PlanFormat::Markdown => render::markdown(plan),
+            PlanFormat::Json => {
+                let mut json = serde_json::to_string_pretty(plan).map_err(std::io::Error::other)?;
+                json.push('\n');
+                json
+            }
+        };
+        print(redactor, &shown)
+    }
+
     /// Exit 130 for a session SIGINT stopped before it changed anything.
     fn interrupted_before_changes(&self) -> ExitCode {
         eprintln!(
@@ -332,7 +338,11 @@ impl Session {
                 plan.summary.line().trim_start_matches("Plan: "),
                 entry.seq
             );
-            print(inputs.redactor, &done)?;
+            if self.run.format == PlanFormat::Text {
+                print(inputs.redactor, &done)?;
+            } else {
+                eprint!("{}", inputs.redactor.redact(&done));
+            }
             return Ok(ExitCode::SUCCESS);
         }
         for line in problems {

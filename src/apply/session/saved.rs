@@ -2,9 +2,8 @@
 //! the change sets it made.
 
 use super::SessionError;
-use crate::aws::Aws;
 use crate::observe::CallerIdentity;
-use crate::plan::{Detail, Plan};
+use crate::plan::Plan;
 
 /// Refuses a saved plan made with another account's credentials (a plan without an
 /// identity predates it and is judged by its fingerprints alone).
@@ -48,43 +47,4 @@ pub(super) fn check_fresh(saved: &Plan, fresh: &Plan) -> Result<(), SessionError
         Some(change) => Err(SessionError::StaleRecord(change.name.clone())),
         None => Ok(()),
     }
-}
-
-/// Takes the saved plan's change sets into the fresh plan, so that apply executes
-/// exactly them; one that is gone or no longer executable makes the plan stale.
-pub(super) async fn adopt_change_sets(
-    aws: &Aws,
-    saved: &Plan,
-    fresh: &mut Plan,
-) -> Result<(), SessionError> {
-    for change in &saved.changes {
-        let Detail::CloudFormation(detail) = &change.detail else {
-            continue;
-        };
-        let Some(change_set) = &detail.change_set else {
-            continue;
-        };
-        let problem = match aws.describe_change_set(&change_set.id).await? {
-            None => Some("no longer exists".to_owned()),
-            Some(s) if !s.is_executable() => {
-                Some(format!("is {} / {}", s.status, s.execution_status))
-            }
-            Some(_) => None,
-        };
-        if let Some(problem) = problem {
-            return Err(SessionError::Stale {
-                address: change.address.clone(),
-                change_set: Some((change_set.name.clone(), problem)),
-            });
-        }
-        let adopted = fresh.changes.iter_mut().find_map(|c| match &mut c.detail {
-            Detail::CloudFormation(d) if c.address == change.address => Some(d),
-            _ => None,
-        });
-        if let Some(fresh_detail) = adopted {
-            fresh_detail.change_set = Some(change_set.clone());
-            fresh_detail.resource_changes = detail.resource_changes.clone();
-        }
-    }
-    Ok(())
 }

@@ -39,6 +39,7 @@ pub fn run(args: &EnvGcArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             stats: false,
             ignore_alarms: false,
             ignore_freeze: false,
+            format: crate::cli::PlanFormat::Text,
         };
         let session = super::teardown(&args.stack, stack, &env.name, "env gc", run);
         match crate::commands::session::run_session(session, reach) {

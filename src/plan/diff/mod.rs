@@ -160,15 +160,21 @@ impl PlanError {
     }
 }
 
-/// Plans `stack` against `observed`.
+/// Plans `stack` against `observed`: the plan (its warnings are the caller's, once
+/// everything that shows what it destroys is known: [`crate::planning::plan`]), and what
+/// was observed as if the plan's moves were carried out.
 pub fn diff(
     stack: &Stack,
-    observed: &Observed,
+    observed: Observed,
     env: &EnvironmentValues,
     redactor: &Redactor,
-) -> Result<Plan, Vec<PlanError>> {
-    let (observed, moves) = super::moved::relocate(stack, observed).map_err(|e| vec![e])?;
-    let observed = observed.as_ref();
+) -> Result<(Plan, Observed), Vec<PlanError>> {
+    let (relocated, moves) = super::moved::relocate(stack, &observed).map_err(|e| vec![e])?;
+    let relocated = match relocated {
+        std::borrow::Cow::Owned(relocated) => relocated,
+        std::borrow::Cow::Borrowed(_) => observed,
+    };
+    let observed = &relocated;
     let images = preflight(stack, observed)?;
     let graph = StackGraph::new(stack);
     // Validation refused cycles, so an order exists.
@@ -195,7 +201,6 @@ pub fn diff(
     let (changes, drift, fingerprints) = in_order(diffed, &order);
     let mut summary = Summary::of(&changes);
     summary.moved = moves.len() as u32;
-    let warnings = super::destructive::warnings(&changes, observed);
     let (dns, dns_follow) = match &stack.dns {
         Some(dns) => {
             let rolling = super::dns::rolling(&changes);
@@ -217,7 +222,7 @@ pub fn diff(
         None => (Vec::new(), Vec::new()),
     };
     summary.dns = dns.len() as u32;
-    Ok(Plan {
+    let plan = Plan {
         format_version: FORMAT_VERSION,
         id: uuid::Uuid::new_v4().to_string(),
         rollstack_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -228,7 +233,7 @@ pub fn diff(
         commit: None,
         images,
         freeze: None,
-        warnings,
+        warnings: Vec::new(),
         moves,
         dns,
         dns_follow,
@@ -237,7 +242,8 @@ pub fn diff(
         summary,
         fingerprints,
         model: serde_json::to_value(stack).unwrap_or_default(),
-    })
+    };
+    Ok((plan, relocated))
 }
 
 /// What stops a plan before anything is diffed: missing releases and images, foreign

@@ -39,7 +39,7 @@ fn foreign(kind: ForeignKind, name: &str) -> ForeignResource {
 }
 
 /// Every error, as its address and a word for its kind.
-fn errors(result: Result<Plan, Vec<PlanError>>) -> Vec<String> {
+fn errors(result: Result<(Plan, Observed), Vec<PlanError>>) -> Vec<String> {
     match result {
         Ok(_) => Vec::new(),
         Err(errors) => errors
@@ -84,7 +84,7 @@ fn what_stops_a_plan() {
         let observed = observed(&stack, vpcs, foreign);
         let result = diff(
             &stack,
-            &observed,
+            observed,
             &EnvironmentValues::new(),
             &Redactor::default(),
         );

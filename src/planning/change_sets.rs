@@ -1,6 +1,6 @@
 //! CloudFormation change sets: made for a node with its parameters rendered from what
-//! is known, and waited for. `plan --changesets` makes them for review; apply makes (or
-//! takes the saved plan's) and executes them.
+//! is known, and waited for. `plan --changesets` makes them for review; apply makes them,
+//! or adopts a saved plan's, and executes them.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -89,6 +89,46 @@ pub async fn plan_change_sets(
             id,
         });
         detail.resource_changes = state.changes;
+    }
+    Ok(())
+}
+
+/// Takes the saved plan's change sets into the fresh plan, so that apply executes
+/// exactly them; one that is gone or no longer executable makes the plan stale.
+pub async fn adopt(
+    aws: &Aws,
+    saved: &Plan,
+    fresh: &mut Plan,
+) -> Result<(), super::PlanningError> {
+    for change in &saved.changes {
+        let Detail::CloudFormation(detail) = &change.detail else {
+            continue;
+        };
+        let Some(change_set) = &detail.change_set else {
+            continue;
+        };
+        let problem = match aws.describe_change_set(&change_set.id).await? {
+            None => Some("no longer exists".to_owned()),
+            Some(s) if !s.is_executable() => {
+                Some(format!("is {} / {}", s.status, s.execution_status))
+            }
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(super::PlanningError::StaleChangeSet {
+                address: change.address.clone(),
+                name: change_set.name.clone(),
+                problem,
+            });
+        }
+        let adopted = fresh.changes.iter_mut().find_map(|c| match &mut c.detail {
+            Detail::CloudFormation(d) if c.address == change.address => Some(d),
+            _ => None,
+        });
+        if let Some(fresh_detail) = adopted {
+            fresh_detail.change_set = Some(change_set.clone());
+            fresh_detail.resource_changes = detail.resource_changes.clone();
+        }
     }
     Ok(())
 }
