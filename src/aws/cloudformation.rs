@@ -8,8 +8,7 @@ use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, Stack, Tag};
 
 use super::error::required;
 use super::{Aws, AwsError};
-use crate::observe::StackStatus;
-use crate::plan::ResourceChange;
+use crate::observe::{ChangeAction, Replacement, ResourceChange, StackStatus};
 
 /// What a change set is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,16 +243,16 @@ impl Aws {
             .changes()
             .iter()
             .filter_map(|c| c.resource_change())
-            .map(|r| ResourceChange {
-                action: r
-                    .action()
-                    .map(|a| a.as_str().to_owned())
-                    .unwrap_or_default(),
-                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
-                resource_type: r.resource_type().unwrap_or_default().to_owned(),
-                replacement: r.replacement().map(|p| p.as_str().to_owned()),
+            .map(|r| {
+                let action = r.action().and_then(|a| ChangeAction::parse(a.as_str()));
+                Ok(ResourceChange {
+                    action: required(action, "DescribeChangeSet", "a change action rollstack knows")?,
+                    logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                    resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                    replacement: r.replacement().and_then(|p| Replacement::parse(p.as_str())),
+                })
             })
-            .collect();
+            .collect::<Result<_, AwsError>>()?;
         Ok(Some(ChangeSetState {
             status: required(described.status(), "DescribeChangeSet", "its `Status`")?
                 .as_str()
@@ -392,5 +391,17 @@ mod tests {
             assert_eq!(status.as_str(), *name);
         }
         assert_eq!(sdk.len(), 23);
+    }
+
+    /// Likewise every change action and replacement a change set can report.
+    #[test]
+    fn every_change_action_and_replacement_the_sdk_knows_is_parsed() {
+        for name in aws_sdk_cloudformation::types::ChangeAction::values() {
+            let action = ChangeAction::parse(name).unwrap_or_else(|| panic!("`{name}` is unknown"));
+            assert_eq!(action.as_str(), *name);
+        }
+        for name in aws_sdk_cloudformation::types::Replacement::values() {
+            assert!(Replacement::parse(name).is_some(), "`{name}` is unknown");
+        }
     }
 }

@@ -10,7 +10,7 @@ use aws_sdk_route53::types::{
 
 use super::{Aws, AwsError};
 use crate::observe::dns::{LiveRecord, environment_domain, marker};
-use crate::plan::dns::RecordChange;
+use crate::observe::dns::RecordChange;
 
 /// Route 53 takes at most 1,000 `ResourceRecord` elements per call, an upsert's
 /// counted twice.

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::{ForeignKind, ForeignResource, Query, owned_by, tags};
 
 /// A live CloudFormation stack.
@@ -23,6 +26,84 @@ pub struct LiveCloudFormation {
     pub outputs: BTreeMap<String, String>,
     /// Template body.
     pub template: String,
+}
+
+/// One resource change of a CloudFormation change set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceChange {
+    /// What happens to the resource.
+    pub action: ChangeAction,
+    /// Logical id in the template.
+    pub logical_id: String,
+    /// Resource type (`AWS::RDS::DBInstance`).
+    pub resource_type: String,
+    /// Whether a `Modify` replaces it, where CloudFormation reports it.
+    pub replacement: Option<Replacement>,
+}
+
+/// What a change set does to one resource, by CloudFormation's name for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ChangeAction {
+    /// `Add`.
+    Add,
+    /// `Modify`.
+    Modify,
+    /// `Remove`.
+    Remove,
+    /// `Import`.
+    Import,
+    /// `Dynamic`: decided while the change set executes.
+    Dynamic,
+}
+
+impl ChangeAction {
+    /// Every action, in CloudFormation's order.
+    pub const ALL: [ChangeAction; 5] = [
+        ChangeAction::Add,
+        ChangeAction::Modify,
+        ChangeAction::Remove,
+        ChangeAction::Import,
+        ChangeAction::Dynamic,
+    ];
+
+    /// CloudFormation's name of the action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeAction::Add => "Add",
+            ChangeAction::Modify => "Modify",
+            ChangeAction::Remove => "Remove",
+            ChangeAction::Import => "Import",
+            ChangeAction::Dynamic => "Dynamic",
+        }
+    }
+
+    /// The action CloudFormation names `name`.
+    pub fn parse(name: &str) -> Option<ChangeAction> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+/// Whether CloudFormation replaces a resource it modifies, by its name for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Replacement {
+    /// `True`: replaced.
+    True,
+    /// `False`: changed in place.
+    False,
+    /// `Conditional`: replaced or not, depending on values known only at execution.
+    Conditional,
+}
+
+impl Replacement {
+    /// The replacement CloudFormation names `name`.
+    pub fn parse(name: &str) -> Option<Replacement> {
+        match name {
+            "True" => Some(Replacement::True),
+            "False" => Some(Replacement::False),
+            "Conditional" => Some(Replacement::Conditional),
+            _ => None,
+        }
+    }
 }
 
 /// A stack as `DescribeStacks` lists it, before what it is to rollstack is decided.

@@ -4,6 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 /// The A record (and ownership) of one name under `{env}.{dns.name}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveRecord {
@@ -27,4 +30,27 @@ pub fn marker(stack: &str, env: &str) -> String {
 /// The domain an environment's records are under: `{env}.{name}`.
 pub fn environment_domain(env: &str, name: &str) -> String {
     format!("{env}.{name}")
+}
+
+/// One name whose A record changes: created (no `before`), deleted (no `after`), or
+/// given other addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RecordChange {
+    /// The record's name (`web.prod.internal.example.com`).
+    pub name: String,
+    /// Its addresses now.
+    pub before: Vec<String>,
+    /// Its addresses after.
+    pub after: Vec<String>,
+}
+
+impl RecordChange {
+    /// `+`, `-` or `~`.
+    pub fn symbol(&self) -> &'static str {
+        match (self.before.is_empty(), self.after.is_empty()) {
+            (true, _) => "+",
+            (_, true) => "-",
+            _ => "~",
+        }
+    }
 }

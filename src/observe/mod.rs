@@ -15,7 +15,10 @@ pub mod numbering;
 mod query;
 mod traffic;
 
-pub use cloudformation::{DescribedStack, LiveCloudFormation, StackStatus, sort_stacks};
+pub use cloudformation::{
+    ChangeAction, DescribedStack, LiveCloudFormation, Replacement, ResourceChange, StackStatus,
+    sort_stacks,
+};
 pub use records::{Freeze, Signal};
 pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance, group_of};

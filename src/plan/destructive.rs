@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Action, Change, Detail};
 use crate::diagnostic::plural;
 use crate::model::Address;
-use crate::observe::{Observed, tags};
+use crate::observe::{ChangeAction, Observed, Replacement, tags};
 
 /// One destructive change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -110,10 +110,10 @@ pub fn warnings(changes: &[Change], observed: &Observed) -> Vec<Warning> {
             ),
             (Detail::CloudFormation(cfn), _) => {
                 for r in &cfn.resource_changes {
-                    let how = match (r.action.as_str(), r.replacement.as_deref()) {
-                        ("Remove", _) => "removes",
-                        (_, Some("True")) => "replaces",
-                        (_, Some("Conditional")) => "may replace",
+                    let how = match (r.action, r.replacement) {
+                        (ChangeAction::Remove, _) => "removes",
+                        (_, Some(Replacement::True)) => "replaces",
+                        (_, Some(Replacement::Conditional)) => "may replace",
                         _ => continue,
                     };
                     warn(

@@ -5,11 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use super::{Action, Change};
 use crate::model::{Address, Dns, Stack};
+pub use crate::observe::dns::RecordChange;
 use crate::observe::dns::{LiveRecord, environment_domain};
 use crate::observe::group_of;
 use crate::observe::numbering::numbered;
@@ -17,29 +15,6 @@ use crate::observe::{InstanceState, LiveInstance, tags};
 
 /// Addresses by record name.
 pub type Records = BTreeMap<String, BTreeSet<String>>;
-
-/// One name whose A record changes: created (no `before`), deleted (no `after`), or
-/// given other addresses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct RecordChange {
-    /// The record's name (`web.prod.internal.example.com`).
-    pub name: String,
-    /// Its addresses now.
-    pub before: Vec<String>,
-    /// Its addresses after.
-    pub after: Vec<String>,
-}
-
-impl RecordChange {
-    /// `+`, `-` or `~`.
-    pub fn symbol(&self) -> &'static str {
-        match (self.before.is_empty(), self.after.is_empty()) {
-            (true, _) => "+",
-            (_, true) => "-",
-            _ => "~",
-        }
-    }
-}
 
 /// The records of `stack` for `instances` (every live one, as observed: they number the
 /// instance records) that `serving` admits; instances of a group the file no longer has

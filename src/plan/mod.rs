@@ -20,6 +20,7 @@ use crate::model::Address;
 use crate::observe::{CallerIdentity, Direction, ResolvedImage};
 
 pub use diff::{PlanError, diff};
+pub use crate::observe::ResourceChange;
 pub use redact::{Redactor, SENSITIVE};
 
 /// Version of the plan JSON; bumped when a field changes meaning or goes away.
@@ -347,19 +348,6 @@ pub struct ChangeSetRef {
     pub name: String,
     /// Change set id (ARN).
     pub id: String,
-}
-
-/// One resource change of a CloudFormation change set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ResourceChange {
-    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
-    pub action: String,
-    /// Logical id in the template.
-    pub logical_id: String,
-    /// Resource type (`AWS::RDS::DBInstance`).
-    pub resource_type: String,
-    /// `True`, `False` or `Conditional`, where CloudFormation reports it for a `Modify`.
-    pub replacement: Option<String>,
 }
 
 /// A live difference the stack file does not explain.

@@ -12,7 +12,7 @@ use super::{
     SecurityGroupRulesChange,
 };
 use crate::diagnostic::plural;
-use crate::observe::Direction;
+use crate::observe::{ChangeAction, Direction, Replacement};
 
 /// The heading of the destructive changes a plan opens with.
 pub const WARNING_TITLE: &str =
@@ -237,20 +237,22 @@ fn cloudformation_lines(lines: &mut Vec<String>, cfn: &CloudFormationChange) {
         ));
     }
     for r in &cfn.resource_changes {
-        let symbol = match r.action.as_str() {
-            "Add" => "+",
-            "Remove" => "-",
-            _ if r.replacement.as_deref() == Some("True") => "-/+",
+        let symbol = match (r.action, r.replacement) {
+            (ChangeAction::Add, _) => "+",
+            (ChangeAction::Remove, _) => "-",
+            (_, Some(Replacement::True)) => "-/+",
             _ => "~",
         };
-        let replacement = match r.replacement.as_deref() {
-            Some("True") => " (replacement)",
-            Some("Conditional") => " (may need replacement)",
+        let replacement = match r.replacement {
+            Some(Replacement::True) => " (replacement)",
+            Some(Replacement::Conditional) => " (may need replacement)",
             _ => "",
         };
         lines.push(format!(
             "{symbol} {} {} {}{replacement}",
-            r.action, r.logical_id, r.resource_type
+            r.action.as_str(),
+            r.logical_id,
+            r.resource_type
         ));
     }
     if let Some(template) = &cfn.template {
