@@ -31,12 +31,6 @@ pub use patience::Patience;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
 
-/// Every EC2 instance type, as the SDK knows them: what `validate` checks types against
-/// (a list no one writes by hand).
-pub fn instance_types() -> &'static [&'static str] {
-    aws_sdk_ec2::types::InstanceType::values()
-}
-
 /// Clients for one region, all counting their calls into one [`CallStats`].
 #[derive(Clone, Debug)]
 pub struct Aws {
@@ -100,5 +94,27 @@ impl Aws {
             *last = self.stats.last_failure(operation);
         }
         error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The instance types the stack file accepts are the SDK's: a list no one writes by
+    /// hand. `UPDATE_INSTANCE_TYPES=1` writes the SDK's list in its place.
+    #[test]
+    fn instance_types_are_the_sdks() {
+        let sdk = aws_sdk_ec2::types::InstanceType::values();
+        if crate::load::raw::instance_types() == sdk {
+            return;
+        }
+        if std::env::var_os("UPDATE_INSTANCE_TYPES").is_some() {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/load/raw/instance_types.txt");
+            std::fs::write(path, sdk.join("\n") + "\n").unwrap();
+            return;
+        }
+        panic!(
+            "the AWS SDK knows other instance types: run `UPDATE_INSTANCE_TYPES=1 cargo test --lib instance_types`"
+        );
     }
 }

@@ -155,7 +155,7 @@ pub fn tags(
 
 /// An instance type AWS knows (its list, from the SDK), with a "did you mean".
 pub fn instance_type(checker: &mut Checker, path: &str, instance_type: &str) {
-    let known = crate::aws::instance_types();
+    let known = crate::load::raw::instance_types();
     if known.contains(&instance_type) {
         return;
     }

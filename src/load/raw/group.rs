@@ -184,6 +184,6 @@ pub(super) fn instance_type_schema(_: &mut schemars::SchemaGenerator) -> schemar
     schemars::json_schema!({
         "description": "The EC2 instance type, e.g. `t3.small`.",
         "type": "string",
-        "enum": crate::aws::instance_types()
+        "enum": super::instance_types()
     })
 }

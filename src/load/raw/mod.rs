@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::values::{Duration, ImageRef, ParameterValue, PortRange};
 
 mod group;
+mod instance_types;
 
 pub use group::*;
+pub use instance_types::instance_types;
 
 /// A rollstack stack file, format 1 (`docs/stack-format.md`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
