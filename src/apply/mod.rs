@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use crate::aws::Aws;
-use crate::model::{Address, Reference, Stack};
+use crate::model::{Address, Edge, Stack};
 use crate::observe::Observed;
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{Action, Change, Detail, Plan};
@@ -218,7 +218,7 @@ impl Report {
 
 /// Carries out `plan`'s changes. Deletes run after everything else, dependents (by
 /// `teardown`, then by kind) first.
-pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Reference]) -> Report {
+pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Edge]) -> Report {
     let in_model: BTreeSet<Address> = executor.stack.addresses().into_iter().collect();
     let changes: Vec<&Change> = plan
         .changes

@@ -9,7 +9,7 @@ use super::Failure;
 use crate::apply::session::{Inputs, Session};
 use crate::aws::{Aws, BucketGap, Reach};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
-use crate::model::{Reference, Stack};
+use crate::model::{Edge, Stack};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::redact::FromEnv;
 use crate::plan::Redactor;
@@ -101,7 +101,7 @@ pub async fn warn_about(aws: &Aws, bucket: &str, stack_arg: &str) {
 /// `stack` with nothing in it, so that every owned resource is planned as a delete and
 /// nothing else is looked at (nothing foreign can be touched); and its references, to
 /// delete dependents first.
-pub fn emptied(mut stack: Stack) -> (Stack, Vec<Reference>) {
+pub fn emptied(mut stack: Stack) -> (Stack, Vec<Edge>) {
     stack.apps.clear();
     stack.roles.clear();
     stack.groups.clear();

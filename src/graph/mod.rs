@@ -11,11 +11,11 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{Address, Reference, Stack};
+use crate::model::{Address, Edge, Stack};
 
 /// The dependency graph of one environment's model.
 pub struct StackGraph {
-    graph: DiGraph<Address, Reference>,
+    graph: DiGraph<Address, Edge>,
     nodes: HashMap<Address, NodeIndex>,
 }
 
@@ -87,8 +87,8 @@ impl StackGraph {
 
     /// One loop per strongly connected component with more than one node, as the
     /// references that make it, starting from the smallest address.
-    pub fn cycles(&self) -> Vec<Vec<Reference>> {
-        let mut cycles: Vec<Vec<Reference>> = tarjan_scc(&self.graph)
+    pub fn cycles(&self) -> Vec<Vec<Edge>> {
+        let mut cycles: Vec<Vec<Edge>> = tarjan_scc(&self.graph)
             .into_iter()
             .filter(|component| component.len() > 1)
             .filter_map(|component| self.loop_within(&component))
@@ -99,7 +99,7 @@ impl StackGraph {
 
     /// A simple loop through the component's smallest node, found by breadth-first search
     /// back to it (so the loop is as short as possible).
-    fn loop_within(&self, component: &[NodeIndex]) -> Option<Vec<Reference>> {
+    fn loop_within(&self, component: &[NodeIndex]) -> Option<Vec<Edge>> {
         let start = *component
             .iter()
             .min_by(|a, b| self.graph[**a].cmp(&self.graph[**b]))?;

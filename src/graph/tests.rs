@@ -14,7 +14,7 @@ fn stack(references: &[(&str, &str)]) -> Stack {
     ));
     stack.references = references
         .iter()
-        .map(|(from, to)| Reference {
+        .map(|(from, to)| Edge {
             from: Address::Group((*from).to_owned()),
             to: Address::Group((*to).to_owned()),
             path: format!("groups.{from}.depends_on"),

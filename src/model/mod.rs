@@ -4,6 +4,7 @@
 //! reads only this.
 
 pub mod notify;
+pub mod reference;
 mod rollout;
 pub mod values;
 
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use rollout::{Canary, OnFailure, Rollout};
+pub use reference::{Interpolated, Known, Piece, Reference};
 pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
 
 /// The effective model of one environment of a stack.
@@ -45,7 +47,7 @@ pub struct Stack {
     /// CloudFormation stacks by name.
     pub cloudformation: BTreeMap<String, CloudFormation>,
     /// Every reference between resources; the edges of the dependency graph.
-    pub references: Vec<Reference>,
+    pub references: Vec<Edge>,
     /// Tags of the user's own on everything rollstack creates.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -237,7 +239,7 @@ pub struct Group {
     /// The user-data template, if any.
     pub user_data: Option<Template>,
     /// IAM instance profile (name or ARN) as written; may hold `${outputs.NODE.OUTPUT}`.
-    pub instance_profile: Option<String>,
+    pub instance_profile: Option<Interpolated>,
     /// EC2 key pair.
     pub key_name: Option<String>,
     /// The root volume, when the file sets it (else the image's own).
@@ -251,7 +253,7 @@ pub struct Group {
     /// ELBv2 target groups the instances serve (ARNs as written; each may hold
     /// `${outputs.NODE.OUTPUT}`).
     #[serde(default)]
-    pub target_groups: Vec<String>,
+    pub target_groups: Vec<Interpolated>,
     /// Rollout policy.
     pub rollout: Rollout,
 }
@@ -478,7 +480,7 @@ impl From<Address> for String {
 
 /// One resource referring to another: an edge of the dependency graph.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reference {
+pub struct Edge {
     /// The resource that refers (and so depends).
     pub from: Address,
     /// The resource referred to.

@@ -323,7 +323,7 @@ impl fmt::Display for ImageRef {
 pub enum ParameterValue {
     /// Literal text; `${apps.web.version}`, `${outputs.db.Endpoint}` and
     /// `${security_groups.web.id}` are references.
-    Text(#[schemars(regex(pattern = r"^([^$]|\$[^{]|\$$|\$\{[^}]*\})*$"))] String),
+    Text(super::Interpolated),
     /// Read from an environment variable when planning.
     FromEnv {
         /// The environment variable's name.
@@ -350,7 +350,7 @@ impl<'de> Deserialize<'de> for ParameterValue {
                 f.write_str("a value, or `{ from_env: NAME, sensitive: true }`")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ParameterValue, E> {
-                Ok(ParameterValue::Text(v.to_owned()))
+                Ok(ParameterValue::Text(super::Interpolated::parse(v)))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ParameterValue, A::Error> {
                 let env = FromEnv::deserialize(de::value::MapAccessDeserializer::new(map))?;

@@ -54,16 +54,20 @@ pub enum ChangeAction {
     Import,
     /// `Dynamic`: decided while the change set executes.
     Dynamic,
+    /// `SyncWithActual`: brought back to what the template says (a drift-aware change
+    /// set).
+    SyncWithActual,
 }
 
 impl ChangeAction {
     /// Every action, in CloudFormation's order.
-    pub const ALL: [ChangeAction; 5] = [
+    pub const ALL: [ChangeAction; 6] = [
         ChangeAction::Add,
         ChangeAction::Modify,
         ChangeAction::Remove,
         ChangeAction::Import,
         ChangeAction::Dynamic,
+        ChangeAction::SyncWithActual,
     ];
 
     /// CloudFormation's name of the action.
@@ -74,6 +78,7 @@ impl ChangeAction {
             ChangeAction::Remove => "Remove",
             ChangeAction::Import => "Import",
             ChangeAction::Dynamic => "Dynamic",
+            ChangeAction::SyncWithActual => "SyncWithActual",
         }
     }
 

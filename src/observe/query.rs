@@ -30,7 +30,7 @@ pub struct Query {
     pub subnets: Vec<String>,
     /// The target groups the groups serve, as written (`${outputs.lb.Arn}` resolves
     /// against the live outputs of `{name_prefix}lb`).
-    pub target_groups: BTreeSet<String>,
+    pub target_groups: BTreeSet<crate::model::Interpolated>,
     /// The alarms the groups' rollouts watch.
     pub alarms: Vec<String>,
     /// The hosted zone and domain of the fleet's DNS records (`dns:`).

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::model::{Interpolated, Reference};
+
 /// A target's state in a target group, as ELBv2 reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TargetState {
@@ -113,21 +115,11 @@ impl LiveTargetGroup {
 
 /// `written` (an ARN, or `${outputs.NODE.OUTPUT}` references) with each reference
 /// replaced by `output(node, output)`; `None` when one is not known.
-pub fn resolve(written: &str, output: impl Fn(&str, &str) -> Option<String>) -> Option<String> {
-    let found = crate::validate::interpolations(written).ok()?;
-    let mut resolved = String::new();
-    let mut rest = 0;
-    for (offset, expression) in found {
-        resolved.push_str(&written[rest..offset]);
-        let parts: Vec<&str> = expression.trim().split('.').collect();
-        let ["outputs", node, name] = parts[..] else {
-            return None;
-        };
-        resolved.push_str(&output(node, name)?);
-        rest = offset + expression.len() + 3;
-    }
-    resolved.push_str(&written[rest..]);
-    Some(resolved)
+pub fn resolve(written: &Interpolated, output: impl Fn(&str, &str) -> Option<String>) -> Option<String> {
+    written.evaluate(|reference| match reference {
+        Reference::Output { node, output: name } => output(node, name),
+        _ => None,
+    })
 }
 
 /// `NAME/ID` of a target group ARN (all of it, when it is not one).

@@ -76,7 +76,7 @@ impl FromEnv {
                             from_env.clone(),
                         )),
                     },
-                    ParameterValue::Text(text) if no_echo => secrets.push(text.clone()),
+                    ParameterValue::Text(text) if no_echo => secrets.push(text.to_string()),
                     ParameterValue::Text(_) => {}
                 }
             }

@@ -98,7 +98,7 @@ impl LaunchSpec {
             user_data,
             instance_profile: g
                 .instance_profile
-                .as_deref()
+                .as_ref()
                 .map(|p| interpolate(stack, p, &BTreeMap::new(), outputs)),
             key_name: g.key_name.clone(),
             root_volume: g.root_volume.clone(),

@@ -13,7 +13,7 @@ pub use cloudformation::Uncovered;
 pub use document::{Condition, PolicyDocument, Statement};
 
 use crate::aws::operations::{Scope, actions};
-use crate::model::{Address, HealthCheck, Stack};
+use crate::model::{HealthCheck, Interpolated, Reference, Stack};
 use crate::observe::tags;
 
 /// Who the policy is for.
@@ -312,7 +312,7 @@ fn uses_traffic(stack: &Stack) -> bool {
 /// in any of the account's when one is a CloudFormation output (its name is not known
 /// before the stack exists).
 fn target_group_writes(stack: &Stack, arns: &Arns) -> Option<Statement> {
-    let written: Vec<&String> = stack
+    let written: Vec<&Interpolated> = stack
         .groups
         .values()
         .flat_map(|g| &g.target_groups)
@@ -320,10 +320,10 @@ fn target_group_writes(stack: &Stack, arns: &Arns) -> Option<Statement> {
     if written.is_empty() {
         return None;
     }
-    let resources: Vec<String> = if written.iter().any(|w| w.contains("${")) {
+    let resources: Vec<String> = if written.iter().any(|w| w.references().next().is_some()) {
         vec![arns.regional("elasticloadbalancing", "targetgroup/*")]
     } else {
-        written.into_iter().cloned().collect()
+        written.iter().map(ToString::to_string).collect()
     };
     Some(Statement::new(
         "RegisterInTargetGroups",
@@ -384,7 +384,13 @@ fn pass_roles(
         };
         match profile_node(stack, name) {
             Some(node) => roles.extend(cloudformation::roles_made_by(stack, &node, arns)),
-            None => roles.extend(profile_roles.get(profile).into_iter().flatten().cloned()),
+            None => roles.extend(
+                profile_roles
+                    .get(profile.as_str())
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            ),
         }
     }
     roles.sort();
@@ -397,14 +403,12 @@ fn pass_roles(
 
 /// The CloudFormation node whose output group `group` takes its instance profile from.
 fn profile_node(stack: &Stack, group: &str) -> Option<String> {
-    let path = format!("groups.{group}.instance_profile");
-    stack
-        .references
-        .iter()
-        .find_map(|r| match (&r.from, &r.to) {
-            (Address::Group(g), Address::CloudFormation(node)) if g == group && r.path == path => {
-                Some(node.clone())
-            }
+    stack.groups[group]
+        .instance_profile
+        .as_ref()?
+        .references()
+        .find_map(|r| match r {
+            Reference::Output { node, .. } => Some(node.clone()),
             _ => None,
         })
 }
@@ -415,7 +419,7 @@ pub fn named_profiles(stack: &Stack) -> Vec<String> {
         .groups
         .iter()
         .filter(|(name, _)| profile_node(stack, name).is_none())
-        .filter_map(|(_, g)| g.instance_profile.clone())
+        .filter_map(|(_, g)| Some(g.instance_profile.as_ref()?.to_string()))
         .collect();
     named.sort();
     named.dedup();

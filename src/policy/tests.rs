@@ -146,7 +146,7 @@ fn roles_of_profiles_a_node_makes_are_passed_by_name_pattern() {
 #[test]
 fn named_profiles_pass_the_roles_iam_answered() {
     let mut stack = shop("prod");
-    stack.groups.get_mut("bastion").unwrap().instance_profile = Some("ops-bastion".to_owned());
+    stack.groups.get_mut("bastion").unwrap().instance_profile = Some(crate::model::Interpolated::parse("ops-bastion"));
     assert_eq!(named_profiles(&stack), ["ops-bastion"]);
     let roles = BTreeMap::from([(
         "ops-bastion".to_owned(),
@@ -219,7 +219,7 @@ fn traffic_is_allowed_when_used() {
             .any(|a| a.starts_with("elasticloadbalancing:"))
     );
     let www = stack.groups.get_mut("www").unwrap();
-    www.target_groups = vec![arn.to_owned()];
+    www.target_groups = vec![crate::model::Interpolated::parse(arn)];
     www.rollout.alarms = vec!["www-5xx".to_owned()];
     let apply = build_for(&stack, Purpose::Apply);
     for operation in OPERATIONS {
@@ -241,7 +241,7 @@ fn traffic_is_allowed_when_used() {
     );
     // A target group made by CloudFormation: any of the account's in the region.
     let www = stack.groups.get_mut("www").unwrap();
-    www.target_groups = vec!["${outputs.lb.TargetGroup}".to_owned()];
+    www.target_groups = vec![crate::model::Interpolated::parse("${outputs.lb.TargetGroup}")];
     let apply = build_for(&stack, Purpose::Apply);
     assert_eq!(
         statement(&apply, "RegisterInTargetGroups").resource,

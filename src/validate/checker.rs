@@ -6,7 +6,7 @@ use std::path::Path;
 use super::references::Names;
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, SourceFile, did_you_mean, list};
 use crate::load::{self, SpanIndex};
-use crate::model::{Address, Reference, TemplateParameter};
+use crate::model::{Address, Edge, TemplateParameter};
 use crate::template::RenderError;
 
 /// Collects problems of one model, locating them by path.
@@ -105,7 +105,7 @@ impl Checker<'_> {
         from: &Address,
         path: &str,
         text: &str,
-        references: &mut Vec<Reference>,
+        references: &mut Vec<Edge>,
     ) {
         match names.dependency(text) {
             Ok(to) if &to == from => self.error_at_value(
@@ -114,7 +114,7 @@ impl Checker<'_> {
                 "another resource",
                 Some("remove this entry".into()),
             ),
-            Ok(to) => references.push(Reference {
+            Ok(to) => references.push(Edge {
                 from: from.clone(),
                 to,
                 path: path.to_owned(),
@@ -319,7 +319,7 @@ impl Checker<'_> {
         );
     }
 
-    pub(super) fn cycle(&mut self, cycle: &[Reference]) {
+    pub(super) fn cycle(&mut self, cycle: &[Edge]) {
         let loop_text: Vec<String> = cycle
             .iter()
             .map(|r| r.from.to_string())

@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::Checker;
-use super::references::{Names, Written, resolve_interpolations};
 use crate::diagnostic::did_you_mean;
 use crate::load::raw::{RawGroup, RawHttpTokens};
-use crate::model::{Address, Metadata, RootVolume, Stack, VolumeType};
+use crate::model::{Metadata, RootVolume, VolumeType};
 
 /// The most user data AWS takes, before base64: 16 KB.
 pub const MAX_USER_DATA: usize = 16 * 1024;
@@ -206,38 +205,5 @@ pub fn names(checker: &mut Checker, path: &str, raw: &RawGroup) {
                 None,
             );
         }
-    }
-}
-
-/// The `${outputs.NODE.OUTPUT}` references of every group's `instance_profile`: graph
-/// edges, checked against the outputs the templates declare.
-pub fn instance_profile_references(
-    checker: &mut Checker,
-    names: &Names,
-    groups: &BTreeMap<String, RawGroup>,
-    stack: &mut Stack,
-) {
-    let outputs: BTreeMap<String, Vec<String>> = stack
-        .cloudformation
-        .iter()
-        .map(|(n, c)| (n.clone(), c.outputs.clone()))
-        .collect();
-    for (name, group) in groups {
-        let Some(profile) = &group.instance_profile else {
-            continue;
-        };
-        let path = format!("groups.{name}.instance_profile");
-        resolve_interpolations(
-            checker,
-            names,
-            &outputs,
-            Written {
-                text: profile,
-                what: "the instance profile",
-                path: &path,
-            },
-            &Address::Group(name.clone()),
-            &mut stack.references,
-        );
     }
 }

@@ -19,7 +19,6 @@ use crate::graph::StackGraph;
 use crate::load::{self, LoadedFile, SpanIndex, decode, overlay, raw::RawStack};
 use crate::model::{DEFAULT_ENVIRONMENT, DEFAULT_TTL, Duration, Environment, Ephemeral, Stack};
 pub(crate) use checker::Checker;
-pub use references::interpolations;
 
 /// A stack file that validated, with the model of every environment.
 pub struct ValidatedFile {

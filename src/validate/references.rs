@@ -1,7 +1,7 @@
 //! Resolving what a stack file refers to: `depends_on` entries and `${...}` references.
 
 use crate::diagnostic::{closest, list};
-use crate::model::Address;
+use crate::model::{Address, Interpolated, Piece, Reference};
 
 /// The names a stack defines, by kind, for resolving references.
 pub struct Names<'a> {
@@ -102,25 +102,24 @@ impl Names<'_> {
         }
     }
 
-    /// Resolves a reference inside `${...}` in a parameter value: `stack`, `env`, `region`,
-    /// `apps.NAME.version`, `outputs.NAME.OUTPUT`, `security_groups.NAME.id`. Returns the
-    /// address referred to, if any. `outputs` checks the output exists with `has_output`.
-    pub fn expression(
+    /// Resolves the names `reference` names: the address it refers to, if any.
+    /// `has_output` says, for an output its node's template does not declare, which it
+    /// does.
+    pub fn reference(
         &self,
-        expression: &str,
+        reference: &Reference,
         has_output: impl Fn(&str, &str) -> Option<Vec<String>>,
     ) -> Result<Option<Address>, Unresolved> {
-        let parts: Vec<&str> = expression.trim().split('.').collect();
-        match parts.as_slice() {
-            ["stack"] | ["env"] | ["region"] => Ok(None),
-            ["apps", name, "version"] => self.named("app", name).map(Some),
-            ["security_groups", name, "id"] => self.named("security_group", name).map(Some),
-            ["outputs", name, output] => {
-                let address = self.named("cloudformation", name)?;
-                match has_output(name, output) {
+        match reference {
+            Reference::Stack | Reference::Env | Reference::Region => Ok(None),
+            Reference::AppVersion(app) => self.named("app", app).map(Some),
+            Reference::SecurityGroupId(name) => self.named("security_group", name).map(Some),
+            Reference::Output { node, output } => {
+                let address = self.named("cloudformation", node)?;
+                match has_output(node, output) {
                     None => Ok(Some(address)),
                     Some(outputs) => Err(Unresolved {
-                        message: format!("`cloudformation.{name}` has no output `{output}`"),
+                        message: format!("`cloudformation.{node}` has no output `{output}`"),
                         hint: closest(output, outputs.iter().map(String::as_str))
                             .map(|best| format!("did you mean `{best}`?"))
                             .or_else(|| {
@@ -132,20 +131,6 @@ impl Names<'_> {
                     }),
                 }
             }
-            _ => Err(Unresolved {
-                message: format!("unknown reference `${{{expression}}}`"),
-                hint: Some(format!(
-                    "references are {}",
-                    list([
-                        "${stack}",
-                        "${env}",
-                        "${region}",
-                        "${apps.NAME.version}",
-                        "${outputs.NAME.OUTPUT}",
-                        "${security_groups.NAME.id}"
-                    ])
-                )),
-            }),
         }
     }
 
@@ -191,46 +176,29 @@ fn unknown(kind: &str, name: &str, names: &[&str]) -> Unresolved {
     }
 }
 
-/// The expressions inside `${...}` in `text`, with their byte offsets, or the offset of
-/// an unclosed `${`.
-pub fn interpolations(text: &str) -> Result<Vec<(usize, &str)>, usize> {
-    let mut found = Vec::new();
-    let mut rest = 0;
-    while let Some(start) = text[rest..].find("${") {
-        let open = rest + start;
-        let Some(len) = text[open + 2..].find('}') else {
-            return Err(open);
-        };
-        found.push((open, &text[open + 2..open + 2 + len]));
-        rest = open + 2 + len + 1;
-    }
-    Ok(found)
-}
-
-/// A value that may hold `${...}` references, as written.
+/// A value that may hold `${...}` references, and where it is.
 pub(super) struct Written<'a> {
-    /// The text.
-    pub text: &'a str,
+    /// The value.
+    pub value: &'a Interpolated,
     /// What it is, for messages (`parameter value`).
     pub what: &'a str,
     /// Where it is (`cloudformation.db.parameters.Name`).
     pub path: &'a str,
 }
 
-/// The `${...}` references in `value` (a value of `from`), resolved: each one to
-/// another resource becomes a graph edge in `references`; what does not resolve, or an
-/// unclosed `${`, is reported. `outputs` are the outputs each CloudFormation node
-/// declares.
+/// The `${...}` references of `value` (a value of `from`), resolved: each one to another
+/// resource becomes a graph edge in `edges`; what does not resolve, or an unclosed `${`,
+/// is reported. `outputs` are the outputs each CloudFormation node declares.
 pub(super) fn resolve_interpolations(
     checker: &mut super::Checker,
     names: &Names,
     outputs: &std::collections::BTreeMap<String, Vec<String>>,
     value: Written<'_>,
     from: &Address,
-    references: &mut Vec<crate::model::Reference>,
+    edges: &mut Vec<crate::model::Edge>,
 ) {
-    let Written { text, what, path } = value;
-    let Ok(found) = interpolations(text) else {
+    let Written { value, what, path } = value;
+    if value.pieces().iter().any(|p| matches!(p, Piece::Unclosed(_))) {
         checker.error_at_value(
             path,
             format!("unclosed `${{` in {what}"),
@@ -238,16 +206,24 @@ pub(super) fn resolve_interpolations(
             Some("close it with `}`".to_owned()),
         );
         return;
+    }
+    let has_output = |node: &str, output: &str| {
+        outputs
+            .get(node)
+            .filter(|o| !o.iter().any(|x| x == output))
+            .cloned()
     };
-    for (_, expression) in found {
-        let has_output = |node: &str, output: &str| {
-            outputs
-                .get(node)
-                .filter(|o| !o.iter().any(|x| x == output))
-                .cloned()
+    for piece in value.pieces() {
+        let resolved = match piece {
+            Piece::Reference(reference) => names.reference(reference, has_output),
+            Piece::Unknown(expression) => Err(Unresolved {
+                message: format!("unknown reference `${{{expression}}}`"),
+                hint: Some(format!("references are {}", list(Reference::FORMS))),
+            }),
+            Piece::Text(_) | Piece::Unclosed(_) => Ok(None),
         };
-        match names.expression(expression, has_output) {
-            Ok(Some(to)) => references.push(crate::model::Reference {
+        match resolved {
+            Ok(Some(to)) => edges.push(crate::model::Edge {
                 from: from.clone(),
                 to,
                 path: path.to_owned(),
@@ -293,14 +269,5 @@ mod tests {
             n.dependency("dbb").err().unwrap().hint.as_deref(),
             Some("did you mean `db`?")
         );
-    }
-
-    #[test]
-    fn interpolations_are_found() {
-        assert_eq!(
-            interpolations("a ${x} b ${y.z}").unwrap(),
-            vec![(2, "x"), (9, "y.z")]
-        );
-        assert_eq!(interpolations("oops ${x").unwrap_err(), 5);
     }
 }

@@ -66,36 +66,35 @@ fn is_target_group_arn(arn: &str) -> bool {
         && matches!(resource[..], ["targetgroup", name, id] if !name.is_empty() && !id.is_empty())
 }
 
-/// The `${outputs.NODE.OUTPUT}` references of every group's target groups: graph edges,
-/// checked against the outputs the templates declare.
-pub fn target_group_references(
-    checker: &mut Checker,
-    names: &Names,
-    groups: &BTreeMap<String, RawGroup>,
-    stack: &mut Stack,
-) {
+/// The `${...}` references of every group's `instance_profile` and `target_groups`:
+/// graph edges, checked against the outputs the templates declare.
+pub fn group_references(checker: &mut Checker, names: &Names, stack: &mut Stack) {
     let outputs: BTreeMap<String, Vec<String>> = stack
         .cloudformation
         .iter()
         .map(|(n, c)| (n.clone(), c.outputs.clone()))
         .collect();
-    for (name, group) in groups {
-        for (i, arn) in group.target_groups.iter().enumerate() {
+    let mut edges = Vec::new();
+    for (name, group) in &stack.groups {
+        let from = Address::Group(name.clone());
+        let profile = group.instance_profile.iter().map(|p| {
+            let path = format!("groups.{name}.instance_profile");
+            (p, "the instance profile", path)
+        });
+        let target_groups = group.target_groups.iter().enumerate().map(|(i, arn)| {
             let path = format!("groups.{name}.target_groups[{i}]");
-            resolve_interpolations(
-                checker,
-                names,
-                &outputs,
-                Written {
-                    text: arn,
-                    what: "the target group",
-                    path: &path,
-                },
-                &Address::Group(name.clone()),
-                &mut stack.references,
-            );
+            (arn, "the target group", path)
+        });
+        for (value, what, path) in profile.chain(target_groups) {
+            let written = Written {
+                value,
+                what,
+                path: &path,
+            };
+            resolve_interpolations(checker, names, &outputs, written, &from, &mut edges);
         }
     }
+    stack.references.extend(edges);
 }
 
 /// The canary of a group of `count`, checked.

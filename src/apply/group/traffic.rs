@@ -22,7 +22,7 @@ pub(super) fn arns(executor: &Executor, group: &Group) -> Result<Vec<String>, No
         .map(|written| {
             let arn = interpolate(&executor.stack, written, &BTreeMap::new(), &outputs);
             if arn.contains(KNOWN_AFTER_APPLY) {
-                Err(NodeError::UnknownTargetGroup(written.clone()))
+                Err(NodeError::UnknownTargetGroup(written.to_string()))
             } else {
                 Ok(arn)
             }

@@ -22,7 +22,7 @@ use crate::aws::{Aws, AwsError};
 use crate::cli::{PlanFormat, RunArgs};
 use crate::diagnostic::color_on;
 use crate::model::notify::Event;
-use crate::model::{Address, Reference, Stack};
+use crate::model::{Address, Edge, Stack};
 use crate::observe::{AlarmState, CallerIdentity, Freeze, LiveAlarm, Observed};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Action, Plan, Redactor, render};
@@ -47,7 +47,7 @@ pub struct Session {
     pub saved: Option<Plan>,
     /// Dependencies among resources the plan deletes, so dependents go first (`destroy`
     /// passes the stack file's; otherwise deletes are ordered by kind only).
-    pub teardown: Vec<Reference>,
+    pub teardown: Vec<Edge>,
 }
 
 /// What a session runs with: the clients, the state bucket, and the environment's

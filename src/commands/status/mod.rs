@@ -309,7 +309,7 @@ fn target_groups(
                 draining: 0,
             };
             let Some(live) = observed.target_group(&arn) else {
-                status.arn = written.clone();
+                status.arn = written.to_string();
                 return status;
             };
             for (id, target) in &live.targets {

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::{Diffed, fingerprint, short_hash, unified_diff};
-use crate::model::{Address, CloudFormation, ParameterValue, Stack};
+use crate::model::{Address, CloudFormation, Interpolated, Known, ParameterValue, Stack};
 use crate::observe::{LiveCloudFormation, Observed, StackStatus, aws_name};
 use crate::plan::redact::{Redactor, SENSITIVE};
 use crate::plan::{Action, BeforeAfter, Change, CloudFormationChange, Detail, TemplateResource};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
-use crate::validate::interpolations;
 
 /// Values of `from_env` parameters, read from the environment before any AWS call.
 pub type EnvironmentValues = BTreeMap<String, String>;
@@ -123,35 +122,19 @@ pub fn parameter_values(
         .collect()
 }
 
-/// `text` with every `${...}` replaced by its value, or `(known after apply)`.
+/// `value` with every reference replaced by its value, or `(known after apply)`.
 pub fn interpolate(
     stack: &Stack,
-    text: &str,
+    value: &Interpolated,
     security_groups: &BTreeMap<String, String>,
     outputs: &Outputs,
 ) -> String {
-    let Ok(found) = interpolations(text) else {
-        return text.to_owned();
+    let known = Known {
+        stack,
+        security_groups,
+        outputs,
     };
-    let mut result = String::new();
-    let mut rest = 0;
-    for (offset, expression) in found {
-        result.push_str(&text[rest..offset]);
-        let parts: Vec<&str> = expression.trim().split('.').collect();
-        let value = match parts.as_slice() {
-            ["stack"] => Some(stack.name.clone()),
-            ["env"] => Some(stack.environment.name.clone()),
-            ["region"] => Some(stack.region.clone()),
-            ["apps", app, "version"] => stack.apps.get(*app).map(|a| a.version.clone()),
-            ["outputs", node, output] => outputs.get(*node).and_then(|o| o.get(*output)).cloned(),
-            ["security_groups", name, "id"] => security_groups.get(*name).cloned(),
-            _ => None,
-        };
-        result.push_str(&value.unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned()));
-        rest = offset + expression.len() + 3;
-    }
-    result.push_str(&text[rest..]);
-    result
+    value.render(&known, KNOWN_AFTER_APPLY)
 }
 
 /// The parameters whose value changes, or is known only after apply; sensitive ones

@@ -77,7 +77,7 @@ pub(super) fn references(checker: &mut Checker, names: &Names, raw: &RawStack, s
             );
         }
         for (key, value) in &cfn.parameters {
-            let ParameterValue::Text(text) = value else {
+            let ParameterValue::Text(value) = value else {
                 continue;
             };
             let path = format!("cloudformation.{name}.parameters.{key}");
@@ -86,7 +86,7 @@ pub(super) fn references(checker: &mut Checker, names: &Names, raw: &RawStack, s
                 names,
                 &outputs,
                 Written {
-                    text,
+                    value,
                     what: "parameter value",
                     path: &path,
                 },

@@ -32,7 +32,7 @@ impl Context<'_> {
         checker: &mut Checker,
         name: &str,
         group: &RawGroup,
-        references: &mut Vec<Reference>,
+        references: &mut Vec<Edge>,
     ) -> Group {
         let path = format!("groups.{name}");
         let address = Address::Group(name.to_owned());
@@ -79,12 +79,12 @@ impl Context<'_> {
             security_groups: group.security_groups.clone(),
             subnets,
             user_data,
-            instance_profile: group.instance_profile.clone(),
+            instance_profile: group.instance_profile.as_deref().map(Interpolated::parse),
             key_name: group.key_name.clone(),
             root_volume: launch::root_volume(checker, &path, group),
             metadata: launch::metadata(group),
             tags: user_tags,
-            target_groups: group.target_groups.clone(),
+            target_groups: group.target_groups.iter().map(|t| Interpolated::parse(t)).collect(),
             rollout: rollout(checker, &path, group.count, group.rollout.as_ref()),
         }
     }
@@ -96,7 +96,7 @@ impl Context<'_> {
         path: &str,
         address: &Address,
         group: &RawGroup,
-        references: &mut Vec<Reference>,
+        references: &mut Vec<Edge>,
     ) {
         let (roles, raw) = (self.roles, self.raw);
         if group.roles.is_empty() {
@@ -123,7 +123,7 @@ impl Context<'_> {
                 if let Some(app) = &r.app
                     && raw.apps.contains_key(app)
                 {
-                    references.push(Reference {
+                    references.push(Edge {
                         from: address.clone(),
                         to: Address::App(app.clone()),
                         path: role_path,
@@ -153,7 +153,7 @@ impl Context<'_> {
         path: &str,
         address: &Address,
         group: &RawGroup,
-        references: &mut Vec<Reference>,
+        references: &mut Vec<Edge>,
     ) {
         let names = self.names;
         for (i, sg) in group.security_groups.iter().enumerate() {
@@ -162,12 +162,12 @@ impl Context<'_> {
                 Ok(to) => {
                     // Instances start once their groups' rules are in place: health checks
                     // and peers reach them through those rules.
-                    references.push(Reference {
+                    references.push(Edge {
                         from: address.clone(),
                         to: Address::SecurityGroupRules(to.name().to_owned()),
                         path: sg_path.clone(),
                     });
-                    references.push(Reference {
+                    references.push(Edge {
                         from: address.clone(),
                         to,
                         path: sg_path,
@@ -306,9 +306,9 @@ pub(super) fn user_data(checker: &mut Checker, raw: &RawStack, stack: &mut Stack
             };
             if !found
                 .iter()
-                .any(|r: &Reference| r.from == address && r.to == to)
+                .any(|r: &Edge| r.from == address && r.to == to)
             {
-                found.push(Reference {
+                found.push(Edge {
                     from: address.clone(),
                     to,
                     path: path.clone(),

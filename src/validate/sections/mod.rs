@@ -78,8 +78,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         notify: raw.notify.as_ref().map(|n| notify::build(checker, n)),
     };
     cloudformation::references(checker, &names, raw, &mut stack);
-    launch::instance_profile_references(checker, &names, &raw.groups, &mut stack);
-    super::traffic::target_group_references(checker, &names, &raw.groups, &mut stack);
+    super::traffic::group_references(checker, &names, &mut stack);
     group::user_data(checker, raw, &mut stack);
     stack
 }

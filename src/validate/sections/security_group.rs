@@ -15,7 +15,7 @@ pub(super) fn build(
     names: &Names,
     name: &str,
     raw: &RawSecurityGroup,
-    references: &mut Vec<Reference>,
+    references: &mut Vec<Edge>,
 ) -> SecurityGroup {
     let path = format!("security_groups.{name}");
     if name == SELF {
@@ -27,7 +27,7 @@ pub(super) fn build(
         );
     }
     // A group's rules are applied once the group itself exists.
-    references.push(Reference {
+    references.push(Edge {
         from: Address::SecurityGroupRules(name.to_owned()),
         to: Address::SecurityGroup(name.to_owned()),
         path: path.clone(),
@@ -70,7 +70,7 @@ impl RuleAt<'_> {
         checker: &mut Checker,
         names: &Names,
         rule: &RawRule,
-        references: &mut Vec<Reference>,
+        references: &mut Vec<Edge>,
     ) -> Option<Rule> {
         let protocol = self.protocol(checker, &rule.protocol)?;
         let peer = self.peer(checker, names, rule, references)?;
@@ -119,7 +119,7 @@ impl RuleAt<'_> {
         checker: &mut Checker,
         names: &Names,
         rule: &RawRule,
-        references: &mut Vec<Reference>,
+        references: &mut Vec<Edge>,
     ) -> Option<Peer> {
         let rule_path = &self.path;
         match (&rule.cidr, &rule.from) {
@@ -141,7 +141,7 @@ impl RuleAt<'_> {
                     from.as_str()
                 };
                 match names.named("security_group", from) {
-                    Ok(to) => references.push(Reference {
+                    Ok(to) => references.push(Edge {
                         from: Address::SecurityGroupRules(self.group.to_owned()),
                         to,
                         path: from_path,

@@ -38,7 +38,7 @@ pub(super) fn plan(
         .map(|written| {
             let arn = interpolate(stack, written, &Default::default(), outputs);
             if arn.contains(KNOWN_AFTER_APPLY) {
-                written.clone()
+                written.to_string()
             } else {
                 arn
             }
