@@ -11,7 +11,6 @@
 
 pub mod apply;
 pub mod aws;
-pub mod planning;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
@@ -22,6 +21,7 @@ pub mod model;
 pub mod notify;
 pub mod observe;
 pub mod plan;
+pub mod planning;
 pub mod policy;
 pub mod rollout;
 pub mod schema;

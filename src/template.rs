@@ -38,8 +38,7 @@ pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
             )
         })
         .collect();
-    let signal_prefix =
-        crate::observe::state_keys::signals(&stack.name, &stack.environment.name);
+    let signal_prefix = crate::observe::state_keys::signals(&stack.name, &stack.environment.name);
     json!({
         "stack": stack.name,
         "env": { "name": stack.environment.name, "ephemeral": stack.environment.ephemeral.is_some() },

@@ -449,12 +449,27 @@ fn env_up_refuses_the_names_a_file_refuses_with_the_same_message() {
         let validated = support::rollstack(dir.path(), &["validate", "stack.yaml"]);
         assert_eq!(validated.status.code(), Some(1), "{name}");
         let expected = format!("invalid environment name `{name}`");
-        assert!(stderr(&validated).contains(&expected), "{}", stderr(&validated));
+        assert!(
+            stderr(&validated).contains(&expected),
+            "{}",
+            stderr(&validated)
+        );
 
-        let dir = scratch(&[("stack.yaml", &stack_file("env-names")), ("queue.yaml", QUEUE)]);
+        let dir = scratch(&[
+            ("stack.yaml", &stack_file("env-names")),
+            ("queue.yaml", QUEUE),
+        ]);
         let up = support::rollstack(
             dir.path(),
-            &["env", "up", "stack.yaml", name, "--from", "pr", "--auto-approve"],
+            &[
+                "env",
+                "up",
+                "stack.yaml",
+                name,
+                "--from",
+                "pr",
+                "--auto-approve",
+            ],
         );
         let err = stderr(&up);
         assert_eq!(up.status.code(), Some(1), "{name}: {err}");
@@ -463,6 +478,9 @@ fn env_up_refuses_the_names_a_file_refuses_with_the_same_message() {
             err.contains("hint: use a name of lowercase letters, digits and `-`, starting with a letter, at most 24 characters"),
             "{name}: {err}"
         );
-        assert!(!err.contains("AWS") && !err.contains("credentials"), "{err}");
+        assert!(
+            !err.contains("AWS") && !err.contains("credentials"),
+            "{err}"
+        );
     }
 }

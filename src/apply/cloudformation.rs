@@ -7,14 +7,14 @@
 
 use std::time::Duration;
 
-use crate::planning::change_sets::{Inputs, change_set_ready, create_change_set};
 use super::error::NodeError;
-use crate::aws::Patience;
 use super::{Executor, NodeOutcome};
+use crate::aws::Patience;
 use crate::aws::{AwsError, ChangeSetKind, ChangeSetState, StackEvent, StackState};
 use crate::model::Address;
 use crate::plan::diff::cloudformation::needs_recreate;
 use crate::plan::{Action, ChangeSetRef, CloudFormationChange};
+use crate::planning::change_sets::{Inputs, change_set_ready, create_change_set};
 
 /// Longest wait between two `DescribeStacks` of one stack.
 const MAX_POLL: Duration = Duration::from_secs(10);

@@ -246,7 +246,11 @@ impl Aws {
             .map(|r| {
                 let action = r.action().and_then(|a| ChangeAction::parse(a.as_str()));
                 Ok(ResourceChange {
-                    action: required(action, "DescribeChangeSet", "a change action rollstack knows")?,
+                    action: required(
+                        action,
+                        "DescribeChangeSet",
+                        "a change action rollstack knows",
+                    )?,
                     logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
                     resource_type: r.resource_type().unwrap_or_default().to_owned(),
                     replacement: r.replacement().and_then(|p| Replacement::parse(p.as_str())),

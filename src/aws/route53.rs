@@ -9,8 +9,8 @@ use aws_sdk_route53::types::{
 };
 
 use super::{Aws, AwsError};
-use crate::observe::dns::{LiveRecord, environment_domain, marker};
 use crate::observe::dns::RecordChange;
+use crate::observe::dns::{LiveRecord, environment_domain, marker};
 
 /// Route 53 takes at most 1,000 `ResourceRecord` elements per call, an upsert's
 /// counted twice.

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::state::freeze::{self, Unfrozen};
 use crate::aws::Reach;
 use crate::cli::{FreezeArgs, UnfreezeArgs};
 use crate::model::Stack;
@@ -11,6 +10,7 @@ use crate::model::notify::Event;
 use crate::notify::Notification;
 use crate::notify::send::Notifier;
 use crate::observe::{CallerIdentity, Freeze};
+use crate::state::freeze::{self, Unfrozen};
 
 /// Freezes the environment: its `apply`, `rollback` and `env up` refuse until unfrozen.
 pub fn freeze(args: &FreezeArgs, reach: &Reach) -> Result<ExitCode, Failure> {

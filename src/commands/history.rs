@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::state::history;
 use crate::aws::Reach;
 use crate::cli::{HistoryArgs, ListFormat};
+use crate::state::history;
 
 /// Lists the applies recorded for the environment, oldest first.
 pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {

@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use super::Failure;
 use super::session::run_session;
-use crate::state::history;
 use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::RollbackArgs;
 use crate::model::Stack;
+use crate::state::history;
 
 /// Restores the model of history entry `--to` (default: the last successful apply
 /// before the current state), showing the plan first.

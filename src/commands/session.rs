@@ -10,9 +10,9 @@ use crate::apply::session::{Inputs, Session};
 use crate::aws::{Aws, BucketGap, Reach};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::model::{Edge, Stack};
+use crate::plan::Redactor;
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::redact::FromEnv;
-use crate::plan::Redactor;
 
 /// Reads the session's inputs (before any AWS call), connects, checks the state bucket
 /// and runs `session`.

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::state::lock;
 use crate::aws::Reach;
 use crate::cli::UnlockArgs;
+use crate::state::lock;
 
 /// Removes the environment's lock if its id is the one given.
 pub fn run(args: &UnlockArgs, reach: &Reach) -> Result<ExitCode, Failure> {

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use rollout::{Canary, OnFailure, Rollout};
 pub use reference::{Interpolated, Known, Piece, Reference};
+pub use rollout::{Canary, OnFailure, Rollout};
 pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
 
 /// The effective model of one environment of a stack.

@@ -40,7 +40,7 @@ impl Reference {
         "${env}",
         "${region}",
         "${apps.NAME.version}",
-        "${outputs.NODE.OUTPUT}",
+        "${outputs.NAME.OUTPUT}",
         "${security_groups.NAME.id}",
     ];
 
@@ -164,6 +164,11 @@ impl Interpolated {
     /// The text as written.
     pub fn as_str(&self) -> &str {
         &self.written
+    }
+
+    /// Whether it is plain text: no `${` in it at all.
+    pub fn is_literal(&self) -> bool {
+        self.pieces.iter().all(|p| matches!(p, Piece::Text(_)))
     }
 
     /// Its pieces, in order.
@@ -360,7 +365,10 @@ mod tests {
             Interpolated::parse("oops ${x").pieces(),
             [Piece::Text("oops ".into()), Piece::Unclosed("x".into())]
         );
-        assert_eq!(Interpolated::parse("plain").pieces(), [Piece::Text("plain".into())]);
+        assert_eq!(
+            Interpolated::parse("plain").pieces(),
+            [Piece::Text("plain".into())]
+        );
         // Written and read as the text.
         let json = serde_json::to_string(&parsed).unwrap();
         assert_eq!(json, "\"a ${stack} b ${apps.web.version}\"");
@@ -375,7 +383,10 @@ mod tests {
             _ => None,
         };
         assert_eq!(arn.evaluate(output).as_deref(), Some("arn:tg/1"));
-        assert_eq!(Interpolated::parse("${outputs.lb.Other}").evaluate(output), None);
+        assert_eq!(
+            Interpolated::parse("${outputs.lb.Other}").evaluate(output),
+            None
+        );
         assert_eq!(Interpolated::parse("${stack}").evaluate(output), None);
         assert_eq!(Interpolated::parse("${x").evaluate(output), None);
     }

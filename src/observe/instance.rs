@@ -166,10 +166,25 @@ mod tests {
             all
         };
         let table: Vec<(Vec<(&str, &str)>, Option<&str>)> = vec![
-            (with(&[("rollstack:resource", "group.www"), ("Name", "shop-prod-www")]), Some("www")),
+            (
+                with(&[
+                    ("rollstack:resource", "group.www"),
+                    ("Name", "shop-prod-www"),
+                ]),
+                Some("www"),
+            ),
             // The resource tag decides, whatever the Name says.
-            (with(&[("rollstack:resource", "group.www"), ("Name", "renamed")]), Some("www")),
-            (with(&[("rollstack:resource", "job.migrate"), ("Name", "shop-prod-www")]), None),
+            (
+                with(&[("rollstack:resource", "group.www"), ("Name", "renamed")]),
+                Some("www"),
+            ),
+            (
+                with(&[
+                    ("rollstack:resource", "job.migrate"),
+                    ("Name", "shop-prod-www"),
+                ]),
+                None,
+            ),
             (with(&[("rollstack:resource", "nonsense")]), None),
             // The resource tag taken off by hand: the Name, against its own ownership.
             (with(&[("Name", "shop-prod-www")]), Some("www")),

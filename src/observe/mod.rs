@@ -7,22 +7,22 @@
 mod cloudformation;
 pub mod dns;
 pub mod environments;
-pub mod records;
-pub mod state_keys;
 mod identity;
 mod instance;
 pub mod numbering;
 mod query;
+pub mod records;
+pub mod state_keys;
 mod traffic;
 
 pub use cloudformation::{
     ChangeAction, DescribedStack, LiveCloudFormation, Replacement, ResourceChange, StackStatus,
     sort_stacks,
 };
-pub use records::{Freeze, Signal};
 pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance, group_of};
 pub use query::Query;
+pub use records::{Freeze, Signal};
 pub use traffic::{
     AlarmState, LiveAlarm, LiveTargetGroup, Target, TargetState, resolve, short_name,
 };

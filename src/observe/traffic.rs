@@ -115,7 +115,10 @@ impl LiveTargetGroup {
 
 /// `written` (an ARN, or `${outputs.NODE.OUTPUT}` references) with each reference
 /// replaced by `output(node, output)`; `None` when one is not known.
-pub fn resolve(written: &Interpolated, output: impl Fn(&str, &str) -> Option<String>) -> Option<String> {
+pub fn resolve(
+    written: &Interpolated,
+    output: impl Fn(&str, &str) -> Option<String>,
+) -> Option<String> {
     written.evaluate(|reference| match reference {
         Reference::Output { node, output: name } => output(node, name),
         _ => None,

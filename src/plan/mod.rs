@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::Address;
 use crate::observe::{CallerIdentity, Direction, ResolvedImage};
 
-pub use diff::{PlanError, diff};
 pub use crate::observe::ResourceChange;
+pub use diff::{PlanError, diff};
 pub use redact::{Redactor, SENSITIVE};
 
 /// Version of the plan JSON; bumped when a field changes meaning or goes away.

@@ -10,8 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::PlanError;
-use crate::observe::group_of;
 use crate::model::{Address, Stack};
+use crate::observe::group_of;
 use crate::observe::{Observed, aws_name, tags};
 
 /// Live resources of a group re-addressed under its new name.

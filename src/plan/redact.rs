@@ -37,7 +37,6 @@ impl Redactor {
     }
 }
 
-
 /// The stack's `from_env` parameters, read through `lookup` (the process environment,
 /// or a test's): their values, a redactor of every sensitive value known (sensitive
 /// `from_env` values and `NoEcho` parameters, literal or not), and (path, variable) of

@@ -95,11 +95,7 @@ pub async fn plan_change_sets(
 
 /// Takes the saved plan's change sets into the fresh plan, so that apply executes
 /// exactly them; one that is gone or no longer executable makes the plan stale.
-pub async fn adopt(
-    aws: &Aws,
-    saved: &Plan,
-    fresh: &mut Plan,
-) -> Result<(), super::PlanningError> {
+pub async fn adopt(aws: &Aws, saved: &Plan, fresh: &mut Plan) -> Result<(), super::PlanningError> {
     for change in &saved.changes {
         let Detail::CloudFormation(detail) = &change.detail else {
             continue;

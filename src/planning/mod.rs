@@ -65,7 +65,9 @@ pub enum PlanningError {
     #[error("CloudFormation refused a change set: {0}")]
     ChangeSet(String),
     /// A saved plan's change set can no longer be executed.
-    #[error("plan is stale: {address} changed since the plan was made (its change set `{name}` {problem})")]
+    #[error(
+        "plan is stale: {address} changed since the plan was made (its change set `{name}` {problem})"
+    )]
     StaleChangeSet {
         /// The node.
         address: Address,
@@ -96,12 +98,8 @@ pub async fn plan(aws: &Aws, request: &Request<'_>) -> Result<Planned, PlanningE
         ChangeSets::None => {}
         ChangeSets::Make => {
             let security_groups = observed.security_group_ids(stack);
-            let outputs = plan::diff::known_outputs(
-                stack,
-                &observed,
-                request.environment,
-                request.redactor,
-            );
+            let outputs =
+                plan::diff::known_outputs(stack, &observed, request.environment, request.redactor);
             let inputs = change_sets::Inputs {
                 security_groups: &security_groups,
                 outputs: &outputs,

@@ -146,7 +146,8 @@ fn roles_of_profiles_a_node_makes_are_passed_by_name_pattern() {
 #[test]
 fn named_profiles_pass_the_roles_iam_answered() {
     let mut stack = shop("prod");
-    stack.groups.get_mut("bastion").unwrap().instance_profile = Some(crate::model::Interpolated::parse("ops-bastion"));
+    stack.groups.get_mut("bastion").unwrap().instance_profile =
+        Some(crate::model::Interpolated::parse("ops-bastion"));
     assert_eq!(named_profiles(&stack), ["ops-bastion"]);
     let roles = BTreeMap::from([(
         "ops-bastion".to_owned(),
@@ -241,7 +242,9 @@ fn traffic_is_allowed_when_used() {
     );
     // A target group made by CloudFormation: any of the account's in the region.
     let www = stack.groups.get_mut("www").unwrap();
-    www.target_groups = vec![crate::model::Interpolated::parse("${outputs.lb.TargetGroup}")];
+    www.target_groups = vec![crate::model::Interpolated::parse(
+        "${outputs.lb.TargetGroup}",
+    )];
     let apply = build_for(&stack, Purpose::Apply);
     assert_eq!(
         statement(&apply, "RegisterInTargetGroups").resource,

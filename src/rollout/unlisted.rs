@@ -32,7 +32,12 @@ impl Unlisted {
     /// As of `now`, the launched instances `live` does not show, as members on the
     /// target spec, pending, with `traffic`; those it shows (or that never showed up
     /// within [`LISTING_LAG`]) are forgotten.
-    pub fn members(&mut self, live: &[LiveInstance], traffic: Traffic, now: Instant) -> Vec<Member> {
+    pub fn members(
+        &mut self,
+        live: &[LiveInstance],
+        traffic: Traffic,
+        now: Instant,
+    ) -> Vec<Member> {
         self.launched.retain(|id, (_, at, _)| {
             now.saturating_duration_since(*at) < LISTING_LAG && !live.iter().any(|i| &i.id == id)
         });
@@ -84,14 +89,23 @@ mod tests {
         for (after, shown, added) in table {
             let start = Instant::now();
             let mut unlisted = Unlisted::default();
-            let ids = vec![("i-1".to_owned(), Some("subnet-a".to_owned())), ("i-2".to_owned(), None)];
+            let ids = vec![
+                ("i-1".to_owned(), Some("subnet-a".to_owned())),
+                ("i-2".to_owned(), None),
+            ];
             unlisted.add(ids, start, "2026-12-03T10:00:00Z");
             let live: Vec<LiveInstance> = shown.iter().map(|id| listed(id)).collect();
-            let members = unlisted.members(&live, Traffic::Unregistered, start + Duration::from_secs(after));
+            let members = unlisted.members(
+                &live,
+                Traffic::Unregistered,
+                start + Duration::from_secs(after),
+            );
             let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
             assert_eq!(ids, added, "{after}s, listed {shown:?}");
             for m in &members {
-                assert!(m.current && m.health == Health::Pending && m.traffic == Traffic::Unregistered);
+                assert!(
+                    m.current && m.health == Health::Pending && m.traffic == Traffic::Unregistered
+                );
                 assert_eq!(m.launched, "2026-12-03T10:00:00Z");
             }
         }

@@ -5,8 +5,8 @@
 //! again by the next merge.
 
 use crate::aws::{Aws, AwsError, Written};
-use crate::observe::state_keys;
 pub use crate::observe::records::{Freeze, holds};
+use crate::observe::state_keys;
 
 /// A freeze by this process's user, now, made by command `by`, for `reason`.
 pub fn now(by: &str, reason: String) -> Freeze {
@@ -60,7 +60,8 @@ pub async fn write(
     freeze: &Freeze,
 ) -> Result<(), AwsError> {
     let body = serde_json::to_vec_pretty(freeze).unwrap_or_default();
-    aws.put_object(bucket, &state_keys::freeze(stack, env), body).await
+    aws.put_object(bucket, &state_keys::freeze(stack, env), body)
+        .await
 }
 
 /// What `unfreeze` found.

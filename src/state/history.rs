@@ -142,14 +142,21 @@ pub async fn update(
     entry: &Entry,
 ) -> Result<(), AwsError> {
     let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
-    aws.put_object(bucket, &state_keys::history_entry(stack, env, entry.seq), body)
-        .await
+    aws.put_object(
+        bucket,
+        &state_keys::history_entry(stack, env, entry.seq),
+        body,
+    )
+    .await
 }
 
 /// Every entry of `stack`/`env`, oldest first.
 pub async fn list(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Vec<Entry>, AwsError> {
     let seqs = numbers(aws, bucket, stack, env).await?;
-    let keys: Vec<String> = seqs.iter().map(|seq| state_keys::history_entry(stack, env, *seq)).collect();
+    let keys: Vec<String> = seqs
+        .iter()
+        .map(|seq| state_keys::history_entry(stack, env, *seq))
+        .collect();
     let reads = keys.iter().map(|key| aws.get_object(bucket, key));
     let objects = futures_util::future::try_join_all(reads).await?;
     Ok(objects

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{Aws, AwsError, Condition, Written};
 use super::{identity, timestamp};
+use crate::aws::{Aws, AwsError, Condition, Written};
 use crate::observe::state_keys;
 
 /// How long a lock holds without renewal; a holder killed with `kill -9` blocks others at

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::Checker;
 use crate::diagnostic::did_you_mean;
 use crate::load::raw::{RawGroup, RawHttpTokens};
-use crate::model::{Metadata, RootVolume, VolumeType};
+use crate::model::{Interpolated, Metadata, RootVolume, VolumeType};
 
 /// The most user data AWS takes, before base64: 16 KB.
 pub const MAX_USER_DATA: usize = 16 * 1024;
@@ -172,7 +172,12 @@ pub fn instance_type(checker: &mut Checker, path: &str, instance_type: &str) {
 }
 
 /// A key pair name and an instance profile name or ARN, as AWS takes them.
-pub fn names(checker: &mut Checker, path: &str, raw: &RawGroup) {
+pub fn names(
+    checker: &mut Checker,
+    path: &str,
+    raw: &RawGroup,
+    instance_profile: Option<&Interpolated>,
+) {
     if let Some(key) = &raw.key_name
         && (key.is_empty() || key.len() > 255)
     {
@@ -183,10 +188,9 @@ pub fn names(checker: &mut Checker, path: &str, raw: &RawGroup) {
             None,
         );
     }
-    if let Some(profile) = raw
-        .instance_profile
-        .as_deref()
-        .filter(|p| !p.contains("${"))
+    if let Some(profile) = instance_profile
+        .filter(|p| p.is_literal())
+        .map(Interpolated::as_str)
     {
         let name = profile
             .strip_prefix("arn:")

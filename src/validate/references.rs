@@ -198,7 +198,11 @@ pub(super) fn resolve_interpolations(
     edges: &mut Vec<crate::model::Edge>,
 ) {
     let Written { value, what, path } = value;
-    if value.pieces().iter().any(|p| matches!(p, Piece::Unclosed(_))) {
+    if value
+        .pieces()
+        .iter()
+        .any(|p| matches!(p, Piece::Unclosed(_)))
+    {
         checker.error_at_value(
             path,
             format!("unclosed `${{` in {what}"),

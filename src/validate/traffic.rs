@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::Checker;
 use super::references::{Names, Written, resolve_interpolations};
-use crate::load::raw::{RawCanary, RawGroup};
-use crate::model::{Address, Canary, Quantity, Stack};
+use crate::load::raw::RawCanary;
+use crate::model::{Address, Canary, Interpolated, Quantity, Stack};
 
 /// The most target groups a group serves: rollstack remembers them in one tag each on
 /// the launch template (so that a group removed from the file still drains), within
@@ -14,29 +14,29 @@ use crate::model::{Address, Canary, Quantity, Stack};
 pub const MAX_TARGET_GROUPS: usize = 5;
 
 /// Checks a group's `target_groups`: ARNs of ELBv2 target groups, or references.
-pub fn target_groups(checker: &mut Checker, path: &str, raw: &RawGroup) {
+pub fn target_groups(checker: &mut Checker, path: &str, target_groups: &[Interpolated]) {
     let path = format!("{path}.target_groups");
-    if raw.target_groups.len() > MAX_TARGET_GROUPS {
+    if target_groups.len() > MAX_TARGET_GROUPS {
         checker.error_at_value(
             &path,
             format!(
                 "{} target groups; a group serves at most {MAX_TARGET_GROUPS}",
-                raw.target_groups.len()
+                target_groups.len()
             ),
             "at most five target groups",
             Some("put the instances behind fewer target groups, or split the group".to_owned()),
         );
     }
-    for (i, arn) in raw.target_groups.iter().enumerate() {
+    for (i, arn) in target_groups.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        if raw.target_groups[..i].contains(arn) {
+        if target_groups[..i].contains(arn) {
             checker.error_at_value(
                 &at,
                 format!("target group `{arn}` is listed twice"),
                 "each target group once",
                 Some("remove the repeat".to_owned()),
             );
-        } else if !arn.contains("${") && !is_target_group_arn(arn) {
+        } else if arn.is_literal() && !is_target_group_arn(arn.as_str()) {
             checker.error_at_value(
                 &at,
                 format!("`{arn}` is not a target group ARN"),

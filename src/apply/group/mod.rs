@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::{FailedInstance, NodeError};
-use crate::aws::Patience;
 use super::{Executor, NodeOutcome};
+use crate::aws::Patience;
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, OnFailure};
 use crate::observe::{LiveLaunchTemplate, tags};

@@ -7,19 +7,18 @@ use std::time::{Duration, Instant, SystemTime};
 use super::launch::launch;
 use super::{Executor, Rolled, Target};
 use crate::apply::dns;
-use crate::aws::Patience;
 use crate::apply::progress::GroupProgress;
-use crate::state::signals::Signals;
 use crate::aws::AwsError;
+use crate::aws::Patience;
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, HealthCheck};
 use crate::observe::{InstanceState, LiveAlarm, LiveInstance, LiveTargetGroup, TargetState};
 use crate::rollout::health::{self, Seen};
 use crate::rollout::traffic::{self, Drains};
 use crate::rollout::{
-    self, AlarmGate, BakeClock, Firing, Gates, Judges, Member, Policy, Step, Traffic,
-    Unlisted,
+    self, AlarmGate, BakeClock, Firing, Gates, Judges, Member, Policy, Step, Traffic, Unlisted,
 };
+use crate::state::signals::Signals;
 
 /// How a rollout goes beyond its target: what it takes out whatever its state, and
 /// whether it is a rollback (no canary, no alarms: it restores what served).

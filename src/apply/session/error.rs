@@ -1,9 +1,9 @@
 //! Why a session stopped before it executed anything, or could not record it.
 
-use crate::state::lock::LockError;
 use crate::aws::AwsError;
 use crate::model::Address;
 use crate::plan::PlanError;
+use crate::state::lock::LockError;
 
 /// Why a session failed.
 #[derive(Debug, thiserror::Error)]

@@ -14,9 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
-use crate::state::expiry;
-use crate::state::history::{self, Entry, Outcome};
-use crate::state::lock::{Lock, LockRequest};
 use super::{Executor, Known, Options, Progress, Report};
 use crate::aws::{Aws, AwsError};
 use crate::cli::{PlanFormat, RunArgs};
@@ -27,6 +24,9 @@ use crate::observe::{AlarmState, CallerIdentity, Freeze, LiveAlarm, Observed};
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::{self, Action, Plan, Redactor, render};
 use crate::planning::{ChangeSets, Planned, Request};
+use crate::state::expiry;
+use crate::state::history::{self, Entry, Outcome};
+use crate::state::lock::{Lock, LockRequest};
 
 pub use error::SessionError;
 
@@ -210,7 +210,10 @@ impl Session {
             identity: inputs.identity,
             freeze,
             commit: commit.as_deref(),
-            change_sets: self.saved.as_ref().map_or(ChangeSets::None, ChangeSets::Adopt),
+            change_sets: self
+                .saved
+                .as_ref()
+                .map_or(ChangeSets::None, ChangeSets::Adopt),
         };
         let Planned { plan, observed } = crate::planning::plan(inputs.aws, &request).await?;
         let firing = firing_alarms(&self.stack, &observed, &plan);

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use super::{Inputs, Session};
-use crate::state::history::{Entry, Outcome};
 use crate::model::notify::Event;
 use crate::notify::send::Notifier;
 use crate::notify::{Notification, Releases};
 use crate::observe::{Observed, tags};
 use crate::plan::Plan;
+use crate::state::history::{Entry, Outcome};
 
 /// A session's notifications: the webhooks, and what every event of it shares.
 pub(super) struct Notices {

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use super::super::Failure;
-use crate::commands::session::run_session;
 use crate::apply::session::Session;
 use crate::aws::Reach;
 use crate::cli::EnvUpArgs;
+use crate::commands::session::run_session;
 use crate::model::Lifecycle;
 
 /// Applies the stack as environment `NAME`, shaped by the ephemeral overlay, expiring

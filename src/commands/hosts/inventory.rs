@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::state::signals::Signals;
 use crate::model::{HealthCheck, Stack};
 use crate::observe::numbering::{Numbered, numbered};
 use crate::observe::{InstanceState, LiveInstance, tags};
 use crate::rollout::Health;
 use crate::rollout::health::{self, Seen};
+use crate::state::signals::Signals;
 
 /// One instance, as `hosts` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::state::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{HostsArgs, HostsFormat};
 use crate::diagnostic::did_you_mean;
 use crate::model::{HealthCheck, Stack};
 use crate::observe::{InstanceState, LiveInstance, Query};
+use crate::state::signals::Signals;
 pub use inventory::RoleFilter;
 
 /// Prints the hosts of the environment.

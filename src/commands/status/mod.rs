@@ -9,8 +9,6 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::Failure;
-use crate::state::lock::{self, LockRecord};
-use crate::state::signals::Signals;
 use crate::aws::Reach;
 use crate::cli::{ListFormat, StatusArgs};
 use crate::model::{Address, Group, HealthCheck, Stack};
@@ -19,6 +17,8 @@ use crate::plan::Redactor;
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::spec::LaunchSpec;
 use crate::rollout::health;
+use crate::state::lock::{self, LockRecord};
+use crate::state::signals::Signals;
 use crate::template::Outputs;
 
 /// The live view of one environment.

@@ -161,7 +161,7 @@ impl PlanError {
 }
 
 /// Plans `stack` against `observed`: the plan (its warnings are the caller's, once
-/// everything that shows what it destroys is known: [`crate::planning::plan`]), and what
+/// everything that shows what it destroys is known: `planning::plan`), and what
 /// was observed as if the plan's moves were carried out.
 pub fn diff(
     stack: &Stack,

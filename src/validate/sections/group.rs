@@ -47,8 +47,14 @@ impl Context<'_> {
         if formats::instance_type(&group.instance_type).is_ok() {
             launch::instance_type(checker, &path, &group.instance_type);
         }
-        launch::names(checker, &path, group);
-        traffic::target_groups(checker, &path, group);
+        let instance_profile = group.instance_profile.as_deref().map(Interpolated::parse);
+        let target_groups: Vec<Interpolated> = group
+            .target_groups
+            .iter()
+            .map(|t| Interpolated::parse(t))
+            .collect();
+        launch::names(checker, &path, group, instance_profile.as_ref());
+        traffic::target_groups(checker, &path, &target_groups);
         self.security_groups(checker, &path, &address, group, references);
         let subnets = match &group.subnets {
             Some(own) => {
@@ -79,12 +85,12 @@ impl Context<'_> {
             security_groups: group.security_groups.clone(),
             subnets,
             user_data,
-            instance_profile: group.instance_profile.as_deref().map(Interpolated::parse),
+            instance_profile,
             key_name: group.key_name.clone(),
             root_volume: launch::root_volume(checker, &path, group),
             metadata: launch::metadata(group),
             tags: user_tags,
-            target_groups: group.target_groups.iter().map(|t| Interpolated::parse(t)).collect(),
+            target_groups,
             rollout: rollout(checker, &path, group.count, group.rollout.as_ref()),
         }
     }
@@ -304,10 +310,7 @@ pub(super) fn user_data(checker: &mut Checker, raw: &RawStack, stack: &mut Stack
                 }
                 _ => continue,
             };
-            if !found
-                .iter()
-                .any(|r: &Edge| r.from == address && r.to == to)
-            {
+            if !found.iter().any(|r: &Edge| r.from == address && r.to == to) {
                 found.push(Edge {
                     from: address.clone(),
                     to,
