@@ -103,6 +103,27 @@ pub struct LiveInstance {
 }
 
 impl LiveInstance {
+    /// A running instance `id` with `tags` and nothing else, for tests.
+    #[cfg(test)]
+    pub fn with_tags(id: &str, tags: &[(&str, &str)]) -> LiveInstance {
+        LiveInstance {
+            id: id.to_owned(),
+            state: InstanceState::Running,
+            instance_type: "t3.micro".to_owned(),
+            image_id: "ami-1".to_owned(),
+            subnet_id: None,
+            private_ip: None,
+            public_ip: None,
+            launch_time: String::new(),
+            security_group_ids: Vec::new(),
+            volume_ids: Vec::new(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.get(key).map(String::as_str)
@@ -137,25 +158,6 @@ pub fn group_of(instance: &LiveInstance) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn instance(tags: &[(&str, &str)]) -> LiveInstance {
-        LiveInstance {
-            id: "i-1".to_owned(),
-            state: InstanceState::Running,
-            instance_type: "t3.micro".to_owned(),
-            image_id: "ami-1".to_owned(),
-            subnet_id: None,
-            private_ip: None,
-            public_ip: None,
-            launch_time: String::new(),
-            security_group_ids: Vec::new(),
-            volume_ids: Vec::new(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }
-    }
-
     /// (tags, the group it belongs to)
     #[test]
     fn the_group_an_instance_belongs_to() {
@@ -165,7 +167,8 @@ mod tests {
             all.extend_from_slice(more);
             all
         };
-        let table: Vec<(Vec<(&str, &str)>, Option<&str>)> = vec![
+        type Row = (Vec<(&'static str, &'static str)>, Option<&'static str>);
+        let table: Vec<Row> = vec![
             (
                 with(&[
                     ("rollstack:resource", "group.www"),
@@ -193,7 +196,11 @@ mod tests {
             (vec![("Name", "shop-prod-www")], None),
         ];
         for (tags, group) in table {
-            assert_eq!(group_of(&instance(&tags)).as_deref(), group, "{tags:?}");
+            assert_eq!(
+                group_of(&LiveInstance::with_tags("i-1", &tags)).as_deref(),
+                group,
+                "{tags:?}"
+            );
         }
     }
 }

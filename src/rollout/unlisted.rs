@@ -4,7 +4,7 @@
 //! causes a second launch, a capacity breach or a false failure.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{Health, Member, Traffic};
 use crate::observe::LiveInstance;
@@ -21,11 +21,17 @@ pub struct Unlisted {
 }
 
 impl Unlisted {
-    /// Remembers `ids` (with their subnets) as launched at `at` (`launch_time`, RFC 3339).
-    pub fn add(&mut self, ids: Vec<(String, Option<String>)>, at: Instant, launch_time: &str) {
+    /// Remembers `ids` (with their subnets) as launched at `at` (`launch_time` on the
+    /// wall clock).
+    pub fn add(
+        &mut self,
+        ids: Vec<(String, Option<String>)>,
+        at: Instant,
+        launch_time: SystemTime,
+    ) {
+        let launched = humantime::format_rfc3339_seconds(launch_time).to_string();
         for (id, subnet) in ids {
-            self.launched
-                .insert(id, (subnet, at, launch_time.to_owned()));
+            self.launched.insert(id, (subnet, at, launched.clone()));
         }
     }
 
@@ -58,23 +64,6 @@ impl Unlisted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::InstanceState;
-
-    fn listed(id: &str) -> LiveInstance {
-        LiveInstance {
-            id: id.to_owned(),
-            state: InstanceState::Pending,
-            instance_type: "t3.micro".to_owned(),
-            image_id: "ami-1".to_owned(),
-            subnet_id: None,
-            private_ip: None,
-            public_ip: None,
-            launch_time: String::new(),
-            security_group_ids: Vec::new(),
-            volume_ids: Vec::new(),
-            tags: BTreeMap::new(),
-        }
-    }
 
     /// (seconds since the launch, what the listing shows, the members it adds)
     #[test]
@@ -93,8 +82,12 @@ mod tests {
                 ("i-1".to_owned(), Some("subnet-a".to_owned())),
                 ("i-2".to_owned(), None),
             ];
-            unlisted.add(ids, start, "2026-12-03T10:00:00Z");
-            let live: Vec<LiveInstance> = shown.iter().map(|id| listed(id)).collect();
+            let launched = humantime::parse_rfc3339("2026-12-03T10:00:00Z").unwrap();
+            unlisted.add(ids, start, launched);
+            let live: Vec<LiveInstance> = shown
+                .iter()
+                .map(|id| LiveInstance::with_tags(id, &[]))
+                .collect();
             let members = unlisted.members(
                 &live,
                 Traffic::Unregistered,

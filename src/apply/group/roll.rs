@@ -269,11 +269,7 @@ impl<'a> Rollout<'a> {
                 update(&format!("launching {n}"));
                 let launched = launch(executor, self.name, self.group, self.target, members, n);
                 match self.patience.poll(launched.await)? {
-                    Some(ids) => {
-                        let now = SystemTime::now();
-                        let at = humantime::format_rfc3339_seconds(now).to_string();
-                        self.unlisted.add(ids, Instant::now(), &at);
-                    }
+                    Some(ids) => self.unlisted.add(ids, Instant::now(), SystemTime::now()),
                     None => executor.nap(executor.options.poll_interval).await,
                 }
             }

@@ -138,7 +138,7 @@ impl Session {
         inputs: &Inputs<'_>,
         lock: &Lock,
         interrupt: &Interrupt,
-        freeze: Option<crate::state::freeze::Freeze>,
+        freeze: Option<Freeze>,
     ) -> Result<ExitCode, SessionError> {
         let (observed, plan) = self.plan(inputs, freeze.as_ref()).await?;
         if let Some(saved) = &self.saved {
