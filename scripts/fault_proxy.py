@@ -21,9 +21,10 @@ KIND is one of:
 
   none      no fault: a plain proxy (with --log, a witness of the calls made)
 
-With --log FILE, every answered form-encoded request appends one line to FILE, in the
-order answered: its Action and the instance ids it names (`TerminateInstances i-1 i-2`,
-`DeregisterTargets i-1`).
+With --log FILE, every request answered with success appends one line to FILE, in the
+order answered: a form-encoded one its Action and the instance ids it names
+(`TerminateInstances i-1 i-2`, `DeregisterTargets i-1`; `RunInstances group.www i-3`:
+the resource it tags and the ids launched), an S3 one `S3 GET /bucket/key`.
 
 With --match, only requests whose path or body contains TEXT (`lock.json`,
 `Action=CreateSecurityGroup`) are faulted; with --times, at most N faults are injected.
@@ -174,21 +175,33 @@ def fault_now(path, body):
         return hit
 
 
-def record(body):
-    """Appends the call `body` makes to the --log file: `Action id id ...`."""
+def record(method, path, body, answer):
+    """Appends the call to the --log file: `Action id id ...` for a form-encoded call
+    (`RunInstances` with the `rollstack:resource` it tags, and the ids it launched),
+    `S3 METHOD /bucket/key` for an S3 one."""
     form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
     action = form.get("Action", [""])[0]
     if not action:
-        return
-    ids = [
-        value
-        for key, values in sorted(form.items())
-        if re.fullmatch(r"InstanceId\.\d+|Targets\.member\.\d+\.Id", key)
-        for value in values
-    ]
+        line = f"S3 {method} {urllib.parse.urlsplit(path).path}"
+    else:
+        ids = [
+            value
+            for key, values in sorted(form.items())
+            if re.fullmatch(r"InstanceId\.\d+|Targets\.member\.\d+\.Id", key)
+            for value in values
+        ]
+        if action == "RunInstances":
+            resource = [
+                form.get(key.replace(".Key", ".Value"), [""])[0]
+                for key, values in form.items()
+                if key.startswith("TagSpecification.") and key.endswith(".Key")
+                and values == ["rollstack:resource"]
+            ]
+            ids = resource[:1] + re.findall(r"<instanceId>([^<]+)</instanceId>", answer.decode("utf-8", "replace"))
+        line = " ".join([action] + ids)
     with lock:
         with open(args.log, "a") as log:
-            log.write(" ".join([action] + ids) + "\n")
+            log.write(line + "\n")
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -270,7 +283,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             with lock:
                 replies[token] = reply
         if args.log and reply[0] < 300:
-            record(body)
+            record(self.command, self.path, body, reply[2])
         if fault and kind == "lost":
             return self.reset()
         self.answer(*reply)

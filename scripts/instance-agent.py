@@ -8,14 +8,25 @@ With `--http PORT`, each running instance also answers HTTP health checks on
 subnets inside 127.0.0.0/8, where every address is this machine's loopback, and the
 right to bind PORT.
 
-usage: instance-agent.py STACK STATE_BUCKET [--fail RELEASE]... [--http PORT]... [--once]
-Instances whose `rollstack:release` tag is a RELEASE given with --fail signal `fail`.
+It plays release jobs' instances too (`rollstack:resource` `job.NAME`): it uploads
+their output and `{"status", "exit_code"}` where their user data's wrapper would. With
+--run-jobs it runs the job's script (taken out of the user data) here, for its real
+output and exit code; without, it reports success with a line saying nothing ran.
+
+usage: instance-agent.py STACK STATE_BUCKET [--fail RELEASE]... [--http PORT]...
+                         [--run-jobs] [--mute-jobs] [--once]
+Instances whose `rollstack:release` tag is a RELEASE given with --fail signal `fail`;
+a job instance of such a release reports exit code 3 without running its script. With
+--mute-jobs, job instances never report (a job that hangs).
 Runs until its parent exits (or once, with --once).
 """
 import argparse
+import base64
 import http.server
 import json
 import os
+import re
+import subprocess
 import threading
 import time
 
@@ -27,6 +38,8 @@ parser.add_argument("bucket")
 parser.add_argument("--fail", action="append", default=[])
 parser.add_argument("--http", action="append", default=[], type=int)
 parser.add_argument("--once", action="store_true")
+parser.add_argument("--mute-jobs", action="store_true")
+parser.add_argument("--run-jobs", action="store_true")
 args = parser.parse_args()
 
 ec2 = boto3.client("ec2", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
@@ -34,6 +47,30 @@ s3 = boto3.client("s3", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-eas
 parent = os.getppid()
 signalled = set()
 served = set()
+
+
+def run_job(instance_id, release):
+    """What a job instance's wrapper does: run the script, upload output and result."""
+    attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+    data = base64.b64decode(attribute.get("UserData", {}).get("Value", "")).decode()
+    target = re.search(r'^result="s3://([^/]+)/(.*)\$id"$', data, re.M)
+    script = re.search(r"^cat > \"\$script\" <<'(\S+)'\n(.*?)^\1$", data, re.M | re.S)
+    if not (target and script):
+        return
+    if release in args.fail:
+        output, code = f"failing as told: {release}\n", 3
+    elif not args.run_jobs:
+        output, code = f"(the local endpoint runs no job script: {release})\n", 0
+    else:
+        done = subprocess.run(
+            ["bash", "-c", script.group(2)], capture_output=True, text=True, timeout=60
+        )
+        output, code = done.stdout + done.stderr, done.returncode
+    bucket, prefix = target.group(1), target.group(2) + instance_id
+    s3.put_object(Bucket=bucket, Key=prefix + ".log", Body=output.encode()[-65536:])
+    status = "succeeded" if code == 0 else "failed"
+    body = json.dumps({"status": status, "exit_code": code})
+    s3.put_object(Bucket=bucket, Key=prefix + ".json", Body=body.encode())
 
 
 def serve(address, port, healthy):
@@ -69,6 +106,11 @@ while True:
                         serve(address, port, status == "ok")
                         served.add((address, port))
                 if instance_id in signalled:
+                    continue
+                if tags.get("rollstack:resource", "").startswith("job."):
+                    if not args.mute_jobs:
+                        run_job(instance_id, tags.get("rollstack:release", ""))
+                        signalled.add(instance_id)
                     continue
                 key = f"rollstack/{args.stack}/{tags['rollstack:env']}/signals/{instance_id}"
                 body = json.dumps({"status": status, "spec": tags.get("rollstack:spec", "")})

@@ -18,26 +18,35 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "stack", "env", "region", "group", "roles", "apps", "outputs", "signal",
 ];
 
+/// Names every job script sees, at the top level.
+pub const JOB_CONTEXT_NAMES: &[&str] = &["stack", "env", "region", "apps", "outputs", "job"];
+
 /// Outputs of CloudFormation nodes: node -> output name -> value.
 pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Every app of `stack` with its version and artifact, `versions` overriding the file's.
+fn apps(stack: &Stack, versions: &BTreeMap<&str, &str>) -> serde_json::Map<String, Value> {
+    stack
+        .apps
+        .iter()
+        .map(|(name, app)| {
+            let version = versions.get(name.as_str()).copied().unwrap_or(&app.version);
+            let artifact = stack
+                .releases_bucket
+                .as_ref()
+                .map(|b| format!("s3://{b}/{name}/{version}.tar.gz"));
+            (
+                name.clone(),
+                json!({ "version": version, "artifact": artifact }),
+            )
+        })
+        .collect()
+}
 
 /// The context of group `group`'s user data in `stack`.
 pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
     let g = &stack.groups[group];
-    let apps: serde_json::Map<String, Value> = stack
-        .apps
-        .iter()
-        .map(|(name, app)| {
-            let artifact = stack
-                .releases_bucket
-                .as_ref()
-                .map(|b| format!("s3://{b}/{name}/{}.tar.gz", app.version));
-            (
-                name.clone(),
-                json!({ "version": app.version, "artifact": artifact }),
-            )
-        })
-        .collect();
+    let apps = apps(stack, &BTreeMap::new());
     let signal_prefix = crate::observe::state_keys::signals(&stack.name, &stack.environment.name);
     json!({
         "stack": stack.name,
@@ -49,6 +58,81 @@ pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
         "outputs": outputs,
         "signal": { "bucket": stack.state_bucket, "key_prefix": signal_prefix },
     })
+}
+
+/// The context of job `name`'s script in `stack`, running `version` of its app.
+pub fn job_context(stack: &Stack, name: &str, version: &str, outputs: &Outputs) -> Value {
+    let job = &stack.jobs[name];
+    let apps = apps(stack, &BTreeMap::from([(job.app.as_str(), version)]));
+    json!({
+        "stack": stack.name,
+        "env": { "name": stack.environment.name, "ephemeral": stack.environment.ephemeral.is_some() },
+        "region": stack.region,
+        "apps": apps,
+        "outputs": outputs,
+        "job": {
+            "name": name,
+            "app": job.app,
+            "version": version,
+            "release": format!("{}@{version}", job.app),
+            "when": job.when.as_str(),
+        },
+    })
+}
+
+/// Where a job instance's wrapper uploads what the job did.
+#[derive(Clone, Copy, Debug)]
+pub struct JobResult<'a> {
+    /// The state bucket.
+    pub bucket: &'a str,
+    /// The key prefix its result and log go under (`.../jobs/NAME/KEY/`); it adds its
+    /// instance id and `.json` / `.log`.
+    pub prefix: &'a str,
+    /// The stack's region.
+    pub region: &'a str,
+}
+
+/// The user data of a job's instance: the job's rendered `script`, run once by a wrapper
+/// that uploads its output (the last 64 KiB) and `{"status", "exit_code"}` to
+/// `result`, then shuts the instance down (it terminates itself).
+pub fn job_user_data(job: &str, script: &str, result: JobResult<'_>) -> String {
+    // A heredoc delimiter the script does not contain.
+    let mut delimiter = "ROLLSTACK_JOB_SCRIPT".to_owned();
+    while script.contains(&delimiter) {
+        delimiter.push('_');
+    }
+    let JobResult {
+        bucket,
+        prefix,
+        region,
+    } = result;
+    let mut script = script.to_owned();
+    if !script.ends_with('\n') {
+        script.push('\n');
+    }
+    format!(
+        r#"#!/bin/bash
+# rollstack release job `{job}`: runs the job's script once, uploads its output (the last
+# 64 KiB) and exit code to the state bucket, and shuts the instance down (it terminates).
+set -u
+token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token \
+  -H "X-aws-ec2-metadata-token-ttl-seconds: 21600")
+id=$(curl -sf -H "X-aws-ec2-metadata-token: $token" \
+  http://169.254.169.254/latest/meta-data/instance-id)
+result="s3://{bucket}/{prefix}$id"
+script=$(mktemp)
+cat > "$script" <<'{delimiter}'
+{script}{delimiter}
+chmod +x "$script"
+"$script" > /var/log/rollstack-job.log 2>&1
+code=$?
+tail -c 65536 /var/log/rollstack-job.log | aws s3 cp --region {region} - "$result.log"
+if [ "$code" -eq 0 ]; then status=succeeded; else status=failed; fi
+printf '{{"status":"%s","exit_code":%d}}\n' "$status" "$code" \
+  | aws s3 cp --region {region} - "$result.json"
+shutdown -h now
+"#
+    )
 }
 
 /// Placeholder outputs for validation and plans: every declared output is

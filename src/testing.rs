@@ -5,7 +5,13 @@ use crate::model::Stack;
 /// The model of the default environment of the stack file `yaml`, which must validate.
 pub fn stack_from_yaml(yaml: &str) -> Stack {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("stack.yaml");
+    stack_in(dir.path(), yaml)
+}
+
+/// The model of the default environment of the stack file `yaml` written in `dir` (its
+/// files beside it), which must validate.
+pub fn stack_in(dir: &std::path::Path, yaml: &str) -> Stack {
+    let path = dir.join("stack.yaml");
     std::fs::write(&path, yaml).expect("the stack file is written");
     let validated = crate::validate::validate_file(&path)
         .unwrap_or_else(|d| panic!("{}", crate::diagnostic::render(&d.sorted(), false)));

@@ -58,6 +58,7 @@ cloudformation:
       ReleaseBucket: {NAME}-releases
       StateBucket: {NAME}-state
       SignalPrefix: rollstack/${{stack}}/${{env}}/signals/
+      JobPrefix: rollstack/${{stack}}/${{env}}/jobs/
 tags: {{ cost-center: "42" }}
 "#
     )

@@ -7,12 +7,11 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use support::hooks::Receiver;
 use support::web::{apply, assert_ok, instances, setup, stack_file, write};
 use support::{rollstack_aws, scratch, stderr, stdout};
 
@@ -229,73 +228,6 @@ async fn hosts_by_role_read_back_as_an_ansible_inventory() {
     assert_eq!(typo.status.code(), Some(1));
     assert!(stderr(&typo).contains("no role `wbe`"), "{}", stderr(&typo));
     assert!(stderr(&typo).contains("`web`"), "{}", stderr(&typo));
-}
-
-/// A webhook receiver on 127.0.0.1: every request's path and body, answered 200.
-struct Receiver {
-    port: u16,
-    received: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let store = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                if let Some(request) = read_request(&stream) {
-                    store.lock().unwrap().push(request);
-                }
-                let mut stream = stream;
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                );
-            }
-        });
-        Receiver { port, received }
-    }
-
-    fn bodies(&self, path: &str) -> Vec<serde_json::Value> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(p, _)| p.starts_with(path))
-            .map(|(_, b)| b.clone())
-            .collect()
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.bodies("/json")
-            .iter()
-            .map(|b| b["event"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
-fn read_request(stream: &TcpStream) -> Option<(String, serde_json::Value)> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let path = line.split(' ').nth(1)?.to_owned();
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).ok()?;
-        if header.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().ok()?;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((path, serde_json::from_slice(&body).ok()?))
 }
 
 /// A webhook that takes connections and never answers.

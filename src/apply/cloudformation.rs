@@ -53,7 +53,7 @@ pub async fn apply(
     };
     let result = match action {
         Action::Delete => node.delete().await,
-        Action::NoOp => Ok("in sync".to_owned()),
+        Action::NoOp | Action::Run => Ok("in sync".to_owned()),
         Action::Create | Action::Update | Action::Replace => {
             node.converge(change.change_set.as_ref()).await
         }

@@ -55,6 +55,17 @@ pub enum NodeError {
     /// A rule names a security group that neither exists nor was created by this apply.
     #[error("security group `{0}` does not exist")]
     NoSecurityGroup(String),
+    /// A release job failed: why, and the last lines of its output.
+    #[error("{why}{}", if .log.is_empty() { String::new() } else { format!("; the last lines of its output:\n{}", .log.lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")) })]
+    Job {
+        /// Exited with code 3, or did not finish within its timeout.
+        why: String,
+        /// The last lines of its output.
+        log: String,
+    },
+    /// SIGINT stopped it after a safe step.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// `rollout halted: 2 instances failed its health gate (`i-1`: ...; `i-2`: ...)`.

@@ -8,6 +8,7 @@ mod cloudformation;
 pub mod dns;
 pub mod error;
 mod group;
+pub mod job;
 pub mod progress;
 mod security_group;
 pub mod session;
@@ -42,6 +43,8 @@ pub struct Options {
     /// Alarms already in `ALARM` that `--ignore-alarms` lets the rollouts start under;
     /// each counts again once it recovers.
     pub ignored_alarms: Vec<String>,
+    /// The history entry of this apply (release jobs record it with their runs).
+    pub history: Option<u32>,
 }
 
 /// Values known before apply starts.
@@ -332,5 +335,6 @@ async fn apply_node(executor: &Executor, change: &Change) -> NodeOutcome {
         Detail::CloudFormation(detail) => {
             cloudformation::apply(executor, name, change.action, detail).await
         }
+        Detail::Job(detail) => job::apply(executor, name, change.action, detail).await,
     }
 }

@@ -27,7 +27,7 @@ pub async fn apply(
         Action::Delete => delete(executor, change).await,
         // The plan refuses what AWS cannot change in place (a description).
         Action::Replace => Err(NodeError::Unreplaceable(change.name.clone())),
-        Action::NoOp => Ok("in sync".to_owned()),
+        Action::NoOp | Action::Run => Ok("in sync".to_owned()),
     };
     outcome(executor, Address::SecurityGroup(name.to_owned()), result)
 }
@@ -43,7 +43,7 @@ pub async fn apply_rules(
         Action::Create => authorize_all(executor, name).await,
         Action::Update => update_rules(executor, name, change).await,
         Action::Delete => revoke(executor, change).await,
-        Action::Replace | Action::NoOp => Ok("in sync".to_owned()),
+        Action::Replace | Action::NoOp | Action::Run => Ok("in sync".to_owned()),
     };
     outcome(
         executor,

@@ -9,6 +9,7 @@ mod environments;
 mod error;
 mod iam;
 mod identity;
+mod jobs;
 mod launch_template;
 mod observe;
 pub mod operations;
@@ -25,6 +26,7 @@ pub use cloudformation::{
 pub use connect::{Connection, DEFAULT_MAX_ATTEMPTS, Reach, Timeouts};
 pub use ec2::Batch;
 pub use error::{AwsError, NO_CAPACITY};
+pub use jobs::JobLaunch;
 pub use launch_template::LaunchVersion;
 pub use observe::observe;
 pub use patience::Patience;

@@ -10,7 +10,7 @@ mod operate;
 
 use complete::environment_completer;
 pub use env::{EnvCommand, EnvDownArgs, EnvGcArgs, EnvListArgs, EnvUpArgs};
-pub use operate::{FreezeArgs, HostsArgs, HostsFormat, UnfreezeArgs};
+pub use operate::{FreezeArgs, HostsArgs, HostsFormat, RunJobArgs, UnfreezeArgs};
 
 /// Declarative infrastructure + release reconciler for AWS.
 ///
@@ -102,6 +102,11 @@ pub enum Command {
         after_help = "Examples:\n  rollstack rollback stacks/shop.yaml --env prod\n  rollstack rollback stacks/shop.yaml --env prod --to 3"
     )]
     Rollback(RollbackArgs),
+    /// Run a release job (or a command like it) by hand; exits with its exit code.
+    #[command(
+        after_help = "Examples:\n  rollstack run stacks/shop.yaml migrate --env prod\n  rollstack run stacks/shop.yaml migrate --env prod --command \"bin/rails runner 'Cart.purge!'\""
+    )]
+    Run(RunJobArgs),
     /// Remove a lock left by an apply that is gone.
     #[command(
         after_help = "Example:\n  rollstack unlock stacks/shop.yaml --env prod --force LOCK_ID"
@@ -447,6 +452,7 @@ impl Command {
             Command::Unfreeze(a) => Some(&a.aws),
             Command::Rollback(a) => Some(&a.aws),
             Command::Unlock(a) => Some(&a.aws),
+            Command::Run(a) => Some(&a.aws),
             Command::Bootstrap(a) => Some(&a.aws),
             Command::IamPolicy(a) => Some(&a.aws),
             Command::Env(EnvCommand::Up(a)) => Some(&a.aws),

@@ -1,5 +1,5 @@
 //! Arguments of the commands around `apply` that operators use: `hosts`, `freeze`,
-//! `unfreeze`.
+//! `unfreeze`, `run`.
 
 use std::path::PathBuf;
 
@@ -78,6 +78,36 @@ pub struct UnfreezeArgs {
     /// Environment (required when the file defines environments).
     #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Arguments of `rollstack run`.
+#[derive(Debug, clap::Args)]
+pub struct RunJobArgs {
+    /// The stack file.
+    #[arg(value_name = "STACK")]
+    pub stack: PathBuf,
+    /// The job to run (`jobs:` in the stack file).
+    #[arg(value_name = "JOB")]
+    pub job: String,
+    /// Environment (required when the file defines environments).
+    #[arg(long, short, add = environment_completer())]
+    pub env: Option<String>,
+    /// Run this version of the job's app instead of the file's.
+    #[arg(long, value_name = "VERSION")]
+    pub release: Option<String>,
+    /// Run this shell command instead of the job's script, with the job's launch
+    /// settings (`heroku run`, `kamal app exec`).
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Wait this long for another apply's lock before giving up (`0s`: fail at once).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub lock_timeout: std::time::Duration,
+    /// Time between two looks at the job's instance.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub poll_interval: std::time::Duration,
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod iam_policy;
 pub mod plan;
 pub mod rollback;
+pub mod run;
 pub mod schema;
 pub mod session;
 pub mod status;
@@ -128,6 +129,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Unfreeze(args) => freeze::unfreeze(args, reach),
         Command::Rollback(args) => rollback::run(args, reach),
         Command::Unlock(args) => unlock::run(args, reach),
+        Command::Run(args) => run::run(args, reach),
         Command::Bootstrap(args) => bootstrap::run(args, reach),
         Command::IamPolicy(args) => iam_policy::run(args, reach),
         Command::Env(command) => env::run(command, reach),

@@ -107,6 +107,7 @@ pub fn emptied(mut stack: Stack) -> (Stack, Vec<Edge>) {
     stack.groups.clear();
     stack.security_groups.clear();
     stack.cloudformation.clear();
+    stack.jobs.clear();
     let references = std::mem::take(&mut stack.references);
     (stack, references)
 }

@@ -68,5 +68,6 @@ fn color(address: &Address) -> &'static str {
         Address::SecurityGroup(_) | Address::SecurityGroupRules(_) => "#fef7e0",
         Address::CloudFormation(_) => "#fce8e6",
         Address::Group(_) => "#e6f4ea",
+        Address::Job(_) => "#f3e8fd",
     }
 }

@@ -3,17 +3,20 @@
 //! Built by `validate` from the wire types; everything downstream (graph, plan, apply)
 //! reads only this.
 
+mod address;
+mod job;
 pub mod notify;
 pub mod reference;
 mod rollout;
 pub mod values;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use address::{Address, Edge};
+pub use job::{Job, JobLaunch, When};
 pub use reference::{Interpolated, Known, Piece, Reference};
 pub use rollout::{Canary, OnFailure, Rollout};
 pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
@@ -46,6 +49,10 @@ pub struct Stack {
     pub groups: BTreeMap<String, Group>,
     /// CloudFormation stacks by name.
     pub cloudformation: BTreeMap<String, CloudFormation>,
+    /// Release jobs by name: run once per release, before or after the groups that run
+    /// their app roll.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub jobs: BTreeMap<String, Job>,
     /// Every reference between resources; the edges of the dependency graph.
     pub references: Vec<Edge>,
     /// Tags of the user's own on everything rollstack creates.
@@ -83,6 +90,20 @@ pub struct Moved {
 }
 
 impl Stack {
+    /// The groups whose roles run `app`: those a release job of `app` runs before or
+    /// after.
+    pub fn groups_running(&self, app: &str) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|(_, g)| {
+                g.roles
+                    .iter()
+                    .any(|r| self.roles.get(r).and_then(|r| r.app.as_deref()) == Some(app))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
     /// Every resource address of the stack, in a stable order.
     pub fn addresses(&self) -> Vec<Address> {
         let apps = self.apps.keys().map(|n| Address::App(n.clone()));
@@ -99,10 +120,12 @@ impl Stack {
             .keys()
             .map(|n| Address::CloudFormation(n.clone()));
         let groups = self.groups.keys().map(|n| Address::Group(n.clone()));
+        let jobs = self.jobs.keys().map(|n| Address::Job(n.clone()));
         apps.chain(sgs)
             .chain(rules)
             .chain(cfn)
             .chain(groups)
+            .chain(jobs)
             .collect()
     }
 }
@@ -375,116 +398,4 @@ pub struct TemplateParameter {
     pub has_default: bool,
     /// `NoEcho: true`: the value is sensitive.
     pub no_echo: bool,
-}
-
-/// The address of a resource: `group.www`, `security_group.web`,
-/// `security_group_rules.web`, `cloudformation.db`, `app.web`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub enum Address {
-    /// An app version.
-    App(String),
-    /// A security group.
-    SecurityGroup(String),
-    /// The rules of a security group: a node of their own, after every group they
-    /// name, so groups that allow each other (or themselves) are no cycle.
-    SecurityGroupRules(String),
-    /// A CloudFormation stack.
-    CloudFormation(String),
-    /// An instance group.
-    Group(String),
-}
-
-impl Address {
-    /// The kind prefix of the address.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Address::App(_) => "app",
-            Address::SecurityGroup(_) => "security_group",
-            Address::SecurityGroupRules(_) => "security_group_rules",
-            Address::CloudFormation(_) => "cloudformation",
-            Address::Group(_) => "group",
-        }
-    }
-
-    /// The resource's name within its kind.
-    pub fn name(&self) -> &str {
-        match self {
-            Address::App(n)
-            | Address::SecurityGroup(n)
-            | Address::SecurityGroupRules(n)
-            | Address::CloudFormation(n)
-            | Address::Group(n) => n,
-        }
-    }
-}
-
-impl Address {
-    /// Where a removed resource is deleted, earliest first: instances go before the
-    /// stacks and groups they use, rules before the groups they name.
-    pub fn delete_rank(&self) -> u8 {
-        match self {
-            Address::Group(_) => 0,
-            Address::CloudFormation(_) => 1,
-            Address::SecurityGroupRules(_) => 2,
-            Address::SecurityGroup(_) => 3,
-            Address::App(_) => 4,
-        }
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.kind(), self.name())
-    }
-}
-
-impl TryFrom<String> for Address {
-    type Error = String;
-    fn try_from(text: String) -> Result<Address, String> {
-        let (kind, name) = text
-            .split_once('.')
-            .ok_or_else(|| format!("expected an address like `group.www`, found `{text}`"))?;
-        let name = name.to_owned();
-        match kind {
-            "app" => Ok(Address::App(name)),
-            "security_group" => Ok(Address::SecurityGroup(name)),
-            "security_group_rules" => Ok(Address::SecurityGroupRules(name)),
-            "cloudformation" => Ok(Address::CloudFormation(name)),
-            "group" => Ok(Address::Group(name)),
-            _ => Err(format!("unknown resource kind `{kind}` in `{text}`")),
-        }
-    }
-}
-
-/// An address is a string in plan JSON (`group.www`).
-impl schemars::JsonSchema for Address {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Address".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string" })
-    }
-}
-
-impl From<Address> for String {
-    fn from(address: Address) -> String {
-        address.to_string()
-    }
-}
-
-/// One resource referring to another: an edge of the dependency graph.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Edge {
-    /// The resource that refers (and so depends).
-    pub from: Address,
-    /// The resource referred to.
-    pub to: Address,
-    /// Where in the stack file the reference is written.
-    pub path: String,
 }

@@ -22,7 +22,7 @@ pub use cloudformation::{
 pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance, group_of};
 pub use query::Query;
-pub use records::{Freeze, Signal};
+pub use records::{Freeze, JobRecord, Signal};
 pub use traffic::{
     AlarmState, LiveAlarm, LiveTargetGroup, Target, TargetState, resolve, short_name,
 };
@@ -51,6 +51,11 @@ pub mod tags {
     pub const COUNT: &str = "rollstack:count";
     /// The AWS console name.
     pub const NAME: &str = "Name";
+    /// On a job's instance: the key of the run it is (see `plan::job`).
+    pub const JOB_KEY: &str = "rollstack:job-key";
+    /// On a job's instance: which attempt at its key it is (0, 1, ...: a failed run is
+    /// tried again by a later apply, on a new instance).
+    pub const JOB_ATTEMPT: &str = "rollstack:job-attempt";
     /// The ephemeral overlay an `env up` environment was made from.
     pub const OVERLAY: &str = "rollstack:overlay";
     /// When `env gc` may destroy an `env up` environment (RFC 3339).
@@ -128,6 +133,8 @@ pub struct Observed {
     pub alarms: Vec<LiveAlarm>,
     /// The names under the environment's DNS domain (`dns:`), owned or not.
     pub records: Vec<dns::LiveRecord>,
+    /// The job runs rollstack recorded in the state bucket (stacks with `jobs:`).
+    pub job_records: Vec<JobRecord>,
 }
 
 impl Observed {

@@ -35,6 +35,8 @@ pub struct Query {
     pub alarms: Vec<String>,
     /// The hosted zone and domain of the fleet's DNS records (`dns:`).
     pub dns: Option<crate::model::Dns>,
+    /// The state bucket, when the stack has jobs: their recorded runs are listed there.
+    pub job_bucket: Option<String>,
 }
 
 impl Query {
@@ -68,6 +70,12 @@ impl Query {
                 .groups
                 .iter()
                 .map(|(name, g)| (name.clone(), g.image.clone()))
+                .chain(
+                    stack
+                        .jobs
+                        .iter()
+                        .map(|(name, j)| (format!("job.{name}"), j.launch.image.clone())),
+                )
                 .collect(),
             artifacts,
             described_ids: stack
@@ -100,6 +108,10 @@ impl Query {
                 .into_iter()
                 .collect(),
             dns: stack.dns.clone(),
+            job_bucket: stack
+                .state_bucket
+                .clone()
+                .filter(|_| !stack.jobs.is_empty()),
         }
     }
 

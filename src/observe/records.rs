@@ -50,6 +50,17 @@ impl Signal {
     }
 }
 
+/// A job run rollstack recorded: job `job`'s run at `key` succeeded or failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The job.
+    pub job: String,
+    /// The key of the run.
+    pub key: String,
+    /// Whether it succeeded.
+    pub succeeded: bool,
+}
+
 /// The commands a freeze holds: the ones that roll something out. `destroy` and `env
 /// down` remove an environment and are not held.
 pub fn holds(command: &str) -> bool {

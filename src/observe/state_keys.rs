@@ -34,6 +34,38 @@ pub fn signals(stack: &str, env: &str) -> String {
     format!("{}signals/", environment(stack, env))
 }
 
+/// Every release job's results (`jobs/`).
+pub fn jobs(stack: &str, env: &str) -> String {
+    format!("{}jobs/", environment(stack, env))
+}
+
+/// The runs of job `job` at key `key` (`jobs/{job}/{key}/`): each run's instance writes
+/// `{instance id}.json` and `{instance id}.log` there, and rollstack records the key's
+/// outcome as `succeeded.json` or `failed.json`.
+pub fn job_runs(stack: &str, env: &str, job: &str, key: &str) -> String {
+    format!("{}{job}/{key}/", jobs(stack, env))
+}
+
+/// Where rollstack records the outcome of job `job`'s runs at `key`:
+/// `jobs/{job}/{key}/succeeded.json` or `failed.json`.
+pub fn job_record(stack: &str, env: &str, job: &str, key: &str, succeeded: bool) -> String {
+    let outcome = if succeeded { "succeeded" } else { "failed" };
+    format!("{}{outcome}.json", job_runs(stack, env, job, key))
+}
+
+/// The (job, key, succeeded) of a [`job_record`] key listed under [`jobs`] (`listed`
+/// without that prefix); `None` for any other object there.
+pub fn parse_job_record(listed: &str) -> Option<(String, String, bool)> {
+    let (job, rest) = listed.split_once('/')?;
+    let (key, file) = rest.split_once('/')?;
+    let succeeded = match file {
+        "succeeded.json" => true,
+        "failed.json" => false,
+        _ => return None,
+    };
+    Some((job.to_owned(), key.to_owned(), succeeded))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +79,13 @@ mod tests {
             "rollstack/shop/prod/history/000042.json"
         );
         assert_eq!(signals("shop", "prod"), "rollstack/shop/prod/signals/");
+        let record = job_record("shop", "prod", "migrate", "k1", true);
+        assert_eq!(record, "rollstack/shop/prod/jobs/migrate/k1/succeeded.json");
+        let listed = record.strip_prefix(&jobs("shop", "prod")).unwrap();
+        assert_eq!(
+            parse_job_record(listed),
+            Some(("migrate".to_owned(), "k1".to_owned(), true))
+        );
+        assert_eq!(parse_job_record("migrate/k1/i-0abc.json"), None);
     }
 }

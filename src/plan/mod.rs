@@ -6,6 +6,7 @@
 pub mod destructive;
 pub mod diff;
 pub mod dns;
+pub mod job;
 pub mod moved;
 pub mod redact;
 pub mod render;
@@ -111,6 +112,8 @@ pub enum Action {
     Replace,
     /// The resource goes away.
     Delete,
+    /// A release job runs.
+    Run,
     /// Nothing to do.
     NoOp,
 }
@@ -123,6 +126,7 @@ impl Action {
             Action::Update => "~",
             Action::Replace => "-/+",
             Action::Delete => "-",
+            Action::Run => "+",
             Action::NoOp => " ",
         }
     }
@@ -134,6 +138,7 @@ impl Action {
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",
+            Action::Run => "run",
             Action::NoOp => "no-op",
         }
     }
@@ -165,6 +170,30 @@ pub enum Detail {
     /// A CloudFormation stack.
     #[serde(rename = "cloudformation")]
     CloudFormation(CloudFormationChange),
+    /// A release job.
+    Job(JobChange),
+}
+
+/// A release job to run, or a job instance to stop.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct JobChange {
+    /// `app@version` it runs.
+    pub release: String,
+    /// The key of the run (`None` while its script waits on an output not known yet).
+    pub key: Option<String>,
+    /// `before` or `after` the groups in `groups`.
+    pub when: crate::model::When,
+    /// The groups running its app: they roll after a `before` job, and an `after` job
+    /// runs once they rolled.
+    pub groups: Vec<Address>,
+    /// The instance of this run that is running already (an apply killed while it ran):
+    /// apply waits for it instead of starting another.
+    pub running: Option<String>,
+    /// How long it may run, as written (`20m`).
+    pub timeout: String,
+    /// The job instances apply terminates (a job no longer in the file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terminate: Vec<String>,
 }
 
 /// Changes to a security group.
@@ -378,6 +407,13 @@ pub struct Summary {
     /// DNS records to create, change or delete (`dns:`).
     #[serde(default)]
     pub dns: u32,
+    /// Release jobs to run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -395,6 +431,7 @@ impl Summary {
                     }
                 }
                 Action::Delete => summary.delete += 1,
+                Action::Run => summary.run += 1,
                 Action::NoOp => {}
             }
         }
@@ -419,8 +456,12 @@ impl Summary {
                 crate::diagnostic::plural(n as usize, "DNS record")
             ),
         };
+        let run = match self.run {
+            0 => String::new(),
+            n => format!(", {} to run", crate::diagnostic::plural(n as usize, "job")),
+        };
         format!(
-            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete{dns}.",
+            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete{dns}{run}.",
             self.create, self.replace, self.update, self.delete
         )
     }

@@ -45,7 +45,7 @@ pub async fn plan_change_sets(
                     .push_str("; its change set is made at apply, once the stack is deleted");
                 continue;
             }
-            Action::Delete | Action::NoOp => continue,
+            Action::Delete | Action::NoOp | Action::Run => continue,
         };
         let node = change.address.name();
         let values = parameter_values(

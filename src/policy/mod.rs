@@ -120,7 +120,7 @@ pub fn build(
 
 /// `{state_bucket}/rollstack/{stack}/{env}/`: the environment's lock, history and signals.
 fn state_prefix(stack: &Stack) -> String {
-    format!("rollstack/{}/{}/", stack.name, stack.environment.name)
+    crate::observe::state_keys::environment(&stack.name, &stack.environment.name)
 }
 
 /// Tags that say a resource, or a request, is this environment's.
@@ -370,19 +370,17 @@ fn cloudformation_writes(stack: &Stack, arns: &Arns) -> Statement {
     )
 }
 
-/// `iam:PassRole` for the roles of the groups' instance profiles: those named (looked up
-/// as `profile_roles`), and those a CloudFormation node of the stack makes.
+/// `iam:PassRole` for the roles of the instance profiles groups and jobs launch with:
+/// those named (looked up as `profile_roles`), and those a CloudFormation node of the
+/// stack makes.
 fn pass_roles(
     stack: &Stack,
     arns: &Arns,
     profile_roles: &BTreeMap<String, Vec<String>>,
 ) -> Statement {
     let mut roles: Vec<String> = Vec::new();
-    for (name, group) in &stack.groups {
-        let Some(profile) = &group.instance_profile else {
-            continue;
-        };
-        match profile_node(stack, name) {
+    for profile in profiles(stack) {
+        match profile_node(profile) {
             Some(node) => roles.extend(cloudformation::roles_made_by(stack, &node, arns)),
             None => roles.extend(
                 profile_roles
@@ -401,32 +399,40 @@ fn pass_roles(
     ))
 }
 
-/// The CloudFormation node whose output group `group` takes its instance profile from.
-fn profile_node(stack: &Stack, group: &str) -> Option<String> {
-    stack.groups[group]
-        .instance_profile
-        .as_ref()?
-        .references()
-        .find_map(|r| match r {
-            Reference::Output { node, .. } => Some(node.clone()),
-            _ => None,
-        })
+/// The instance profiles the groups' and jobs' instances launch with, as written.
+fn profiles(stack: &Stack) -> impl Iterator<Item = &Interpolated> {
+    let groups = stack
+        .groups
+        .values()
+        .filter_map(|g| g.instance_profile.as_ref());
+    let jobs = stack
+        .jobs
+        .values()
+        .filter_map(|j| j.launch.instance_profile.as_ref());
+    groups.chain(jobs)
 }
 
-/// The instance profiles the groups name directly: what the caller looks up.
+/// The CloudFormation node an instance profile is an output of.
+fn profile_node(profile: &Interpolated) -> Option<String> {
+    profile.references().find_map(|r| match r {
+        Reference::Output { node, .. } => Some(node.clone()),
+        _ => None,
+    })
+}
+
+/// The instance profiles the groups and jobs name directly: what the caller looks up.
 pub fn named_profiles(stack: &Stack) -> Vec<String> {
-    let mut named: Vec<String> = stack
-        .groups
-        .iter()
-        .filter(|(name, _)| profile_node(stack, name).is_none())
-        .filter_map(|(_, g)| Some(g.instance_profile.as_ref()?.to_string()))
+    let mut named: Vec<String> = profiles(stack)
+        .filter(|p| profile_node(p).is_none())
+        .map(ToString::to_string)
         .collect();
     named.sort();
     named.dedup();
     named
 }
 
-/// The instances' own policy: read their apps' releases, write their readiness signals.
+/// The instances' own policy: read their apps' releases, write their readiness signals
+/// and their jobs' results.
 fn instance(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     let mut statements: Vec<Statement> = release_reads(stack, arns).into_iter().collect();
     let signals = stack
@@ -438,6 +444,14 @@ fn instance(stack: &Stack, arns: &Arns) -> Vec<Statement> {
             "WriteReadinessSignals",
             ["s3:PutObject"],
             [arns.s3(&format!("{bucket}/{}signals/*", state_prefix(stack)))],
+        ));
+    }
+    // A job's instance uploads its output and exit code; only this environment's.
+    if let (false, Some(bucket)) = (stack.jobs.is_empty(), &stack.state_bucket) {
+        statements.push(Statement::new(
+            "WriteJobResults",
+            ["s3:PutObject"],
+            [arns.s3(&format!("{bucket}/{}jobs/*", state_prefix(stack)))],
         ));
     }
     statements

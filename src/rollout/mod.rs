@@ -9,6 +9,7 @@
 pub mod current;
 pub mod gates;
 pub mod health;
+pub mod job;
 pub mod traffic;
 pub mod unlisted;
 

@@ -167,12 +167,11 @@ pub async fn list(aws: &Aws, bucket: &str, stack: &str, env: &str) -> Result<Vec
 }
 
 /// The entry `rollback` restores by default: the last successful apply before the one
-/// that made the current state.
+/// that made the current state (a job run by hand, which records no model, is none).
 pub fn rollback_target(entries: &[Entry]) -> Option<&Entry> {
-    let mut succeeded = entries
-        .iter()
-        .rev()
-        .filter(|e| e.outcome == Outcome::Succeeded && e.summary != Summary::default());
+    let mut succeeded = entries.iter().rev().filter(|e| {
+        e.outcome == Outcome::Succeeded && e.summary != Summary::default() && !e.model.is_null()
+    });
     succeeded.next()?;
     succeeded.next()
 }
@@ -200,7 +199,7 @@ mod tests {
             ignored_freeze: None,
             froze: None,
             identity: None,
-            model: serde_json::Value::Null,
+            model: serde_json::json!({ "name": "shop" }),
         }
     }
 
@@ -229,6 +228,13 @@ mod tests {
                 Some(1),
             ),
         ];
+        // A job run by hand records no model: it is nothing to roll back to.
+        let by_hand = Entry {
+            model: serde_json::Value::Null,
+            ..entry(2, ok, true)
+        };
+        let entries = [entry(1, ok, true), by_hand, entry(3, ok, true)];
+        assert_eq!(rollback_target(&entries).map(|e| e.seq), Some(1));
         for (entries, expected) in cases {
             assert_eq!(rollback_target(entries).map(|e| e.seq), *expected);
         }

@@ -8,6 +8,7 @@
 pub mod expiry;
 pub mod freeze;
 pub mod history;
+pub mod jobs;
 pub mod lock;
 pub mod signals;
 

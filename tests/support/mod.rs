@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod hooks;
 pub mod seed;
 pub mod web;
 
@@ -192,6 +193,19 @@ impl Agent {
     /// Starts the agent, also answering HTTP health checks on `{private_ip}:PORT` for
     /// each port of `http` (the instances' subnets must be inside 127.0.0.0/8).
     pub fn serving(stack: &str, bucket: &str, fail: &[&str], http: &[u16]) -> Agent {
+        let mut options: Vec<String> = Vec::new();
+        for release in fail {
+            options.extend(["--fail".to_owned(), (*release).to_owned()]);
+        }
+        for port in http {
+            options.extend(["--http".to_owned(), port.to_string()]);
+        }
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        Agent::with(stack, bucket, &options)
+    }
+
+    /// Starts the agent with the agent's own `options` (`--mute-jobs`, ...).
+    pub fn with(stack: &str, bucket: &str, options: &[&str]) -> Agent {
         let mut command = Command::new(root().join(".venv/bin/python"));
         command
             .arg(root().join("scripts/instance-agent.py"))
@@ -201,14 +215,9 @@ impl Agent {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_DEFAULT_REGION", "us-east-1")
+            .args(options)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        for release in fail {
-            command.arg("--fail").arg(release);
-        }
-        for port in http {
-            command.arg("--http").arg(port.to_string());
-        }
         Agent(command.spawn().expect("the instance agent starts"))
     }
 }

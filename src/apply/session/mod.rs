@@ -180,7 +180,7 @@ impl Session {
             return Err(e.into());
         }
         let report = self
-            .execute(inputs, observed, &plan, commit, interrupt)
+            .execute(inputs, observed, &plan, (commit, entry.seq), interrupt)
             .await;
         let problems = report.problems();
         entry.outcome = report.outcome();
@@ -266,7 +266,7 @@ impl Session {
         inputs: &Inputs<'_>,
         observed: Observed,
         plan: &Plan,
-        commit: String,
+        (commit, history): (String, u32),
         interrupt: &Interrupt,
     ) -> Report {
         let stack = &self.stack;
@@ -284,6 +284,7 @@ impl Session {
             poll_interval: self.run.poll_interval,
             commit,
             ignored_alarms: self.ignored_alarms(&observed, plan),
+            history: Some(history),
         };
         let progress = Progress::new(std::io::stderr().is_terminal());
         let mut executor = Executor::new(

@@ -19,8 +19,9 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use super::error::required;
 use super::{Aws, AwsError};
 use crate::observe::{
-    Direction, ForeignKind, ForeignResource, InstanceState, LiveCloudFormation, LiveInstance,
-    LiveRule, LiveSecurityGroup, LiveTargetGroup, Observed, Query, owned_by, tags,
+    Direction, ForeignKind, ForeignResource, InstanceState, JobRecord, LiveCloudFormation,
+    LiveInstance, LiveRule, LiveSecurityGroup, LiveTargetGroup, Observed, Query, owned_by,
+    state_keys, tags,
 };
 
 /// Reads what `query`'s stack + environment owns in AWS.
@@ -41,10 +42,11 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         [vpc] => Some(vpc.as_str()),
         _ => None,
     };
-    let (target_groups, alarms, records) = tokio::try_join!(
+    let (target_groups, alarms, records, job_records) = tokio::try_join!(
         target_groups(aws, query, &cloudformation),
         aws.alarms(&query.alarms),
         records(aws, query),
+        job_records(aws, query),
     )?;
     let foreign = foreign_groups
         .into_iter()
@@ -64,7 +66,31 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         target_groups,
         alarms,
         records,
+        job_records,
     })
+}
+
+/// The job runs recorded in the state bucket: one `ListObjectsV2` (a page per 1,000
+/// objects), when the stack has jobs.
+async fn job_records(aws: &Aws, query: &Query) -> Result<Vec<JobRecord>, AwsError> {
+    let Some(bucket) = &query.job_bucket else {
+        return Ok(Vec::new());
+    };
+    let prefix = state_keys::jobs(&query.stack, &query.env);
+    let listed = match aws.list_objects(bucket, &prefix).await {
+        // No bucket yet (`bootstrap` makes it): no job has run.
+        Err(AwsError::NoStateBucket { .. }) => Vec::new(),
+        listed => listed?,
+    };
+    Ok(listed
+        .iter()
+        .filter_map(|o| state_keys::parse_job_record(o.key.strip_prefix(&prefix)?))
+        .map(|(job, key, succeeded)| JobRecord {
+            job,
+            key,
+            succeeded,
+        })
+        .collect())
 }
 
 /// The names under the environment's DNS domain, when the stack has `dns:`.
@@ -193,7 +219,7 @@ pub(in crate::aws) async fn describe_instances(
 }
 
 /// Instances in one of `states` matching `filters`, oldest first.
-async fn describe_instances_in(
+pub(in crate::aws) async fn describe_instances_in(
     aws: &Aws,
     mut filters: Vec<Filter>,
     states: &[InstanceState],

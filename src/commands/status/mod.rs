@@ -33,6 +33,17 @@ struct Status {
     security_groups: Vec<SecurityGroupStatus>,
     groups: Vec<GroupStatus>,
     cloudformation: Vec<StackStatus>,
+    /// The last run of each release job, as recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    jobs: Vec<JobStatus>,
+}
+
+/// A release job and its last run.
+#[derive(Debug, Serialize)]
+struct JobStatus {
+    address: String,
+    /// Its last recorded run; `None` when it never ran.
+    last: Option<crate::state::jobs::JobRecord>,
 }
 
 /// One security group.
@@ -114,7 +125,7 @@ struct SpecStatus {
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
-    let (observed, (lock, freeze), signals) = runtime.block_on(observe(&stack, reach))?;
+    let (observed, (lock, freeze, runs), signals) = runtime.block_on(observe(&stack, reach))?;
     let redactor = super::session::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
     // The outputs the live stacks have; placeholders where a stack does not exist.
@@ -154,6 +165,14 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             .keys()
             .map(|name| stack_status(&stack, name, &observed, &redactor))
             .collect(),
+        jobs: stack
+            .jobs
+            .keys()
+            .map(|name| JobStatus {
+                address: Address::Job(name.clone()).to_string(),
+                last: runs.iter().find(|r| &r.job == name).cloned(),
+            })
+            .collect(),
     };
     let text = match args.format {
         ListFormat::Json => super::json(&status)?,
@@ -163,8 +182,12 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The lock and the freeze of an environment.
-type Holds = (Option<LockRecord>, Option<crate::observe::Freeze>);
+/// The lock, the freeze and the jobs' last runs of an environment.
+type Holds = (
+    Option<LockRecord>,
+    Option<crate::observe::Freeze>,
+    Vec<crate::state::jobs::JobRecord>,
+);
 
 /// What AWS holds, the lock and freeze, and the signals of the live instances.
 async fn observe(stack: &Stack, reach: &Reach) -> Result<(Observed, Holds, Signals), Failure> {
@@ -174,12 +197,24 @@ async fn observe(stack: &Stack, reach: &Reach) -> Result<(Observed, Holds, Signa
         .map_err(Failure::Aws)?;
     let mut signals = Signals::default();
     let Some(bucket) = &stack.state_bucket else {
-        return Ok((observed, (None, None), signals));
+        return Ok((observed, (None, None, Vec::new()), signals));
     };
     let env = (stack.name.as_str(), stack.environment.name.as_str());
+    let place = crate::state::jobs::Place {
+        bucket,
+        stack: env.0,
+        env: env.1,
+    };
+    let runs = async {
+        if stack.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        place.latest(&aws).await
+    };
     let held = tokio::try_join!(
         lock::read(&aws, bucket, env.0, env.1),
         crate::state::freeze::read(&aws, bucket, env.0, env.1),
+        runs,
     )
     .map_err(Failure::Aws)?;
     let live: BTreeSet<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();

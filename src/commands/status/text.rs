@@ -53,6 +53,26 @@ pub(super) fn text(status: &Status) -> String {
     for g in &status.groups {
         group(&mut out, g);
     }
+    if !status.jobs.is_empty() {
+        out.push('\n');
+    }
+    for job in &status.jobs {
+        let last = match &job.last {
+            Some(r) => {
+                let how = match (r.exit_code, &r.reason) {
+                    (Some(code), _) => format!("exit {code}"),
+                    (None, Some(why)) => why.clone(),
+                    (None, None) => String::new(),
+                };
+                format!(
+                    "{} {} ({how}) at {} on {}",
+                    r.release, r.outcome, r.finished, r.instance
+                )
+            }
+            None => "never ran".to_owned(),
+        };
+        out.push_str(&format!("{}: last run {last}\n", job.address));
+    }
     out
 }
 

@@ -179,11 +179,8 @@ pub(super) fn count_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schem
     })
 }
 
-/// Every instance type EC2 knows (the SDK's list), so an editor completes them.
-pub(super) fn instance_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "description": "The EC2 instance type, e.g. `t3.small`.",
-        "type": "string",
-        "enum": super::instance_types()
-    })
+/// Every instance type EC2 knows (the SDK's list), so an editor completes them: one
+/// definition, which groups and jobs refer to.
+pub(super) fn instance_type_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<super::instance_types::InstanceType>()
 }

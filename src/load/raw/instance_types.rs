@@ -9,6 +9,23 @@ use std::sync::LazyLock;
 /// The list, one type a line.
 pub const LIST: &str = include_str!("instance_types.txt");
 
+/// An EC2 instance type, as the schema describes it.
+pub struct InstanceType;
+
+impl schemars::JsonSchema for InstanceType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "InstanceType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The EC2 instance type, e.g. `t3.small`.",
+            "type": "string",
+            "enum": instance_types()
+        })
+    }
+}
+
 /// Every instance type, in the SDK's order.
 pub fn instance_types() -> &'static [&'static str] {
     static TYPES: LazyLock<Vec<&'static str>> =

@@ -13,9 +13,11 @@ use crate::model::values::{Duration, ImageRef, ParameterValue, PortRange};
 
 mod group;
 mod instance_types;
+mod job;
 
 pub use group::*;
 pub use instance_types::instance_types;
+pub use job::RawJob;
 
 /// A rollstack stack file, format 1 (`docs/stack-format.md`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -87,6 +89,11 @@ pub struct RawStack {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub cloudformation: BTreeMap<String, RawCloudFormation>,
+    /// Release jobs: scripts run once per release of an app (database migrations),
+    /// before or after the groups running it roll (`docs/jobs.md`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
+    pub jobs: BTreeMap<String, RawJob>,
     /// Tags of your own (`team`, `cost-center`) on everything rollstack creates:
     /// instances and their volumes, launch templates, security groups, CloudFormation
     /// stacks. Keys starting with `rollstack:` or `aws:` are reserved.

@@ -2,6 +2,7 @@
 
 pub mod cloudformation;
 pub mod groups;
+pub mod jobs;
 pub mod security_groups;
 
 use std::collections::BTreeMap;
@@ -197,6 +198,7 @@ pub fn diff(
         .into_iter()
         .chain(cfn)
         .chain(groups::diff(stack, observed, &inputs))
+        .chain(jobs::diff(stack, observed, &outputs))
         .collect();
     let (changes, drift, fingerprints) = in_order(diffed, &order);
     let mut summary = Summary::of(&changes);

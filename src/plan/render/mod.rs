@@ -8,11 +8,12 @@ pub use markdown::markdown;
 pub use text::text;
 
 use super::{
-    Action, Change, CloudFormationChange, Detail, GroupChange, Plan, SecurityGroupChange,
-    SecurityGroupRulesChange,
+    Action, Change, CloudFormationChange, Detail, GroupChange, JobChange, Plan,
+    SecurityGroupChange, SecurityGroupRulesChange,
 };
 use crate::diagnostic::plural;
 use crate::observe::{ChangeAction, Direction, Replacement};
+use crate::template::KNOWN_AFTER_APPLY;
 
 /// The heading of the destructive changes a plan opens with.
 pub const WARNING_TITLE: &str =
@@ -86,8 +87,27 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
         Detail::SecurityGroupRules(rules) => rules_lines(&mut lines, rules),
         Detail::Group(g) => group_lines(&mut lines, change.action, g),
         Detail::CloudFormation(cfn) => cloudformation_lines(&mut lines, cfn),
+        Detail::Job(job) => job_lines(&mut lines, job),
     }
     lines
+}
+
+fn job_lines(lines: &mut Vec<String>, job: &JobChange) {
+    for id in &job.terminate {
+        lines.push(format!("- terminate job instance {id}"));
+    }
+    if job.terminate.is_empty() {
+        let key = job.key.as_deref().unwrap_or(KNOWN_AFTER_APPLY);
+        lines.push(format!(
+            "  run {key}: one instance, at most {}",
+            job.timeout
+        ));
+    }
+    if let Some(id) = &job.running {
+        lines.push(format!(
+            "  running already on {id}: apply waits for its result"
+        ));
+    }
 }
 
 fn security_group_lines(lines: &mut Vec<String>, sg: &SecurityGroupChange) {

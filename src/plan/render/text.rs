@@ -28,7 +28,7 @@ impl Paint {
 
     fn action(&self, action: Action, text: &str) -> String {
         let color = match action {
-            Action::Create => GREEN,
+            Action::Create | Action::Run => GREEN,
             Action::Update => YELLOW,
             Action::Replace => MAGENTA,
             Action::Delete => RED,

@@ -191,7 +191,7 @@ impl Context<'_> {
 }
 
 /// Checks the image: an AMI id, or a lookup by name pattern and owner.
-fn image(checker: &mut Checker, path: &str, image: &ImageRef) {
+pub(super) fn image(checker: &mut Checker, path: &str, image: &ImageRef) {
     match image {
         ImageRef::Id(id) => checker.format(
             &format!("{path}.image"),

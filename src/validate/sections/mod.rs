@@ -2,6 +2,7 @@
 
 mod cloudformation;
 mod group;
+mod job;
 mod notify;
 mod security_group;
 
@@ -71,6 +72,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         roles,
         groups,
         cloudformation,
+        jobs: BTreeMap::new(),
         references,
         tags: launch::tags(checker, "tags", &raw.tags, 0),
         moved: moved(checker, raw),
@@ -80,6 +82,17 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     cloudformation::references(checker, &names, raw, &mut stack);
     super::traffic::group_references(checker, &names, &mut stack);
     group::user_data(checker, raw, &mut stack);
+    stack.jobs = raw
+        .jobs
+        .iter()
+        .filter_map(|(name, j)| {
+            Some((
+                name.clone(),
+                job::build(checker, &names, raw, &stack, (name, j))?,
+            ))
+        })
+        .collect();
+    job::edges(checker, &names, &mut stack);
     stack
 }
 
