@@ -78,8 +78,11 @@ const APPLY: &[&str] = &[
     "200ms",
 ];
 
-/// The calls in a proxy's log, one `(action, words)` a line.
-fn logged_calls(log: &Path) -> Vec<(String, Vec<String>)> {
+/// A call in a proxy's log: its action and the words after it.
+type Call = (String, Vec<String>);
+
+/// The calls in a proxy's log, one a line.
+fn logged_calls(log: &Path) -> Vec<Call> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
@@ -164,7 +167,7 @@ async fn a_before_job_runs_once_per_release_before_any_new_instance() {
         stderr(&bumped)
     );
     let calls = logged_calls(&log);
-    let position = |wanted: &dyn Fn(&(String, Vec<String>)) -> bool| calls.iter().position(wanted);
+    let position = |wanted: &dyn Fn(&Call) -> bool| calls.iter().position(wanted);
     let job_launches: Vec<&Vec<String>> = calls
         .iter()
         .filter(|(a, w)| {

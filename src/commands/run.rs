@@ -120,35 +120,7 @@ async fn locked(
             Ran::Interrupted
         }
     };
-    let none = String::new();
-    let (outcome, message, code, log) = match &ran {
-        Ran::Finished {
-            exit_code: 0, log, ..
-        } => (Outcome::Succeeded, None, ExitCode::SUCCESS, log),
-        Ran::Finished { exit_code, log, .. } => (
-            Outcome::Failed,
-            Some(format!("job `{}` exited with code {exit_code}", args.job)),
-            ExitCode::from(
-                u8::try_from(*exit_code)
-                    .ok()
-                    .filter(|c| *c != 0)
-                    .unwrap_or(1),
-            ),
-            log,
-        ),
-        Ran::Failed { why, log } => (
-            Outcome::Failed,
-            Some(format!("job `{}` {why}", args.job)),
-            ExitCode::FAILURE,
-            log,
-        ),
-        Ran::Interrupted | Ran::AlreadySucceeded => (
-            Outcome::Interrupted,
-            Some("interrupted: the job's instance runs on".to_owned()),
-            ExitCode::from(crate::apply::session::INTERRUPTED),
-            &none,
-        ),
-    };
+    let (outcome, message, code, log) = ended(&ran, &args.job);
     // The job's output, as it wrote it: what `heroku run` and `kamal app exec` print.
     print!("{log}");
     entry.outcome = outcome;
@@ -161,6 +133,38 @@ async fn locked(
         eprintln!("error: {message} (history #{})", entry.seq);
     }
     Ok(code)
+}
+
+/// How a run by hand ended: its outcome, what went wrong, the exit code, the output.
+fn ended<'a>(ran: &'a Ran, job: &str) -> (Outcome, Option<String>, ExitCode, &'a str) {
+    match ran {
+        Ran::Finished {
+            exit_code: 0, log, ..
+        } => (Outcome::Succeeded, None, ExitCode::SUCCESS, log),
+        Ran::Finished { exit_code, log, .. } => (
+            Outcome::Failed,
+            Some(format!("job `{job}` exited with code {exit_code}")),
+            ExitCode::from(
+                u8::try_from(*exit_code)
+                    .ok()
+                    .filter(|c| *c != 0)
+                    .unwrap_or(1),
+            ),
+            log,
+        ),
+        Ran::Failed { why, log } => (
+            Outcome::Failed,
+            Some(format!("job `{job}` {why}")),
+            ExitCode::FAILURE,
+            log,
+        ),
+        Ran::Interrupted | Ran::AlreadySucceeded => (
+            Outcome::Interrupted,
+            Some("interrupted: the job's instance runs on".to_owned()),
+            ExitCode::from(crate::apply::session::INTERRUPTED),
+            "",
+        ),
+    }
 }
 
 /// The outputs of the environment's live CloudFormation stacks: a run by hand uses

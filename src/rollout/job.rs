@@ -105,7 +105,8 @@ mod tests {
         use InstanceState::*;
         let timeout = Duration::from_secs(60);
         let report = |id: &str, exit_code| (id.to_owned(), Reported { exit_code });
-        let table: Vec<(bool, Vec<JobInstance>, Vec<(String, Reported)>, JobStep)> = vec![
+        type Row = (bool, Vec<JobInstance>, Vec<(String, Reported)>, JobStep);
+        let table: Vec<Row> = vec![
             (true, vec![], vec![], JobStep::AlreadySucceeded),
             (
                 true,
