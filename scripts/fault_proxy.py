@@ -15,6 +15,10 @@ KIND is one of:
             type answers `RunInstances` (use --match `SubnetId=subnet-...`)
   unsupported  S3's `NotImplemented` (501) to a `DeleteObject` with `If-Match`, as a
             store without conditional deletes answers
+  quota     EC2's request buckets, each API its own, at --share of AWS's published size
+            and refill (non-mutating 100 tokens and 20 a second, mutating 50 and 5,
+            RunInstances 1,000 and 2): a call with no token left gets
+            `RequestLimitExceeded` (503), as an account whose other tools spend the rest
   hide      eventual consistency: for --seconds after EC2 creates an instance, security
             group or launch template, a request naming its id answers NotFound, and
             `DescribeInstances` leaves new instances out
@@ -48,13 +52,14 @@ import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("upstream", type=int)
-parser.add_argument("--kind", required=True, choices=["none", "throttle", "error", "reset", "lost", "silent", "hide", "capacity", "unsupported"])
+parser.add_argument("--kind", required=True, choices=["none", "throttle", "error", "reset", "lost", "silent", "hide", "capacity", "unsupported", "quota"])
 parser.add_argument("--seconds", type=float, default=3.0)
 parser.add_argument("--rate", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--match", default=None)
 parser.add_argument("--times", type=int, default=None)
 parser.add_argument("--log", default=None)
+parser.add_argument("--share", type=float, default=0.2)
 args = parser.parse_args()
 
 rng = random.Random(args.seed)
@@ -107,6 +112,35 @@ NOT_FOUND = {
     "sg-": "InvalidGroup.NotFound",
     "lt-": "InvalidLaunchTemplateId.NotFound",
 }
+
+
+buckets = {}  # EC2 action -> [tokens, last refill, capacity, rate]
+
+
+def published(action):
+    """AWS's published bucket of EC2 API `action`: (tokens, refilled a second)."""
+    if action == "RunInstances":
+        return 1000.0, 2.0
+    if action.startswith(("Describe", "Get", "List")):
+        return 100.0, 20.0
+    return 50.0, 5.0
+
+
+def has_token(action):
+    """Takes a token of `action`'s bucket, if one is left."""
+    now = time.monotonic()
+    with lock:
+        if action not in buckets:
+            capacity, rate = published(action)
+            buckets[action] = [capacity * args.share, now, capacity * args.share, rate * args.share]
+        bucket = buckets[action]
+        bucket[0] = min(bucket[2], bucket[0] + (now - bucket[1]) * bucket[3])
+        bucket[1] = now
+        if bucket[0] >= 1.0:
+            bucket[0] -= 1.0
+            return True
+        injected["count"] += 1
+        return False
 
 
 def hidden(now):
@@ -265,6 +299,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 token = (form.get("Action", [""])[0], form["ClientToken"][0])
         if kind == "hide" and svc == "ec2":
             return self.hide(body)
+        if kind == "quota" and svc == "ec2":
+            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            if not has_token(action):
+                status, payload = THROTTLE["ec2"]
+                return self.answer(status, [("Content-Type", "text/xml")], payload)
+            kind = "none"
         conditional_delete = self.command == "DELETE" and "If-Match" in self.headers
         fault = (kind != "unsupported" or conditional_delete) and fault_now(self.path, body)
         if fault and kind == "unsupported":

@@ -20,23 +20,24 @@ pub async fn set_steady(aws: &Aws, stack: &Stack, plan: &Plan) -> Result<(), Aws
         return Ok(());
     };
     let rolling = dns::rolling(&plan.changes);
-    sync(aws, stack, |instances, live| {
+    sync(aws, stack, None, |instances, live| {
         dns::steady(stack, config, instances, live, &rolling)
     })
     .await
 }
 
-/// Sets the records while group `group` rolls: of its instances, those in `serving`.
+/// Sets the records while group `group` rolls: of its instances, those in `serving`;
+/// `observed` are the environment's instances as the rollout last saw them.
 pub async fn set_during_rollout(
     aws: &Aws,
     stack: &Stack,
-    group: &str,
+    (group, observed): (&str, Option<&[LiveInstance]>),
     serving: &BTreeSet<String>,
 ) -> Result<(), AwsError> {
     let Some(config) = &stack.dns else {
         return Ok(());
     };
-    sync(aws, stack, |instances, live| {
+    sync(aws, stack, observed, |instances, live| {
         dns::during_rollout(stack, config, instances, live, group, |i| {
             serving.contains(&i.id)
         })
@@ -48,11 +49,13 @@ pub async fn set_during_rollout(
 /// concurrently, and each rewrites the whole record.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Observes the environment's instances and records, and changes the records to what
-/// `desired` makes of them. A name someone else's record holds is left alone.
+/// Observes the environment's instances (the first time, those `observed`, when given)
+/// and records, and changes the records to what `desired` makes of them. A name someone
+/// else's record holds is left alone.
 async fn sync(
     aws: &Aws,
     stack: &Stack,
+    observed: Option<&[LiveInstance]>,
     desired: impl Fn(&[LiveInstance], &[LiveRecord]) -> Records,
 ) -> Result<(), AwsError> {
     let Some(config) = &stack.dns else {
@@ -65,10 +68,17 @@ async fn sync(
     // A second look when Route 53 refuses the batch: a delete repeated after a lost
     // answer (the record is gone already), or a record changed between read and write.
     for attempt in 0..2 {
-        let (instances, live) = tokio::try_join!(
-            aws.environment_instances(&query, &InstanceState::LIVE),
-            aws.records(&config.zone_id, &config.name, env),
-        )?;
+        let instances = async {
+            match observed.filter(|_| attempt == 0) {
+                Some(instances) => Ok(instances.to_vec()),
+                None => {
+                    aws.environment_instances(&query, &InstanceState::LIVE)
+                        .await
+                }
+            }
+        };
+        let (instances, live) =
+            tokio::try_join!(instances, aws.records(&config.zone_id, &config.name, env),)?;
         let changes = owned_changes(desired(&instances, &live), &live, !warned);
         warned = true;
         if changes.is_empty() {

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod error;
 mod group;
 pub mod job;
+mod observer;
 pub mod progress;
 mod security_group;
 pub mod session;
@@ -80,6 +81,8 @@ pub struct Executor {
     security_group_ids: Mutex<BTreeMap<String, String>>,
     /// CloudFormation outputs as known: observed, then each stack's as it completes.
     outputs: Mutex<Outputs>,
+    /// The one observation per poll every rollout decides on.
+    observer: observer::Observer,
 }
 
 impl Executor {
@@ -94,6 +97,7 @@ impl Executor {
         progress: Progress,
     ) -> Executor {
         let ids = observed.security_group_ids(&stack);
+        let observer = observer::Observer::new(aws.clone(), &stack, options.poll_interval);
         Executor {
             images: plan
                 .images
@@ -114,6 +118,7 @@ impl Executor {
             cancel: Arc::new(AtomicBool::new(false)),
             security_group_ids: Mutex::new(ids),
             outputs: Mutex::new(known.outputs),
+            observer,
         }
     }
 

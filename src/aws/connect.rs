@@ -53,6 +53,9 @@ pub struct Reach {
     pub endpoint_url: Option<String>,
     /// Timeouts of every call.
     pub timeouts: Timeouts,
+    /// rollstack's share of EC2's request buckets (`--request-share`, 0 to 1); `None`:
+    /// [`super::budget::DEFAULT_SHARE`].
+    pub request_share: Option<f64>,
 }
 
 impl Reach {
@@ -62,6 +65,7 @@ impl Reach {
             endpoint_url: self.endpoint_url.clone(),
             region: region.to_owned(),
             timeouts: self.timeouts,
+            request_share: self.request_share.unwrap_or(super::budget::DEFAULT_SHARE),
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct Connection {
     pub region: String,
     /// Timeouts of every call.
     pub timeouts: Timeouts,
+    /// rollstack's share of EC2's request buckets (0 to 1).
+    pub request_share: f64,
 }
 
 impl Aws {
@@ -101,13 +107,18 @@ impl Aws {
         if let Some(url) = &connection.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let mut aws = Aws::from_config(&loader.load().await, &connection.region);
+        let mut aws = Aws::from_config(
+            &loader.load().await,
+            &connection.region,
+            connection.request_share,
+        );
         aws.configured_region = configured_region(&env, profiles.as_ref());
         Ok(aws)
     }
 
-    /// Clients built from an SDK configuration.
-    pub fn from_config(config: &SdkConfig, region: &str) -> Aws {
+    /// Clients built from an SDK configuration; EC2 calls keep to `request_share` of
+    /// EC2's request buckets.
+    pub fn from_config(config: &SdkConfig, region: &str, request_share: f64) -> Aws {
         let stats = CallStats::default();
         // Local endpoints do not serve bucket subdomains.
         let path_style = config.endpoint_url().is_some();
@@ -117,6 +128,17 @@ impl Aws {
             .interceptor(stats.interceptor())
             .build();
         let ec2 = aws_sdk_ec2::config::Builder::from(config)
+            .http_client(super::budget::Budgeted {
+                inner: config
+                    .http_client()
+                    .unwrap_or_else(super::budget::https_client),
+                budget: std::sync::Arc::new(super::budget::Budget::new(request_share)),
+                stats: stats.clone(),
+            })
+            // A call waiting for its turn in the budget sends nothing yet: not a stall.
+            .stalled_stream_protection(
+                aws_sdk_ec2::config::StalledStreamProtectionConfig::disabled(),
+            )
             .retry_partition(partition("rollstack-ec2"))
             .retry_classifier(NoCapacityIsFinal)
             .interceptor(stats.interceptor())

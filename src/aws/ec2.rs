@@ -10,10 +10,10 @@ use aws_sdk_ec2::types::{
     UserIdGroupPair,
 };
 
-use super::observe::{describe_instances, describe_security_groups, filter};
+use super::observe::{describe_security_groups, filter};
 use super::{Aws, AwsError};
 use crate::model::{Peer, Protocol, Rule};
-use crate::observe::{Direction, LiveInstance, group_of, tags};
+use crate::observe::{Direction, tags};
 
 /// Tags as EC2 takes them.
 pub(super) fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -252,27 +252,6 @@ impl Aws {
             .await
             .map(drop)
             .map_err(|e| self.error("TerminateInstances", e))
-    }
-
-    /// The live instances of group `group` of stack `stack` / env `env` (as
-    /// [`group_of`] assigns them): one `DescribeInstances` (paginated) of the
-    /// environment's instances, whatever their number.
-    pub async fn group_instances(
-        &self,
-        stack: &str,
-        env: &str,
-        group: &str,
-    ) -> Result<Vec<LiveInstance>, AwsError> {
-        let mut instances = describe_instances(
-            self,
-            vec![
-                filter(&format!("tag:{}", tags::STACK), [stack]),
-                filter(&format!("tag:{}", tags::ENV), [env]),
-            ],
-        )
-        .await?;
-        instances.retain(|i| group_of(i).as_deref() == Some(group));
-        Ok(instances)
     }
 }
 

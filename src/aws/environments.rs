@@ -31,9 +31,9 @@ impl Aws {
             .map(|i| TaggedResource {
                 kind: "instance",
                 id: i.id,
-                tags: i.tags,
-                created: Some(i.launch_time).filter(|t| !t.is_empty()),
-                instance_type: Some(i.instance_type),
+                tags: i.tags.to_map(),
+                created: Some(i.launch_time.to_string()).filter(|t| !t.is_empty()),
+                instance_type: Some(i.instance_type.to_string()),
             })
             .collect();
         found.extend(groups.into_iter().map(|g| TaggedResource {

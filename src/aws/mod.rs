@@ -2,6 +2,7 @@
 //! call statistics, and the batched reads that observe a stack.
 
 mod bucket;
+mod budget;
 mod cloudformation;
 mod connect;
 mod ec2;

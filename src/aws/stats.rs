@@ -27,8 +27,12 @@ pub struct CallStats {
 pub struct OperationStats {
     /// Attempts sent.
     pub calls: u32,
+    /// Attempts AWS answered with throttling (or `503 Service Unavailable`).
+    pub throttled: u32,
     /// Time from sending to the response, summed over attempts.
     pub time: Duration,
+    /// Time spent waiting for rollstack's own request budget before sending.
+    pub waited: Duration,
 }
 
 impl CallStats {
@@ -51,11 +55,19 @@ impl CallStats {
         }
     }
 
-    fn record(&self, operation: String, time: Duration) {
+    fn record(&self, operation: String, time: Duration, throttled: bool) {
         if let Ok(mut map) = self.operations.lock() {
             let entry = map.entry(operation).or_default();
             entry.calls += 1;
             entry.time += time;
+            entry.throttled += u32::from(throttled);
+        }
+    }
+
+    /// `operation` waited `time` for the request budget.
+    pub(super) fn waited(&self, operation: &str, time: Duration) {
+        if let Ok(mut map) = self.operations.lock() {
+            map.entry(operation.to_owned()).or_default().waited += time;
         }
     }
 }
@@ -94,11 +106,23 @@ impl Intercept for CountCalls {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let mut throttled = context
+            .response()
+            .is_some_and(|r| matches!(r.status().as_u16(), 429 | 503));
         if let (Some(Err(failure)), Some(metadata)) =
             (context.output_or_error(), cfg.load::<Metadata>())
             && let Ok(mut last) = self.stats.last_failures.lock()
         {
-            last.insert(metadata.name().to_owned(), super::error::innermost(failure));
+            let said = super::error::innermost(failure);
+            throttled |= [
+                "Throttl",
+                "RequestLimitExceeded",
+                "Rate exceeded",
+                "SlowDown",
+            ]
+            .iter()
+            .any(|t| said.contains(t));
+            last.insert(metadata.name().to_owned(), said);
         }
         // An attempt that failed before transmitting never reached AWS.
         let Some(SentAt(sent)) = cfg.load::<SentAt>().copied() else {
@@ -108,7 +132,7 @@ impl Intercept for CountCalls {
             .load::<Metadata>()
             .map(|m| format!("{}:{}", service_prefix(m.service()), m.name()))
             .unwrap_or_else(|| "unknown".to_owned());
-        self.stats.record(operation, sent.elapsed());
+        self.stats.record(operation, sent.elapsed(), throttled);
         cfg.interceptor_state().unset::<SentAt>();
         Ok(())
     }

@@ -50,6 +50,19 @@ pub struct AwsArgs {
     /// fails in this time [default: 100s].
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub call_timeout: Option<std::time::Duration>,
+    /// The share of each EC2 API's request bucket rollstack keeps to, leaving the rest
+    /// to the account's other tools [default: 50%].
+    #[arg(long, value_parser = parse_share, value_name = "PERCENT")]
+    pub request_share: Option<f64>,
+}
+
+/// `50%` (or `50`) as 0.5: a share from 1% to 100%.
+fn parse_share(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(p) if (1.0..=100.0).contains(&p) => Ok(p / 100.0),
+        _ => Err(format!("`{text}` is not a share from 1% to 100%")),
+    }
 }
 
 /// The subcommands.

@@ -115,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
             attempt: aws.attempt_timeout.unwrap_or(defaults.attempt),
             call: aws.call_timeout.unwrap_or(defaults.call),
         },
+        request_share: aws.request_share,
     };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args),
@@ -201,23 +202,28 @@ pub fn report(diagnostics: Vec<Diagnostic>) {
     eprint!("{}", diagnostic::render(&diagnostics, color()));
 }
 
-/// The async runtime commands that call AWS run on.
+/// The async runtime commands that call AWS run on: one thread. Every command waits on
+/// AWS, not on the CPU, and one thread keeps one allocator arena, so the memory a page of
+/// `DescribeInstances` took is reused for the next rather than held per worker thread.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
+    Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
 
-/// Prints the AWS calls made, per operation, to stderr.
+/// Prints the AWS calls made, per operation, to stderr: attempts, throttled attempts,
+/// time spent, and time spent waiting for rollstack's own request budget.
 pub fn print_stats(stats: &CallStats) {
     let snapshot = stats.snapshot();
     let total: u32 = snapshot.values().map(|s| s.calls).sum();
     eprintln!("AWS calls: {total}");
     for (operation, s) in snapshot {
         eprintln!(
-            "  {operation:<45} {:>5} {:>9.1} ms",
+            "  {operation:<45} {:>5} {:>9.1} ms {:>5} throttled {:>9.1} ms waited",
             s.calls,
-            s.time.as_secs_f64() * 1000.0
+            s.time.as_secs_f64() * 1000.0,
+            s.throttled,
+            s.waited.as_secs_f64() * 1000.0
         );
     }
 }

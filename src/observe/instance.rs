@@ -1,8 +1,8 @@
 //! Live instances, their EC2 states, and the group each belongs to.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::tags;
+use super::{Tags, tags};
 use crate::model::Address;
 
 /// An instance's EC2 state, read once where AWS answers.
@@ -82,24 +82,25 @@ pub struct LiveInstance {
     pub id: String,
     /// Its state.
     pub state: InstanceState,
-    /// Instance type.
-    pub instance_type: String,
+    /// Instance type (shared with the observation's others, as are the image, subnet
+    /// and launch time).
+    pub instance_type: Arc<str>,
     /// AMI id.
-    pub image_id: String,
+    pub image_id: Arc<str>,
     /// Subnet, when in a VPC.
-    pub subnet_id: Option<String>,
+    pub subnet_id: Option<Arc<str>>,
     /// Private IPv4 address.
     pub private_ip: Option<String>,
     /// Public IPv4 address, when it has one.
     pub public_ip: Option<String>,
     /// Launch time, RFC 3339.
-    pub launch_time: String,
+    pub launch_time: Arc<str>,
     /// Security group ids.
     pub security_group_ids: Vec<String>,
     /// Its EBS volumes.
     pub volume_ids: Vec<String>,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
+    /// Tags, their texts shared with the observation's other instances.
+    pub tags: Tags,
 }
 
 impl LiveInstance {
@@ -109,24 +110,21 @@ impl LiveInstance {
         LiveInstance {
             id: id.to_owned(),
             state: InstanceState::Running,
-            instance_type: "t3.micro".to_owned(),
-            image_id: "ami-1".to_owned(),
+            instance_type: "t3.micro".into(),
+            image_id: "ami-1".into(),
             subnet_id: None,
             private_ip: None,
             public_ip: None,
-            launch_time: String::new(),
+            launch_time: "".into(),
             security_group_ids: Vec::new(),
             volume_ids: Vec::new(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            tags: tags.iter().copied().collect(),
         }
     }
 
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
+        self.tags.get(key)
     }
 }
 

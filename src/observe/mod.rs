@@ -13,6 +13,7 @@ pub mod numbering;
 mod query;
 pub mod records;
 pub mod state_keys;
+mod tag_list;
 mod traffic;
 
 pub use cloudformation::{
@@ -23,6 +24,7 @@ pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance, group_of};
 pub use query::Query;
 pub use records::{Freeze, JobRecord, Signal};
+pub use tag_list::{Interner, TagLookup, Tags};
 pub use traffic::{
     AlarmState, LiveAlarm, LiveTargetGroup, Target, TargetState, resolve, short_name,
 };

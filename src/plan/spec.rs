@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Address, Metadata, RootVolume, Stack};
-use crate::observe::{aws_name, tags};
+use crate::observe::{TagLookup, aws_name, tags};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::template::{self, KNOWN_AFTER_APPLY, Outputs};
 
@@ -200,22 +200,20 @@ pub fn user_tags(stack: &Stack, group: Option<&str>) -> BTreeMap<String, String>
 /// to set, and the keys to take off (those rollstack set before, by the live list, that
 /// the file no longer has). Both empty: nothing to do.
 pub fn retag(
-    live: &BTreeMap<String, String>,
+    live: &dyn TagLookup,
     wanted: &BTreeMap<String, String>,
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let set: BTreeMap<String, String> = wanted
         .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .filter(|(k, v)| live.tag(k) != Some(v.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let listed = live.get(tags::USER_TAGS).map(String::as_str).unwrap_or("");
+    let listed = live.tag(tags::USER_TAGS);
     let mut remove: Vec<String> = listed
+        .unwrap_or_default()
         .split_whitespace()
-        .chain(
-            live.contains_key(tags::USER_TAGS)
-                .then_some(tags::USER_TAGS),
-        )
-        .filter(|k| !wanted.contains_key(*k) && live.contains_key(*k))
+        .chain(listed.is_some().then_some(tags::USER_TAGS))
+        .filter(|k| !wanted.contains_key(*k) && live.tag(k).is_some())
         .map(str::to_owned)
         .collect();
     remove.dedup();

@@ -71,20 +71,20 @@ impl TargetSpec<'_> {
         }
         if let Some(planned) = self.instance_type
             && same_spec
-            && planned != instance.instance_type
+            && planned != &*instance.instance_type
         {
             found.push(Departure::Retyped(
                 planned.to_owned(),
-                instance.instance_type.clone(),
+                instance.instance_type.to_string(),
             ));
         }
         if let Some(planned) = self.image_id
             && same_spec
-            && planned != instance.image_id
+            && planned != &*instance.image_id
         {
             found.push(Departure::Reimaged(
                 planned.to_owned(),
-                instance.image_id.clone(),
+                instance.image_id.to_string(),
             ));
         }
         found
@@ -105,8 +105,8 @@ impl Member {
             current,
             health,
             traffic,
-            subnet: instance.subnet_id.clone(),
-            launched: instance.launch_time.clone(),
+            subnet: instance.subnet_id.as_deref().map(str::to_owned),
+            launched: instance.launch_time.to_string(),
         }
     }
 }
@@ -172,12 +172,12 @@ mod tests {
         LiveInstance {
             id: "i-1".to_owned(),
             state,
-            instance_type: instance_type.to_owned(),
-            image_id: "ami-1".to_owned(),
+            instance_type: instance_type.into(),
+            image_id: "ami-1".into(),
             subnet_id: None,
             private_ip: None,
             public_ip: None,
-            launch_time: "2026-01-01T00:00:00Z".to_owned(),
+            launch_time: "2026-01-01T00:00:00Z".into(),
             security_group_ids: Vec::new(),
             volume_ids: Vec::new(),
             tags,

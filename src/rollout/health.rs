@@ -100,15 +100,15 @@ mod tests {
         LiveInstance {
             id: "i-1".to_owned(),
             state: InstanceState::parse(state).unwrap(),
-            instance_type: "t3.micro".to_owned(),
-            image_id: "ami-1".to_owned(),
+            instance_type: "t3.micro".into(),
+            image_id: "ami-1".into(),
             subnet_id: None,
             private_ip: Some("10.0.0.1".to_owned()),
             public_ip: None,
-            launch_time: "2026-01-01T00:00:00Z".to_owned(),
+            launch_time: "2026-01-01T00:00:00Z".into(),
             security_group_ids: Vec::new(),
             volume_ids: Vec::new(),
-            tags: std::collections::BTreeMap::new(),
+            tags: Default::default(),
         }
     }
 

@@ -2,11 +2,9 @@
 //! tags (`rollstack:overlay`, `rollstack:expires-at`) on every resource it has, moved
 //! once an apply of it succeeds.
 
-use std::collections::BTreeMap;
-
 use crate::aws::{Aws, AwsError};
 use crate::model::Stack;
-use crate::observe::Query;
+use crate::observe::{Query, TagLookup};
 use crate::plan::spec::lifecycle_tags;
 
 /// Moves the expiry of an `env up` environment: what this apply created was tagged at
@@ -20,7 +18,7 @@ pub async fn extend(aws: &Aws, stack: &Stack) -> Result<(), AwsError> {
         return Ok(());
     }
     let observed = crate::aws::observe(aws, &Query::for_stack(stack)).await?;
-    let stale = |live: &BTreeMap<String, String>| tags.iter().any(|(k, v)| live.get(k) != Some(v));
+    let stale = |live: &dyn TagLookup| tags.iter().any(|(k, v)| live.tag(k) != Some(v.as_str()));
     let ids: Vec<String> = observed
         .instances
         .iter()

@@ -8,7 +8,7 @@ use crate::aws::{Aws, AwsError};
 use crate::observe::{Signal, state_keys};
 
 /// The signals read so far, by instance id, with the ETag they were read at.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Signals {
     read: BTreeMap<String, (String, Signal)>,
 }

@@ -194,20 +194,22 @@ async fn remove(
     name: &str,
     change: &GroupChange,
 ) -> Result<NodeOutcome, NodeError> {
-    let stack = &executor.stack;
     let address = Address::Group(name.to_owned());
     let started = std::time::Instant::now();
     let mut patience = Patience::default();
     let target_groups = traffic::remembered(live_template(executor, name));
+    let mut since = std::time::Instant::now();
     loop {
-        let observed = executor
-            .aws
-            .group_instances(&stack.name, &stack.environment.name, name)
-            .await;
-        let Some(live) = patience.poll(observed)? else {
+        let observed = executor.observer.view(since).await;
+        let Some(snapshot) = patience.poll(observed)? else {
             executor.nap(executor.options.poll_interval).await;
             continue;
         };
+        let live: Vec<&crate::observe::LiveInstance> = snapshot
+            .instances
+            .iter()
+            .filter(|i| crate::observe::group_of(i).as_deref() == Some(name))
+            .collect();
         if live.is_empty() {
             break;
         }
@@ -228,7 +230,7 @@ async fn remove(
             return Ok(NodeOutcome::Interrupted);
         }
         patience.poll(executor.aws.terminate_instances(&ids).await)?;
-        executor.nap(executor.options.poll_interval).await;
+        since = std::time::Instant::now();
     }
     if let Some(template) = live_template(executor, name) {
         executor.aws.delete_launch_template(&template.id).await?;

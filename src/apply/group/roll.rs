@@ -2,17 +2,19 @@
 //! observe again, until the group is done, fails its gate, or SIGINT stops it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::launch::launch;
 use super::{Executor, Rolled, Target};
 use crate::apply::dns;
+use crate::apply::observer::Snapshot;
 use crate::apply::progress::GroupProgress;
 use crate::aws::AwsError;
 use crate::aws::Patience;
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, HealthCheck};
-use crate::observe::{InstanceState, LiveAlarm, LiveInstance, LiveTargetGroup, TargetState};
+use crate::observe::{InstanceState, LiveInstance, LiveTargetGroup, TargetState, group_of};
 use crate::rollout::health::{self, Seen};
 use crate::rollout::traffic::{self, Drains};
 use crate::rollout::{
@@ -57,8 +59,8 @@ pub(super) async fn roll(
 }
 
 /// What one rollout keeps between its steps: nothing it could not observe again, but
-/// the signals already read, the HTTP client, what it launched that listings may not
-/// show yet, when its deregistered instances started draining, and its bake clock.
+/// the last snapshot it decided on, the HTTP client, what it launched that listings may
+/// not show yet, when its deregistered instances started draining, and its bake clock.
 struct Rollout<'a> {
     executor: &'a Executor,
     name: &'a str,
@@ -67,7 +69,9 @@ struct Rollout<'a> {
     policy: Policy,
     checks: Vec<HealthCheck>,
     progress: GroupProgress,
-    signals: Signals,
+    /// The last snapshot it decided on (each step decides on one begun after the step
+    /// before it ended).
+    seen: Option<Arc<Snapshot>>,
     http: Option<reqwest::Client>,
     // Every call of the loop may fail with AWS weather: the loop then tries again, from
     // what AWS reports next time (launches carry their client token, terminations and
@@ -104,11 +108,12 @@ impl<'a> Rollout<'a> {
         } else {
             (policy, group.rollout.alarms.clone())
         };
+        executor.observer.watch(&target_groups, &alarm_names);
         Ok(Rollout {
             progress: executor.progress.group(&address, group.count),
             policy,
             checks: health::checks(&executor.stack, name),
-            signals: Signals::default(),
+            seen: None,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
                 .build()
@@ -128,40 +133,32 @@ impl<'a> Rollout<'a> {
         })
     }
 
-    /// The group's members as AWS shows them now, each judged by the health gate and
-    /// placed in the target groups, and the gates; `None` when AWS weather got in the way.
+    /// The group's members as the next poll of the environment shows them, each judged
+    /// by the health gate and placed in the target groups, and the gates; `None` when
+    /// AWS weather got in the way.
     async fn observe(&mut self) -> Result<Option<(Vec<Member>, Gates)>, AwsError> {
         let executor = self.executor;
-        let stack = &executor.stack;
-        let (observed, targets, alarms) = tokio::join!(
-            executor
-                .aws
-                .group_instances(&stack.name, &stack.environment.name, self.name),
-            self.target_health(),
-            self.alarms(),
-        );
-        let Some(live) = self.patience.poll(observed)? else {
+        // A snapshot begun before this rollout's last step may not show what it did.
+        let viewed = executor.observer.view(Instant::now()).await;
+        let Some(snapshot) = self.patience.poll(viewed)? else {
             return Ok(None);
         };
-        let Some(target_groups) = self.patience.poll(targets)? else {
-            return Ok(None);
-        };
-        let Some(alarms) = self.patience.poll(alarms)? else {
-            return Ok(None);
-        };
+        self.seen = Some(snapshot.clone());
+        let live: Vec<LiveInstance> = snapshot
+            .instances
+            .iter()
+            .filter(|i| group_of(i).as_deref() == Some(self.name))
+            .cloned()
+            .collect();
+        let target_groups = snapshot.target_groups_of(&self.target_groups);
+        let alarms = snapshot.alarms_of(&self.alarm_names);
         let spec = self.target.spec();
         let current: Vec<&LiveInstance> = live.iter().filter(|i| spec.is_current(i)).collect();
-        if self.checks.contains(&HealthCheck::Signal) {
-            let read = self.read_signals(&current).await;
-            if self.patience.poll(read)?.is_none() {
-                return Ok(None);
-            }
-        }
         let probes = match (&self.http, self.http_check()) {
             (Some(client), Some((port, path))) => probe(client, &current, port, path).await,
             _ => BTreeMap::new(),
         };
-        let mut members = self.judge(&live, &target_groups, &probes);
+        let mut members = self.judge(&live, &target_groups, &probes, &snapshot.signals);
         let traffic = if target_groups.is_empty() {
             Traffic::Direct
         } else {
@@ -186,13 +183,14 @@ impl<'a> Rollout<'a> {
         live: &[LiveInstance],
         target_groups: &[LiveTargetGroup],
         probes: &BTreeMap<String, Result<u16, String>>,
+        signals: &Signals,
     ) -> Vec<Member> {
         let now = SystemTime::now();
         let clock = Instant::now();
         let timeout = self.group.rollout.health_timeout.0;
         let groups: Vec<&LiveTargetGroup> = target_groups.iter().collect();
         let drains = &mut self.drains;
-        let (signals, checks, hash) = (&self.signals, &self.checks, &self.target.hash);
+        let (checks, hash) = (&self.checks, &self.target.hash);
         let judges = Judges {
             evict: &self.evict,
             health: |instance: &LiveInstance, traffic: Traffic| {
@@ -214,38 +212,6 @@ impl<'a> Rollout<'a> {
             },
         };
         rollout::members(live, &self.target.spec(), judges)
-    }
-
-    /// Every target group's targets: one `DescribeTargetHealth` each.
-    async fn target_health(&self) -> Result<Vec<LiveTargetGroup>, AwsError> {
-        let reads = self.target_groups.iter().map(|(arn, delay)| async move {
-            Ok::<_, AwsError>(LiveTargetGroup {
-                arn: arn.clone(),
-                deregistration_delay: *delay,
-                targets: self.executor.aws.target_health(arn).await?,
-            })
-        });
-        futures_util::future::try_join_all(reads).await
-    }
-
-    /// The states of the alarms the rollout watches: one `DescribeAlarms`.
-    async fn alarms(&self) -> Result<Vec<LiveAlarm>, AwsError> {
-        if self.alarm_names.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.executor.aws.alarms(&self.alarm_names).await
-    }
-
-    async fn read_signals(&mut self, current: &[&LiveInstance]) -> Result<(), AwsError> {
-        let stack = &self.executor.stack;
-        let Some(bucket) = &stack.state_bucket else {
-            return Ok(());
-        };
-        let wanted: BTreeSet<&str> = current.iter().map(|i| i.id.as_str()).collect();
-        let env = (stack.name.as_str(), stack.environment.name.as_str());
-        self.signals
-            .refresh(&self.executor.aws, bucket, env, &wanted)
-            .await
     }
 
     fn http_check(&self) -> Option<(u16, &str)> {
@@ -385,7 +351,13 @@ impl<'a> Rollout<'a> {
             .map(|m| m.id.clone())
             .collect();
         let executor = self.executor;
-        let set = dns::set_during_rollout(&executor.aws, &executor.stack, self.name, &serving);
+        let instances = self.seen.as_ref().map(|s| s.instances.as_slice());
+        let set = dns::set_during_rollout(
+            &executor.aws,
+            &executor.stack,
+            (self.name, instances),
+            &serving,
+        );
         Ok(self.patience.poll(set.await)?.is_some())
     }
 

@@ -80,7 +80,7 @@ fn previous_tags(executor: &Executor, name: &str, hash: &str) -> BTreeMap<String
             .tags
             .iter()
             .filter(|(k, _)| k.starts_with("rollstack:") || *k == tags::NAME)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         None => {
             let mut tags = ownership_tags(&executor.stack, &Address::Group(name.to_owned()));

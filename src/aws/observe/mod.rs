@@ -19,9 +19,9 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use super::error::required;
 use super::{Aws, AwsError};
 use crate::observe::{
-    Direction, ForeignKind, ForeignResource, InstanceState, JobRecord, LiveCloudFormation,
-    LiveInstance, LiveRule, LiveSecurityGroup, LiveTargetGroup, Observed, Query, owned_by,
-    state_keys, tags,
+    Direction, ForeignKind, ForeignResource, InstanceState, Interner, JobRecord,
+    LiveCloudFormation, LiveInstance, LiveRule, LiveSecurityGroup, LiveTargetGroup, Observed,
+    Query, owned_by, state_keys, tags,
 };
 
 /// Reads what `query`'s stack + environment owns in AWS.
@@ -200,7 +200,7 @@ async fn instances(aws: &Aws, query: &Query) -> Result<Vec<LiveInstance>, AwsErr
 
 impl Aws {
     /// The instances of `query`'s stack + environment in one of `states`, oldest first:
-    /// one filtered `DescribeInstances` (a call per 1,000 instances).
+    /// one filtered `DescribeInstances` (a call per `INSTANCES_PER_PAGE` instances).
     pub async fn environment_instances(
         &self,
         query: &Query,
@@ -218,7 +218,14 @@ pub(in crate::aws) async fn describe_instances(
     describe_instances_in(aws, filters, &InstanceState::LIVE).await
 }
 
-/// Instances in one of `states` matching `filters`, oldest first.
+/// Instances asked for per `DescribeInstances` page. AWS allows up to 1,000, but the SDK
+/// holds a whole parsed page at once (~10 KiB an instance: interfaces, volumes, every
+/// attribute), so a page, not the fleet, sets the peak memory of an observation; 500
+/// keeps it near 5 MB at the cost of one more call per 1,000 instances.
+const INSTANCES_PER_PAGE: i32 = 500;
+
+/// Instances in one of `states` matching `filters`, oldest first, kept as compact
+/// records page by page.
 pub(in crate::aws) async fn describe_instances_in(
     aws: &Aws,
     mut filters: Vec<Filter>,
@@ -232,13 +239,16 @@ pub(in crate::aws) async fn describe_instances_in(
         .ec2
         .describe_instances()
         .set_filters(Some(filters))
-        .max_results(1000)
+        .max_results(INSTANCES_PER_PAGE)
         .into_paginator()
         .send();
     let mut found = Vec::new();
+    let mut interner = Interner::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("DescribeInstances", e))?;
-        for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+        let instances = || page.reservations().iter().flat_map(|r| r.instances());
+        found.reserve_exact(instances().count());
+        for instance in instances() {
             let incomplete = |missing| AwsError::Incomplete {
                 operation: "DescribeInstances",
                 missing,
@@ -256,19 +266,22 @@ pub(in crate::aws) async fn describe_instances_in(
                 state,
                 instance_type: instance
                     .instance_type()
-                    .map(|t| t.as_str().to_owned())
+                    .map(|t| interner.text(t.as_str()))
                     .ok_or_else(|| incomplete("an instance's `InstanceType`"))?,
-                image_id: instance
-                    .image_id()
-                    .ok_or_else(|| incomplete("an instance's `ImageId`"))?
-                    .to_owned(),
-                subnet_id: instance.subnet_id().map(str::to_owned),
+                image_id: interner.text(
+                    instance
+                        .image_id()
+                        .ok_or_else(|| incomplete("an instance's `ImageId`"))?,
+                ),
+                subnet_id: instance.subnet_id().map(|s| interner.text(s)),
                 private_ip: instance.private_ip_address().map(str::to_owned),
                 public_ip: instance.public_ip_address().map(str::to_owned),
-                launch_time: instance
-                    .launch_time()
-                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-                    .unwrap_or_default(),
+                launch_time: interner.text(
+                    &instance
+                        .launch_time()
+                        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                        .unwrap_or_default(),
+                ),
                 security_group_ids: instance
                     .security_groups()
                     .iter()
@@ -279,7 +292,12 @@ pub(in crate::aws) async fn describe_instances_in(
                     .iter()
                     .filter_map(|m| m.ebs()?.volume_id().map(str::to_owned))
                     .collect(),
-                tags: tag_map(instance.tags()),
+                tags: interner.tags(
+                    instance
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+                ),
             });
         }
     }

@@ -7,7 +7,8 @@ use super::{Diffed, fingerprint, unified_diff};
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, Stack};
 use crate::observe::{
-    LaunchTemplateVersion, LiveInstance, LiveLaunchTemplate, Observed, aws_name, group_of, tags,
+    LaunchTemplateVersion, LiveInstance, LiveLaunchTemplate, Observed, TagLookup, aws_name,
+    group_of, tags,
 };
 use crate::plan::redact::Redactor;
 use crate::plan::spec::{LaunchSpec, TemplateUpkeep, retag, user_tags};
@@ -331,7 +332,7 @@ fn retag_kept(
 ) {
     let mut remove = BTreeSet::new();
     let mut changed = BTreeMap::new();
-    let mut note = |id: &str, extra: &[String], live: &BTreeMap<String, String>| {
+    let mut note = |id: &str, extra: &[String], live: &dyn TagLookup| {
         let (set, gone) = retag(live, wanted);
         if !set.is_empty() || !gone.is_empty() {
             detail.retag.push(id.to_owned());

@@ -11,12 +11,12 @@ fn instance(id: &str, group: &str, roles: &str, ip: &str, state: InstanceState) 
     LiveInstance {
         id: id.to_owned(),
         state,
-        instance_type: "t3.micro".to_owned(),
-        image_id: "ami-1".to_owned(),
+        instance_type: "t3.micro".into(),
+        image_id: "ami-1".into(),
         subnet_id: None,
         private_ip: Some(ip.to_owned()),
         public_ip: None,
-        launch_time: String::new(),
+        launch_time: "".into(),
         security_group_ids: Vec::new(),
         volume_ids: Vec::new(),
         tags: [
@@ -69,9 +69,7 @@ fn an_instance_record_each_and_a_record_per_role_of_every_serving_instance() {
     // Stopped, or of a group the file no longer has: not serving.
     let mut fleet = fleet();
     fleet[1].state = InstanceState::Stopped;
-    fleet[2]
-        .tags
-        .insert(tags::RESOURCE.to_owned(), "group.old".to_owned());
+    fleet[2].tags.insert(tags::RESOURCE, "group.old");
     let records = steady(&stack, &dns, &fleet, &[], &BTreeSet::new());
     assert_eq!(records[&format!("pgbouncer.{d}")], ips(&["10.0.0.1"]));
     assert!(!records.contains_key(&format!("www-1.{d}")));

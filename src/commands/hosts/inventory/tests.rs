@@ -18,19 +18,20 @@ fn instance(
     LiveInstance {
         id: id.to_owned(),
         state,
-        instance_type: "t3.micro".to_owned(),
-        image_id: "ami-1".to_owned(),
+        instance_type: "t3.micro".into(),
+        image_id: "ami-1".into(),
         subnet_id: None,
         private_ip: Some(format!("10.0.0.{}", id.len())),
         public_ip: (group == "bastion").then(|| "203.0.113.7".to_owned()),
-        launch_time: launched.to_owned(),
+        launch_time: launched.into(),
         security_group_ids: Vec::new(),
         volume_ids: Vec::new(),
         tags: BTreeMap::from([
             (tags::RESOURCE.to_owned(), format!("group.{group}")),
             (tags::ROLES.to_owned(), roles.to_owned()),
             (tags::RELEASE.to_owned(), "web@1.0.0".to_owned()),
-        ]),
+        ])
+        .into(),
     }
 }
 

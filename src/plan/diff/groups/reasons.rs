@@ -35,13 +35,13 @@ pub(super) fn spec_reason(
             if downgrade { " (downgrade)" } else { "" }
         ));
     }
-    if old.instance_type != spec.instance_type {
+    if *old.instance_type != *spec.instance_type {
         parts.push(format!(
             "instance type {} -> {}",
             old.instance_type, spec.instance_type
         ));
     }
-    if old.image_id != spec.image_id {
+    if *old.image_id != *spec.image_id {
         parts.push(format!("image {} -> {}", old.image_id, spec.image_id));
     }
     let old_roles = old.tag(tags::ROLES).unwrap_or_default();

@@ -1,19 +1,19 @@
 use super::*;
-use crate::observe::InstanceState;
+use crate::observe::{InstanceState, Tags};
 
 fn instance(id: &str, subnet: &str, launched: &str) -> LiveInstance {
     LiveInstance {
         id: id.to_owned(),
         state: InstanceState::Running,
-        instance_type: "t3.micro".to_owned(),
-        image_id: "ami-1".to_owned(),
-        subnet_id: Some(subnet.to_owned()),
+        instance_type: "t3.micro".into(),
+        image_id: "ami-1".into(),
+        subnet_id: Some(subnet.into()),
         private_ip: None,
         public_ip: None,
-        launch_time: launched.to_owned(),
+        launch_time: launched.into(),
         security_group_ids: Vec::new(),
         volume_ids: Vec::new(),
-        tags: BTreeMap::new(),
+        tags: Tags::default(),
     }
 }
 
@@ -46,7 +46,7 @@ fn fleet(stack: &Stack, current: usize, old: usize, stopped: usize) -> Vec<LiveI
         (0..n)
             .map(|i| LiveInstance {
                 state,
-                tags: tags.clone(),
+                tags: tags.clone().into(),
                 ..instance(&format!("i-{at}{i}"), "a", &format!("2026-01-0{}", 1 + at))
             })
             .collect::<Vec<_>>()
@@ -134,9 +134,7 @@ fn an_older_release_than_the_fleet_runs_is_a_downgrade() {
         let stack = stack(2);
         let mut live = fleet(&stack, 0, 2, 0);
         for instance in &mut live {
-            instance
-                .tags
-                .insert(tags::RELEASE.to_owned(), running.to_owned());
+            instance.tags.insert(tags::RELEASE, running);
         }
         let observed = Observed {
             instances: live,
