@@ -599,7 +599,10 @@ async fn stats_of_a_rollout_of_20_in_batches_of_5() {
             .map(|n| n.parse().unwrap())
             .unwrap_or(0)
     };
-    assert_eq!(calls("ec2:RunInstances"), 4, "{err}");
+    // One launch per batch, never per instance: 4 when each batch of 5 is replaced
+    // whole; a few more when the surge frees up piecemeal, as instances turn healthy
+    // between two polls (a faster endpoint shows them one by one).
+    assert!((4..=8).contains(&calls("ec2:RunInstances")), "{err}");
     assert_eq!(calls("ec2:CreateTags"), 0, "{err}");
     // One DescribeInstances and one ListObjectsV2 per poll, whatever the fleet size: the
     // two go in lockstep (how many polls a batch takes depends on how fast the instances
