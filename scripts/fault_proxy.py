@@ -221,7 +221,9 @@ def record(method, path, body, answer):
         ids = [
             value
             for key, values in sorted(form.items())
-            if re.fullmatch(r"InstanceId\.\d+|Targets\.member\.\d+\.Id", key)
+            # EC2's `InstanceId.N`, ELBv2's targets, Auto Scaling's `InstanceId` (one
+            # instance of a group) and `InstanceIds.member.N`.
+            if re.fullmatch(r"InstanceId(\.\d+)?|InstanceIds\.member\.\d+|Targets\.member\.\d+\.Id", key)
             for value in values
         ]
         if action == "RunInstances":

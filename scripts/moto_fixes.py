@@ -326,3 +326,114 @@ def _tags_of_one_resource(self):
 
 
 ec2_core.TaggedEC2Resource.get_tags = _tags_of_one_resource
+
+import random
+
+from moto.autoscaling import models as autoscaling_models
+
+
+def _launch_from_the_groups_version(self, count_needed, propagated_tags):
+    """AWS launches an Auto Scaling group's instances from the launch template version
+    the group names. moto hands EC2 only the template's id, so an instance's tags (the
+    spec it runs), key pair and volumes came from the template's default version: a
+    group moved to a new version launched the old one's. The same as moto's, with the
+    group's version passed on."""
+    propagated_tags[autoscaling_models.ASG_NAME_TAG] = self.name
+    propagated_tags.update(self.instance_tags)
+    subnet_id = self.vpc_zone_identifier.split(",")[0] if self.vpc_zone_identifier else None
+    associate_public_ip = (
+        self.launch_config.associate_public_ip_address if self.launch_config else None
+    )
+    launch_template = None
+    if self.ec2_launch_template:
+        launch_template = {
+            "LaunchTemplateId": self.ec2_launch_template.id,
+            "Version": str(self.ec2_launch_template.get_version(self.launch_template_version).number),
+        }
+    reservation = self.autoscaling_backend.ec2_backend.run_instances(
+        self.image_id,
+        count_needed,
+        self.user_data,
+        self.security_groups,
+        instance_type=self.instance_type,
+        tags={"instance": propagated_tags},
+        placement=random.choice(self.availability_zones),
+        launch_config=self.launch_config,
+        launch_template=launch_template,
+        is_instance_type_default=False,
+        associate_public_ip=associate_public_ip,
+        subnet_id=subnet_id,
+    )
+    for instance in reservation.instances:
+        instance.autoscaling_group = self
+        self.instance_states.append(
+            autoscaling_models.InstanceState(
+                instance,
+                protected_from_scale_in=self.new_instances_protected_from_scale_in,
+            )
+        )
+
+
+autoscaling_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = (
+    _launch_from_the_groups_version
+)
+
+
+def _register_each_instance_once(self, group_name):
+    """AWS registers an instance in its group's target groups once, when it enters
+    service (and in a target group attached later, once). moto registers every instance
+    of the group again at every change of capacity, so an instance deregistered to drain
+    before it is terminated came back into service."""
+    group = self.autoscaling_groups[group_name]
+    if not group.target_group_arns:
+        return
+    done = group.__dict__.setdefault("_registered", set())
+    for target_group in self.elbv2_backend.describe_target_groups(
+        target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None
+    ):
+        new = [
+            state.instance.id
+            for state in group.instance_states
+            if (target_group.arn, state.instance.id) not in done
+        ]
+        if new:
+            self.elbv2_backend.register_targets(
+                target_group.arn, [{"Id": i, "Port": target_group.port} for i in new]
+            )
+            done.update((target_group.arn, i) for i in new)
+
+
+autoscaling_models.AutoScalingBackend.update_attached_target_groups = _register_each_instance_once
+
+_notify_terminate_instances = autoscaling_models.AutoScalingBackend.notify_terminate_instances
+
+
+def _replacements_join_target_groups(self, instance_ids):
+    """AWS replaces an instance of a group terminated outside it and registers the
+    replacement in the group's target groups when it enters service. moto launches the
+    replacement but registers it only with classic load balancers, so it never served."""
+    _notify_terminate_instances(self, instance_ids)
+    for name in list(self.autoscaling_groups):
+        self.update_attached_target_groups(name)
+
+
+autoscaling_models.AutoScalingBackend.notify_terminate_instances = _replacements_join_target_groups
+
+from moto.core.types import Base64EncodedString
+from moto.ec2.models import launch_templates as ec2_launch_templates
+from moto.ec2.utils import parse_user_data
+
+
+def _user_data_of_any_version(self):
+    """AWS launches an Auto Scaling group's instances with the user data of the version
+    the group names, whichever call made that version. moto keeps the user data a
+    `CreateLaunchTemplateVersion` sent as it came (not as the base64 it reads back), and
+    the group's launch fails on it."""
+    user_data = self.data.get("UserData")
+    if user_data is not None and not isinstance(user_data, Base64EncodedString):
+        user_data = parse_user_data(user_data)
+        self.data["UserData"] = user_data
+    return user_data
+
+
+ec2_launch_templates.LaunchTemplateVersion.user_data = property(_user_data_of_any_version)

@@ -12,7 +12,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
-use support::web::{ROLLOUT, apply, assert_ok, fleet as releases, setup, write};
+use support::web::{ROLLOUT, apply, assert_ok, fleet as releases, setup, unlock_killed_run, write};
 use support::{Clients, rollstack_aws, rollstack_aws_command, scratch, stderr, stdout};
 
 /// Stack `name` of `support::web` with security group `web` described as `description`.
@@ -275,22 +275,7 @@ async fn kill_9_mid_rollout_then_a_rerun_converges() {
     assert!(live.len() >= 3, "below the count after kill -9: {live:?}");
 
     // The killed run's lock is left; the documented way lets the next one in.
-    let lock =
-        c.s3.get_object()
-            .bucket(format!("{name}-state"))
-            .key(format!("rollstack/{name}/default/lock.json"))
-            .send()
-            .await
-            .expect("the killed run's lock");
-    let body = lock.body.collect().await.unwrap().into_bytes();
-    let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let lock_id = record["id"].as_str().unwrap();
-    let unlocked = rollstack_aws(
-        dir.path(),
-        &["unlock", "stack.yaml", "--force", lock_id],
-        &[],
-    );
-    assert_ok(&unlocked, "unlock");
+    unlock_killed_run(&c, dir.path(), name).await;
     assert_ok(&apply(dir.path(), &[]), "the apply after kill -9");
     assert_eq!(
         releases(&c, name).await,

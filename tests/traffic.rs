@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
-use support::web::{ROLLOUT, apply, assert_ok, fleet, instances, setup, write};
+use support::web::{ROLLOUT, apply, assert_ok, fleet, instances, setup, unlock_killed_run, write};
 use support::{FaultProxy, moto, rollstack_aws, rollstack_aws_command, stderr, stdout};
 
 async fn elbv2() -> aws_sdk_elasticloadbalancingv2::Client {
@@ -517,22 +517,7 @@ async fn a_kill_while_draining_converges_on_the_next_apply() {
     assert!(calls(&log).iter().any(|(a, _)| a == "DeregisterTargets"));
 
     // The killed run's lock is left; the documented way lets the next one in.
-    let lock =
-        c.s3.get_object()
-            .bucket(format!("{name}-state"))
-            .key(format!("rollstack/{name}/default/lock.json"))
-            .send()
-            .await
-            .expect("the killed run's lock");
-    let body = lock.body.collect().await.unwrap().into_bytes();
-    let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let lock_id = record["id"].as_str().unwrap();
-    let unlocked = rollstack_aws(
-        dir.path(),
-        &["unlock", "stack.yaml", "--force", lock_id],
-        &[],
-    );
-    assert_ok(&unlocked, "unlock");
+    unlock_killed_run(&c, dir.path(), name).await;
     assert_ok(&apply(dir.path(), &[]), "the apply after the kill");
     let new = running(&c, name, "web@1.1.0").await;
     assert_eq!(new.len(), 4);

@@ -11,7 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::aws::{Aws, AwsError};
 use crate::model::Stack;
-use crate::observe::{InstanceState, LiveAlarm, LiveInstance, LiveTargetGroup, Query};
+use crate::observe::{
+    InstanceState, LiveAlarm, LiveAutoScalingGroup, LiveInstance, LiveTargetGroup, Query,
+};
+
+/// What a poll reads besides the instances: target groups with their delays, alarms,
+/// Auto Scaling groups.
+type Watched = (Vec<(String, Duration)>, Vec<String>, Vec<String>);
 use crate::state::signals::Signals;
 
 /// What one poll saw.
@@ -28,6 +34,8 @@ pub struct Snapshot {
     pub alarms: Vec<LiveAlarm>,
     /// The readiness signals read so far.
     pub signals: Signals,
+    /// The watched Auto Scaling groups.
+    pub autoscaling_groups: Vec<LiveAutoScalingGroup>,
 }
 
 impl Snapshot {
@@ -38,6 +46,11 @@ impl Snapshot {
             .filter(|t| arns.iter().any(|(arn, _)| arn == &t.arn))
             .cloned()
             .collect()
+    }
+
+    /// The Auto Scaling group named `name`, if it was read.
+    pub fn autoscaling_group(&self, name: &str) -> Option<&LiveAutoScalingGroup> {
+        self.autoscaling_groups.iter().find(|g| g.name == name)
     }
 
     /// The alarms among `names`.
@@ -56,6 +69,7 @@ struct Interest {
     /// Target groups, with their deregistration delay.
     target_groups: BTreeMap<String, Duration>,
     alarms: BTreeSet<String>,
+    autoscaling_groups: BTreeSet<String>,
 }
 
 /// The shared observation of one apply.
@@ -125,23 +139,30 @@ impl Observer {
         Ok(snapshot)
     }
 
+    /// Watches Auto Scaling group `name` too, from the next poll on.
+    pub fn watch_autoscaling_group(&self, name: &str) {
+        if let Ok(mut interest) = self.interest.lock() {
+            interest.autoscaling_groups.insert(name.to_owned());
+        }
+    }
+
     fn latest(&self) -> Option<Arc<Snapshot>> {
         self.latest.lock().ok()?.clone()
     }
 
     /// One poll: everything at once.
     async fn read(&self, signals: &mut Signals) -> Result<Snapshot, AwsError> {
-        let (target_groups, alarms): (Vec<(String, Duration)>, Vec<String>) =
-            match self.interest.lock() {
-                Ok(i) => (
-                    i.target_groups
-                        .iter()
-                        .map(|(a, d)| (a.clone(), *d))
-                        .collect(),
-                    i.alarms.iter().cloned().collect(),
-                ),
-                Err(_) => Default::default(),
-            };
+        let (target_groups, alarms, autoscaling): Watched = match self.interest.lock() {
+            Ok(i) => (
+                i.target_groups
+                    .iter()
+                    .map(|(a, d)| (a.clone(), *d))
+                    .collect(),
+                i.alarms.iter().cloned().collect(),
+                i.autoscaling_groups.iter().cloned().collect(),
+            ),
+            Err(_) => Default::default(),
+        };
         let at = Instant::now();
         let health = target_groups.iter().map(|(arn, delay)| async move {
             Ok::<_, AwsError>(LiveTargetGroup {
@@ -150,7 +171,7 @@ impl Observer {
                 targets: self.aws.target_health(arn).await?,
             })
         });
-        let (instances, target_groups, alarms) = tokio::try_join!(
+        let (instances, target_groups, alarms, autoscaling_groups) = tokio::try_join!(
             self.aws
                 .environment_instances(&self.query, &InstanceState::LIVE),
             futures_util::future::try_join_all(health),
@@ -159,6 +180,12 @@ impl Observer {
                     return Ok(Vec::new());
                 }
                 self.aws.alarms(&alarms).await
+            },
+            async {
+                if autoscaling.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.aws.autoscaling_groups(&autoscaling, false).await
             },
         )?;
         if let Some((bucket, stack, env)) = &self.signals_in {
@@ -173,6 +200,7 @@ impl Observer {
             target_groups,
             alarms,
             signals: signals.clone(),
+            autoscaling_groups,
         })
     }
 }

@@ -163,6 +163,10 @@ impl Aws {
             .retry_partition(partition("rollstack-route53"))
             .interceptor(stats.interceptor())
             .build();
+        let autoscaling = aws_sdk_autoscaling::config::Builder::from(config)
+            .retry_partition(partition("rollstack-autoscaling"))
+            .interceptor(stats.interceptor())
+            .build();
         let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(config)
             .retry_partition(partition("rollstack-cloudwatch"))
             .interceptor(stats.interceptor())
@@ -171,6 +175,7 @@ impl Aws {
             iam: aws_sdk_iam::Client::from_conf(iam),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(elbv2),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
             sts: aws_sdk_sts::Client::from_conf(sts),
             route53: aws_sdk_route53::Client::from_conf(route53),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),

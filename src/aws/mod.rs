@@ -1,6 +1,7 @@
 //! The only module that talks to AWS: clients (retries, timeouts), errors as sentences,
 //! call statistics, and the batched reads that observe a stack.
 
+mod autoscaling;
 mod bucket;
 mod budget;
 mod cloudformation;
@@ -20,6 +21,7 @@ mod state;
 mod stats;
 mod traffic;
 
+pub use autoscaling::AutoScalingSettings;
 pub use bucket::BucketGap;
 pub use cloudformation::{
     ChangeSetKind, ChangeSetRequest, ChangeSetState, CreatedChangeSet, StackEvent, StackState,
@@ -29,7 +31,7 @@ pub use ec2::Batch;
 pub use error::{AwsError, NO_CAPACITY};
 pub use jobs::JobLaunch;
 pub use launch_template::LaunchVersion;
-pub use observe::observe;
+pub use observe::{Activity, observe};
 pub use patience::Patience;
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
@@ -43,6 +45,7 @@ pub struct Aws {
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) route53: aws_sdk_route53::Client,
     stats: CallStats,

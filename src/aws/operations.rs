@@ -21,6 +21,8 @@ pub enum Service {
     Sts,
     /// Amazon Route 53 (global): the fleet's DNS records.
     Route53,
+    /// Amazon EC2 Auto Scaling.
+    AutoScaling,
 }
 
 impl Service {
@@ -35,6 +37,7 @@ impl Service {
             Service::CloudWatch => "cloudwatch",
             Service::Sts => "sts",
             Service::Route53 => "route53",
+            Service::AutoScaling => "autoscaling",
         }
     }
 
@@ -81,6 +84,12 @@ pub enum Scope {
     Identity,
     /// The hosted zone of the stack's `dns:`.
     HostedZone,
+    /// Auto Scaling reads, which have no resource-level permissions.
+    AutoScalingRead,
+    /// Auto Scaling groups created with the environment's tags in the request.
+    AutoScalingCreate,
+    /// Auto Scaling groups that carry the environment's tags.
+    AutoScalingOwned,
 }
 
 /// One AWS operation rollstack makes.
@@ -174,6 +183,22 @@ pub const OPERATIONS: &[Operation] = &[
     op("GetCallerIdentity", Sts, "sts:GetCallerIdentity", false, Identity),
     op("ListResourceRecordSets", Route53, "route53:ListResourceRecordSets", false, HostedZone),
     op("ChangeResourceRecordSets", Route53, "route53:ChangeResourceRecordSets", true, HostedZone),
+    op("DescribeTargetGroups", ElasticLoadBalancing, "elasticloadbalancing:DescribeTargetGroups", false, TrafficRead),
+    op("DescribeAutoScalingGroups", AutoScaling, "autoscaling:DescribeAutoScalingGroups", false, AutoScalingRead),
+    op("DescribePolicies", AutoScaling, "autoscaling:DescribePolicies", false, AutoScalingRead),
+    op("DescribeScalingActivities", AutoScaling, "autoscaling:DescribeScalingActivities", false, AutoScalingRead),
+    op("CreateAutoScalingGroup", AutoScaling, "autoscaling:CreateAutoScalingGroup", true, AutoScalingCreate),
+    op("CreateOrUpdateTags", AutoScaling, "autoscaling:CreateOrUpdateTags", true, AutoScalingCreate),
+    op("UpdateAutoScalingGroup", AutoScaling, "autoscaling:UpdateAutoScalingGroup", true, AutoScalingOwned),
+    op("AttachLoadBalancerTargetGroups", AutoScaling, "autoscaling:AttachLoadBalancerTargetGroups", true, AutoScalingOwned),
+    op("DetachLoadBalancerTargetGroups", AutoScaling, "autoscaling:DetachLoadBalancerTargetGroups", true, AutoScalingOwned),
+    op("SetDesiredCapacity", AutoScaling, "autoscaling:SetDesiredCapacity", true, AutoScalingOwned),
+    op("TerminateInstanceInAutoScalingGroup", AutoScaling, "autoscaling:TerminateInstanceInAutoScalingGroup", true, AutoScalingOwned),
+    op("SetInstanceProtection", AutoScaling, "autoscaling:SetInstanceProtection", true, AutoScalingOwned),
+    op("PutScalingPolicy", AutoScaling, "autoscaling:PutScalingPolicy", true, AutoScalingOwned),
+    op("DeletePolicy", AutoScaling, "autoscaling:DeletePolicy", true, AutoScalingOwned),
+    op("DetachInstances", AutoScaling, "autoscaling:DetachInstances", true, AutoScalingOwned),
+    op("DeleteAutoScalingGroup", AutoScaling, "autoscaling:DeleteAutoScalingGroup", true, AutoScalingOwned),
 ];
 
 /// The operation named `name`, if rollstack makes it.

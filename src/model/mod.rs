@@ -4,6 +4,7 @@
 //! reads only this.
 
 mod address;
+pub mod autoscaling;
 mod job;
 pub mod notify;
 pub mod reference;
@@ -16,6 +17,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use address::{Address, Edge};
+pub use autoscaling::{
+    Autoscaling, AutoscalingHealthCheck, HealthCheckKind, ScalingMetric, ScalingPolicy,
+    TerminationPolicy,
+};
 pub use job::{Job, JobLaunch, When};
 pub use reference::{Interpolated, Known, Piece, Reference};
 pub use rollout::{Canary, OnFailure, Rollout};
@@ -249,7 +254,8 @@ pub enum HealthCheck {
 pub struct Group {
     /// Roles every instance carries.
     pub roles: Vec<String>,
-    /// Desired instance count.
+    /// Desired instance count (with `autoscaling`: where a new Auto Scaling group
+    /// starts; after that its desired capacity is Auto Scaling's).
     pub count: u32,
     /// Machine image.
     pub image: ImageRef,
@@ -279,6 +285,9 @@ pub struct Group {
     pub target_groups: Vec<Interpolated>,
     /// Rollout policy.
     pub rollout: Rollout,
+    /// Run as an Auto Scaling group (`autoscaling:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
 }
 
 /// The root volume of a group's instances.

@@ -4,6 +4,7 @@
 //! everything after it (diff, plan) reads only these types, so it is tested without a
 //! network.
 
+pub mod autoscaling;
 mod cloudformation;
 pub mod dns;
 pub mod environments;
@@ -16,6 +17,9 @@ pub mod state_keys;
 mod tag_list;
 mod traffic;
 
+pub use autoscaling::{
+    AutoScalingInstance, Lifecycle, LiveAutoScalingGroup, LivePolicy, RolloutRecord,
+};
 pub use cloudformation::{
     ChangeAction, DescribedStack, LiveCloudFormation, Replacement, ResourceChange, StackStatus,
     sort_stacks,
@@ -69,6 +73,12 @@ pub mod tags {
     /// per target group, `rollstack:target-group-1` and on; what drains a group that is
     /// no longer in the file.
     pub const TARGET_GROUP_PREFIX: &str = "rollstack:target-group-";
+    /// On an Auto Scaling group, while a rollout has raised its desired capacity: what
+    /// Auto Scaling wanted and what rollstack set (see `RolloutRecord`).
+    pub const ROLLOUT: &str = "rollstack:rollout";
+    /// On the launch template of a group run as an Auto Scaling group: the group's
+    /// name, so a group taken out of the file is still found and removed.
+    pub const AUTOSCALING: &str = "rollstack:autoscaling";
 }
 
 /// The AWS name of resource `name` of `stack`: `{stack}-{env}-{name}`.
@@ -137,6 +147,17 @@ pub struct Observed {
     pub records: Vec<dns::LiveRecord>,
     /// The job runs rollstack recorded in the state bucket (stacks with `jobs:`).
     pub job_records: Vec<JobRecord>,
+    /// Owned Auto Scaling groups.
+    pub autoscaling_groups: Vec<LiveAutoScalingGroup>,
+}
+
+impl Observed {
+    /// The owned Auto Scaling group of group `name`.
+    pub fn autoscaling_group(&self, name: &str) -> Option<&LiveAutoScalingGroup> {
+        self.autoscaling_groups
+            .iter()
+            .find(|g| g.group() == Some(name))
+    }
 }
 
 impl Observed {
@@ -389,6 +410,8 @@ pub enum ForeignKind {
     LaunchTemplate,
     /// A CloudFormation stack.
     CloudFormationStack,
+    /// An Auto Scaling group (a group's carries the group's name).
+    AutoScalingGroup,
 }
 
 impl ForeignKind {
@@ -398,6 +421,7 @@ impl ForeignKind {
             ForeignKind::SecurityGroup => "security group",
             ForeignKind::LaunchTemplate => "launch template",
             ForeignKind::CloudFormationStack => "CloudFormation stack",
+            ForeignKind::AutoScalingGroup => "Auto Scaling group",
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct Query {
     pub security_group_names: Vec<String>,
     /// AWS names of the launch templates the file wants (for name conflicts).
     pub launch_template_names: Vec<String>,
+    /// AWS names of the Auto Scaling groups the file wants.
+    pub autoscaling_names: Vec<String>,
     /// AWS names of the CloudFormation stacks the file wants (for name conflicts).
     pub cloudformation_names: Vec<String>,
     /// Prefix of the AWS names of this environment's resources (`{stack}-{env}-`).
@@ -60,6 +62,12 @@ impl Query {
                 .map(|n| aws_name(stack, n))
                 .collect(),
             launch_template_names: stack.groups.keys().map(|n| aws_name(stack, n)).collect(),
+            autoscaling_names: stack
+                .groups
+                .iter()
+                .filter(|(_, g)| g.autoscaling.is_some())
+                .map(|(n, _)| aws_name(stack, n))
+                .collect(),
             cloudformation_names: stack
                 .cloudformation
                 .keys()

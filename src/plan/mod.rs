@@ -3,6 +3,7 @@
 //! carries everything apply needs: the effective model, resolved images and a
 //! fingerprint of what was observed at every address.
 
+pub mod autoscaling;
 pub mod destructive;
 pub mod diff;
 pub mod dns;
@@ -290,6 +291,9 @@ pub struct GroupChange {
     /// The load balancer target groups and alarms the rollout is ordered around.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<TrafficPlan>,
+    /// The group's Auto Scaling group (`autoscaling:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<autoscaling::AutoscalingChange>,
 }
 
 /// What a group's rollout is ordered around: target groups and alarms.

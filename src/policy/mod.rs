@@ -4,6 +4,7 @@
 //! instance profiles, CloudFormation templates). Plain Rust: the roles of named instance
 //! profiles are looked up by the command and passed in.
 
+mod autoscaling;
 mod cloudformation;
 mod document;
 
@@ -101,6 +102,7 @@ pub fn build(
         Purpose::Apply => {
             let mut statements = reads(stack, arns);
             statements.extend(ec2_writes(stack, arns));
+            statements.extend(autoscaling::writes(stack, arns));
             statements.extend(state_writes(stack, arns));
             statements.extend(target_group_writes(stack, arns));
             statements.extend(record_writes(stack, arns));
@@ -164,7 +166,8 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
         ));
     }
     statements.extend(release_reads(stack, arns));
-    if uses_traffic(stack) {
+    statements.extend(autoscaling::reads(stack));
+    if uses_traffic(stack) || autoscaling::reads(stack).is_some() {
         // ELBv2 and CloudWatch reads: target health, drain delays, alarm states.
         statements.push(Statement::new(
             "ReadTargetGroupsAndAlarms",

@@ -52,6 +52,8 @@ fn apply_allows_every_operation_plan_and_apply_make() {
             // Only for stacks with target groups or alarms: `traffic_is_allowed_when_used`;
             // with `dns:`, `records_are_allowed_in_the_zone`.
             Scope::TrafficRead | Scope::TargetGroup | Scope::HostedZone => {}
+            // Only for stacks with `autoscaling:`: `autoscaling_is_allowed_when_used`.
+            Scope::AutoScalingRead | Scope::AutoScalingCreate | Scope::AutoScalingOwned => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
             _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
         }
@@ -71,6 +73,7 @@ fn plan_allows_the_reads_and_no_write() {
                 | Scope::TargetGroup
                 | Scope::HostedZone
                 | Scope::Identity
+                | Scope::AutoScalingRead
         ) {
             continue;
         }
@@ -270,4 +273,56 @@ fn records_are_allowed_in_the_zone_of_the_stack_only() {
     let plan = build(&stack, Purpose::Plan, &arns, &BTreeMap::new()).document;
     assert!(plan.actions().contains(&"route53:ListResourceRecordSets"));
     assert!(!plan.actions().contains(&"route53:ChangeResourceRecordSets"));
+}
+
+#[test]
+fn autoscaling_is_allowed_when_used_on_the_environments_groups_only() {
+    let mut stack = shop("prod");
+    let arns = Arns::new("us-east-1", "123456789012");
+    let build_for =
+        |stack: &Stack, purpose| build(stack, purpose, &arns, &BTreeMap::new()).document;
+    let before = build_for(&stack, Purpose::Apply);
+    assert!(
+        !before
+            .actions()
+            .iter()
+            .any(|a| a.starts_with("autoscaling:"))
+    );
+    stack.groups.get_mut("www").unwrap().autoscaling = Some(crate::model::Autoscaling {
+        min: 2,
+        max: 4,
+        health_check: crate::model::AutoscalingHealthCheck {
+            kind: crate::model::HealthCheckKind::Ec2,
+            grace: crate::model::Duration(std::time::Duration::from_secs(60)),
+        },
+        policies: Vec::new(),
+        termination: crate::model::TerminationPolicy::defaults(),
+    });
+    let apply = build_for(&stack, Purpose::Apply);
+    let plan = build_for(&stack, Purpose::Plan);
+    for operation in OPERATIONS
+        .iter()
+        .filter(|o| o.service == crate::aws::operations::Service::AutoScaling)
+    {
+        assert!(
+            apply.actions().contains(&operation.action),
+            "{}",
+            operation.name
+        );
+        assert_eq!(
+            plan.actions().contains(&operation.action),
+            !operation.writes,
+            "{}",
+            operation.name
+        );
+    }
+    let owned = statement(&apply, "ChangeOwnAutoScalingGroups");
+    let text = serde_json::to_string(owned).unwrap();
+    assert!(text.contains("autoScalingGroupName/shop-prod-*"), "{text}");
+    assert!(text.contains("aws:ResourceTag/rollstack:stack"), "{text}");
+    let created = serde_json::to_string(statement(&apply, "CreateOwnAutoScalingGroups")).unwrap();
+    assert!(
+        created.contains("aws:RequestTag/rollstack:env"),
+        "{created}"
+    );
 }

@@ -6,6 +6,7 @@
 //! Every rollout decision lives here: whether an instance is current ([`current`]), how
 //! healthy it is ([`health`]), and what to do next ([`next_step`]), pause included.
 
+pub mod autoscaling;
 pub mod current;
 pub mod gates;
 pub mod health;
@@ -55,18 +56,21 @@ pub struct CanaryPolicy {
 impl Policy {
     /// The policy of `group`.
     pub fn of(group: &Group) -> Policy {
+        Policy::at(group, group.count)
+    }
+
+    /// The policy of `group` at `count` instances (an Auto Scaling group's: what Auto
+    /// Scaling wants now).
+    pub fn at(group: &Group, count: u32) -> Policy {
         let rollout = &group.rollout;
         Policy {
-            count: group.count,
-            max_surge: rollout.max_surge.resolve(group.count, true),
-            max_unavailable: rollout.max_unavailable.resolve(group.count, false),
+            count,
+            max_surge: rollout.max_surge.resolve(count, true),
+            max_unavailable: rollout.max_unavailable.resolve(count, false),
             pause: rollout.pause.0,
             written: (rollout.max_surge, rollout.max_unavailable),
             canary: rollout.canary.map(|c| CanaryPolicy {
-                count: c
-                    .count
-                    .resolve(group.count, true)
-                    .clamp(1, group.count.max(1)),
+                count: c.count.resolve(count, true).clamp(1, count.max(1)),
                 written: c.count,
                 bake: c.bake.0,
             }),

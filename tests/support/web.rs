@@ -103,6 +103,23 @@ pub fn apply(dir: &Path, extra: &[&str]) -> std::process::Output {
     rollstack_aws(dir, &args, &[])
 }
 
+/// Frees the lock a killed run of stack `name` left, as the docs say: `unlock --force`
+/// with the lock's id.
+pub async fn unlock_killed_run(c: &Clients, dir: &Path, name: &str) {
+    let lock =
+        c.s3.get_object()
+            .bucket(format!("{name}-state"))
+            .key(format!("rollstack/{name}/default/lock.json"))
+            .send()
+            .await
+            .expect("the killed run's lock");
+    let body = lock.body.collect().await.unwrap().into_bytes();
+    let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let lock_id = record["id"].as_str().unwrap();
+    let unlocked = rollstack_aws(dir, &["unlock", "stack.yaml", "--force", lock_id], &[]);
+    assert_ok(&unlocked, "unlock");
+}
+
 pub fn assert_ok(output: &std::process::Output, what: &str) {
     assert!(
         output.status.success(),

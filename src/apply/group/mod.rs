@@ -2,7 +2,9 @@
 //! [`rollout::next_step`](crate::rollout::next_step) -> act until the group converges,
 //! fails its health gate (and rolls back or halts), or SIGINT stops it after a step.
 
+mod autoscaling;
 mod launch;
+mod probe;
 mod roll;
 mod rollback;
 mod template;
@@ -109,6 +111,9 @@ async fn converge(
     let target_groups = traffic::arns(executor, group)?;
     let (template_id, version, upkeep) =
         template::version_for(executor, name, &spec, template, upkeep).await?;
+    if group.autoscaling.is_none() {
+        autoscaling::leave(executor, name, &template_id).await?;
+    }
     let remembered = traffic::remembered(template);
     traffic::leave(executor, name, &remembered, &target_groups).await?;
     traffic::remember(executor, &template_id, &remembered, &target_groups).await?;
@@ -124,6 +129,7 @@ async fn converge(
         target_groups: &target_groups,
         evict: Default::default(),
         rollback: false,
+        autoscaling: autoscaling::prepare(executor, name, &target, &target_groups).await?,
     };
     match roll::roll(executor, name, group, &target, how).await? {
         Rolled::Converged => {
@@ -198,6 +204,7 @@ async fn remove(
     let started = std::time::Instant::now();
     let mut patience = Patience::default();
     let target_groups = traffic::remembered(live_template(executor, name));
+    let asg = executor.observed.autoscaling_group(name);
     let mut since = std::time::Instant::now();
     loop {
         let observed = executor.observer.view(since).await;
@@ -229,8 +236,17 @@ async fn remove(
         if executor.cancelled() {
             return Ok(NodeOutcome::Interrupted);
         }
-        patience.poll(executor.aws.terminate_instances(&ids).await)?;
+        let terminated = match asg {
+            // Emptied, the group terminates its instances itself and launches no more.
+            Some(asg) => autoscaling::empty(executor, asg).await,
+            None => executor.aws.terminate_instances(&ids).await,
+        };
+        patience.poll(terminated)?;
         since = std::time::Instant::now();
+    }
+    if let Some(asg) = asg {
+        autoscaling::empty(executor, asg).await?;
+        autoscaling::delete(executor, asg).await?;
     }
     if let Some(template) = live_template(executor, name) {
         executor.aws.delete_launch_template(&template.id).await?;

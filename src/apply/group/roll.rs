@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::autoscaling as group_autoscaling;
 use super::launch::launch;
+use super::probe::probe;
 use super::{Executor, Rolled, Target};
 use crate::apply::dns;
 use crate::apply::observer::Snapshot;
@@ -14,7 +16,8 @@ use crate::aws::AwsError;
 use crate::aws::Patience;
 use crate::diagnostic::plural;
 use crate::model::{Address, Group, HealthCheck};
-use crate::observe::{InstanceState, LiveInstance, LiveTargetGroup, TargetState, group_of};
+use crate::observe::{LiveAutoScalingGroup, LiveInstance, LiveTargetGroup, TargetState, group_of};
+use crate::rollout::autoscaling;
 use crate::rollout::health::{self, Seen};
 use crate::rollout::traffic::{self, Drains};
 use crate::rollout::{
@@ -31,6 +34,9 @@ pub(super) struct Roll<'a> {
     pub evict: BTreeSet<String>,
     /// Whether this rollout restores the previous spec.
     pub rollback: bool,
+    /// The group's Auto Scaling group, when it runs as one: launches and terminations
+    /// go through it.
+    pub autoscaling: Option<String>,
 }
 
 /// Rolls group `name` to `target`.
@@ -86,6 +92,9 @@ struct Rollout<'a> {
     alarm_gate: AlarmGate,
     /// Set at the first observation: a rollout that replaces nothing has no canary.
     bake: Option<BakeClock>,
+    rollback: bool,
+    /// The Auto Scaling group's name, and how the last snapshot showed it.
+    autoscaling: Option<(String, Option<LiveAutoScalingGroup>)>,
 }
 
 impl<'a> Rollout<'a> {
@@ -126,6 +135,8 @@ impl<'a> Rollout<'a> {
             alarm_gate: AlarmGate::new(executor.options.ignored_alarms.iter().cloned()),
             alarm_names,
             bake: None,
+            rollback: how.rollback,
+            autoscaling: how.autoscaling.map(|name| (name, None)),
             executor,
             name,
             group,
@@ -144,12 +155,32 @@ impl<'a> Rollout<'a> {
             return Ok(None);
         };
         self.seen = Some(snapshot.clone());
-        let live: Vec<LiveInstance> = snapshot
+        let mut live: Vec<LiveInstance> = snapshot
             .instances
             .iter()
             .filter(|i| group_of(i).as_deref() == Some(self.name))
             .cloned()
             .collect();
+        let asg = match &self.autoscaling {
+            None => None,
+            // Not shown yet (just made, or AWS weather): the next poll will.
+            Some((name, _)) => match snapshot.autoscaling_group(name) {
+                Some(asg) => Some(asg.clone()),
+                None => return Ok(None),
+            },
+        };
+        if let Some(asg) = &asg {
+            live = autoscaling::with_plain(asg, &live)
+                .into_iter()
+                .cloned()
+                .collect();
+            let policy = Policy::at(self.group, asg.wanted());
+            self.policy = if self.rollback {
+                policy.without_canary()
+            } else {
+                policy
+            };
+        }
         let target_groups = snapshot.target_groups_of(&self.target_groups);
         let alarms = snapshot.alarms_of(&self.alarm_names);
         let spec = self.target.spec();
@@ -159,13 +190,22 @@ impl<'a> Rollout<'a> {
             _ => BTreeMap::new(),
         };
         let mut members = self.judge(&live, &target_groups, &probes, &snapshot.signals);
+        if let Some(asg) = &asg {
+            autoscaling::plain_are_old(asg, &mut members);
+        }
         let traffic = if target_groups.is_empty() {
             Traffic::Direct
         } else {
             Traffic::Unregistered
         };
         let now = Instant::now();
-        members.extend(self.unlisted.members(&live, traffic, now));
+        match &asg {
+            Some(asg) => members.extend(autoscaling::pending(asg, &live, traffic)),
+            None => members.extend(self.unlisted.members(&live, traffic, now)),
+        }
+        if let Some((_, seen)) = &mut self.autoscaling {
+            *seen = asg;
+        }
         let policy = &self.policy;
         let bake = self
             .bake
@@ -221,10 +261,17 @@ impl<'a> Rollout<'a> {
         })
     }
 
+    /// The Auto Scaling group as the last snapshot showed it, when the group runs as one.
+    fn asg(&self) -> Option<&LiveAutoScalingGroup> {
+        self.autoscaling
+            .as_ref()
+            .and_then(|(_, seen)| seen.as_ref())
+    }
+
     /// Carries out `step`; the rollout's end, when it is one.
     async fn act(&mut self, step: Step, members: &[Member]) -> Result<Option<Rolled>, AwsError> {
         let executor = self.executor;
-        if !self.records_follow(&step, members).await? {
+        if !self.protect_new(members).await? || !self.records_follow(&step, members).await? {
             executor.nap(executor.options.poll_interval).await;
             return Ok(None);
         }
@@ -233,11 +280,7 @@ impl<'a> Rollout<'a> {
         match step {
             Step::Launch(n) => {
                 update(&format!("launching {n}"));
-                let launched = launch(executor, self.name, self.group, self.target, members, n);
-                match self.patience.poll(launched.await)? {
-                    Some(ids) => self.unlisted.add(ids, Instant::now(), SystemTime::now()),
-                    None => executor.nap(executor.options.poll_interval).await,
-                }
+                self.launch(members, n).await?;
             }
             Step::Register(ids) => {
                 update(&format!("registering {}: {}", ids.len(), ids.join(" ")));
@@ -267,7 +310,7 @@ impl<'a> Rollout<'a> {
                     ids.len(),
                     ids.join(" ")
                 ));
-                let terminated = executor.aws.terminate_instances(&ids).await;
+                let terminated = self.terminate(&ids).await;
                 let wait = match self.patience.poll(terminated)? {
                     Some(()) => pause,
                     None => executor.options.poll_interval,
@@ -293,7 +336,10 @@ impl<'a> Rollout<'a> {
             }
             Step::Alarm(firing) => return Ok(Some(self.alarmed(&firing, members))),
             Step::Done => {
-                let count = self.group.count;
+                if !self.finish_autoscaling().await? {
+                    return Ok(None);
+                }
+                let count = self.policy.count;
                 let hash = &self.target.hash;
                 self.progress
                     .finish(&format!("{on_target}/{count} serving on spec {hash}"));
@@ -301,6 +347,62 @@ impl<'a> Rollout<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// Launches `n`: through the Auto Scaling group's desired capacity, or as a batch
+    /// of instances this run remembers until listings show them.
+    async fn launch(&mut self, members: &[Member], n: u32) -> Result<(), AwsError> {
+        let executor = self.executor;
+        if let Some(asg) = self.asg() {
+            let launched = group_autoscaling::launch(executor, asg, n).await;
+            if self.patience.poll(launched)?.is_none() {
+                executor.nap(executor.options.poll_interval).await;
+            }
+            return Ok(());
+        }
+        let launched = launch(executor, self.name, self.group, self.target, members, n);
+        match self.patience.poll(launched.await)? {
+            Some(ids) => self.unlisted.add(ids, Instant::now(), SystemTime::now()),
+            None => executor.nap(executor.options.poll_interval).await,
+        }
+        Ok(())
+    }
+
+    /// An Auto Scaling group's end of a rollout; whether it is done (false: AWS weather
+    /// got in the way, and the rollout observes again).
+    async fn finish_autoscaling(&mut self) -> Result<bool, AwsError> {
+        let Some(asg) = self.asg() else {
+            return Ok(true);
+        };
+        let finished = group_autoscaling::finish(self.executor, self.name, asg).await;
+        Ok(self.patience.poll(finished)?.is_some())
+    }
+
+    /// Terminates `ids`: through the Auto Scaling group, or directly.
+    async fn terminate(&self, ids: &[String]) -> Result<(), AwsError> {
+        match self.asg() {
+            Some(asg) => group_autoscaling::take_out(self.executor, asg, ids).await,
+            None => self.executor.aws.terminate_instances(ids).await,
+        }
+    }
+
+    /// In an Auto Scaling group, while old instances remain, protects the new ones from
+    /// scale-in, so a scale-in takes old ones. Whether that is done (false: AWS weather
+    /// got in the way, and the step waits for the next poll).
+    async fn protect_new(&mut self, members: &[Member]) -> Result<bool, AwsError> {
+        let Some(asg) = self.asg() else {
+            return Ok(true);
+        };
+        if members.iter().all(|m| m.current) {
+            return Ok(true);
+        }
+        let current: Vec<String> = members
+            .iter()
+            .filter(|m| m.current)
+            .map(|m| m.id.clone())
+            .collect();
+        let protected = group_autoscaling::protect(self.executor, asg, &current).await;
+        Ok(self.patience.poll(protected)?.is_some())
     }
 
     /// The canary's bake (started now if it has not been): the progress line, and how
@@ -386,31 +488,4 @@ fn counts(members: &[Member]) -> (u32, u32) {
         .filter(|m| m.current && m.is_serving())
         .count() as u32;
     (on_target, serving)
-}
-
-/// GETs `http://{private_ip}:{port}{path}` of every running instance, concurrently.
-async fn probe(
-    client: &reqwest::Client,
-    instances: &[&LiveInstance],
-    port: u16,
-    path: &str,
-) -> BTreeMap<String, Result<u16, String>> {
-    let probes = instances
-        .iter()
-        .filter(|i| i.state == InstanceState::Running)
-        .filter_map(|i| Some((i.id.clone(), i.private_ip.clone()?)))
-        .map(|(id, ip)| async move {
-            let url = format!("http://{ip}:{port}{path}");
-            let answer = match client.get(&url).send().await {
-                Ok(response) => Ok(response.status().as_u16()),
-                Err(e) if e.is_timeout() => Err("timed out".to_owned()),
-                Err(e) if e.is_connect() => Err("connection refused".to_owned()),
-                Err(e) => Err(e.to_string()),
-            };
-            (id, answer)
-        });
-    futures_util::future::join_all(probes)
-        .await
-        .into_iter()
-        .collect()
 }

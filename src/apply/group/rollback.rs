@@ -55,10 +55,13 @@ pub(super) async fn rollback(
         instance_type: None,
         image_id: None,
     };
+    // An Auto Scaling group launches from the previous version again, first.
+    let autoscaling = super::autoscaling::launch_from(executor, name, &target).await?;
     let how = super::roll::Roll {
         target_groups,
         evict: failed_ids.into_iter().collect(),
         rollback: true,
+        autoscaling,
     };
     match super::roll::roll(executor, name, group, &target, how).await? {
         Rolled::Converged => Ok(NodeOutcome::RolledBack(failed)),

@@ -2,10 +2,12 @@
 //! paginated calls that run concurrently. The number of calls grows with pages, never
 //! with instances.
 
+mod autoscaling;
 mod cloudformation;
 mod images;
 mod launch_templates;
 
+pub use autoscaling::Activity;
 use cloudformation::cloudformation;
 pub(in crate::aws) use cloudformation::described_stacks;
 use images::{images, missing_artifacts};
@@ -31,12 +33,16 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         security_groups(aws, query),
         launch_templates(aws, query),
     )?;
-    let (images, missing_artifacts, (cloudformation, foreign_stacks), vpcs) = tokio::try_join!(
+    let (images, missing_artifacts, (cloudformation, foreign_stacks), vpcs, autoscaling) = tokio::try_join!(
         images(aws, query),
         missing_artifacts(aws, &query.artifacts),
         cloudformation(aws, query),
         vpcs(aws, &query.subnets),
+        autoscaling_groups(aws, query, &launch_templates),
     )?;
+    let (autoscaling_groups, foreign_autoscaling): (Vec<_>, Vec<_>) = autoscaling
+        .into_iter()
+        .partition(|g| owned_by(&g.tags, &query.stack, &query.env));
     // Security group names are unique per VPC: a same-named group elsewhere is no conflict.
     let own_vpc = match vpcs.as_slice() {
         [vpc] => Some(vpc.as_str()),
@@ -53,6 +59,12 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         .filter(|g| own_vpc.is_none() || g.vpc.is_none() || g.vpc.as_deref() == own_vpc)
         .chain(foreign_templates)
         .chain(foreign_stacks)
+        .chain(foreign_autoscaling.into_iter().map(|g| ForeignResource {
+            kind: ForeignKind::AutoScalingGroup,
+            id: g.name.clone(),
+            name: g.name,
+            vpc: None,
+        }))
         .collect();
     Ok(Observed {
         instances,
@@ -67,7 +79,32 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         alarms,
         records,
         job_records,
+        autoscaling_groups,
     })
+}
+
+/// The Auto Scaling groups the file wants, and those the environment's launch templates
+/// say they launch for (a group taken out of the file): none asked, no call.
+async fn autoscaling_groups(
+    aws: &Aws,
+    query: &Query,
+    templates: &[crate::observe::LiveLaunchTemplate],
+) -> Result<Vec<crate::observe::LiveAutoScalingGroup>, AwsError> {
+    let names: BTreeSet<String> = query
+        .autoscaling_names
+        .iter()
+        .cloned()
+        .chain(
+            templates
+                .iter()
+                .filter_map(|t| t.tags.get(tags::AUTOSCALING).cloned()),
+        )
+        .collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    aws.autoscaling_groups(&names.into_iter().collect::<Vec<_>>(), true)
+        .await
 }
 
 /// The job runs recorded in the state bucket: one `ListObjectsV2` (a page per 1,000

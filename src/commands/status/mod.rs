@@ -1,6 +1,7 @@
 //! `rollstack status STACK [--env E] [--format json]`: the live view of an environment:
 //! lock, security groups, CloudFormation stacks with their outputs, and groups.
 
+mod autoscaling;
 mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +87,9 @@ struct GroupStatus {
     /// The alarms its rollout watches.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     alarms: Vec<AlarmStatus>,
+    /// Its Auto Scaling group (`autoscaling:`), when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autoscaling: Option<autoscaling::AutoscalingStatus>,
 }
 
 /// A group's instances in one target group.
@@ -125,7 +129,8 @@ struct SpecStatus {
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
-    let (observed, (lock, freeze, runs), signals) = runtime.block_on(observe(&stack, reach))?;
+    let (observed, (lock, freeze, runs), signals, activities) =
+        runtime.block_on(observe(&stack, reach))?;
     let redactor = super::session::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
     // The outputs the live stacks have; placeholders where a stack does not exist.
@@ -158,7 +163,14 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
         groups: stack
             .groups
             .keys()
-            .map(|name| group_status(&stack, name, &observed, &outputs, &signals))
+            .map(|name| {
+                let mut status = group_status(&stack, name, &observed, &outputs, &signals);
+                if let Some(live) = observed.autoscaling_group(name) {
+                    status.desired = live.desired;
+                    status.autoscaling = Some(autoscaling::status(live, &activities));
+                }
+                status
+            })
             .collect(),
         cloudformation: stack
             .cloudformation
@@ -189,15 +201,33 @@ type Holds = (
     Vec<crate::state::jobs::JobRecord>,
 );
 
-/// What AWS holds, the lock and freeze, and the signals of the live instances.
-async fn observe(stack: &Stack, reach: &Reach) -> Result<(Observed, Holds, Signals), Failure> {
+/// The last scaling activities of each Auto Scaling group, by its name.
+type Activities = BTreeMap<String, Vec<crate::aws::Activity>>;
+
+/// What AWS holds, the lock and freeze, the signals of the live instances, and the Auto
+/// Scaling groups' last activities.
+async fn observe(
+    stack: &Stack,
+    reach: &Reach,
+) -> Result<(Observed, Holds, Signals, Activities), Failure> {
     let aws = super::connect(stack, reach).await?;
     let observed = crate::aws::observe(&aws, &Query::for_stack(stack))
         .await
         .map_err(Failure::Aws)?;
+    let read = observed.autoscaling_groups.iter().map(|g| async {
+        let activities = aws
+            .scaling_activities(&g.name, autoscaling::ACTIVITIES)
+            .await?;
+        Ok::<_, crate::aws::AwsError>((g.name.clone(), activities))
+    });
+    let activities: Activities = futures_util::future::try_join_all(read)
+        .await
+        .map_err(Failure::Aws)?
+        .into_iter()
+        .collect();
     let mut signals = Signals::default();
     let Some(bucket) = &stack.state_bucket else {
-        return Ok((observed, (None, None, Vec::new()), signals));
+        return Ok((observed, (None, None, Vec::new()), signals, activities));
     };
     let env = (stack.name.as_str(), stack.environment.name.as_str());
     let place = crate::state::jobs::Place {
@@ -222,7 +252,7 @@ async fn observe(stack: &Stack, reach: &Reach) -> Result<(Observed, Holds, Signa
         .refresh(&aws, bucket, env, &live)
         .await
         .map_err(Failure::Aws)?;
-    Ok((observed, held, signals))
+    Ok((observed, held, signals, activities))
 }
 
 /// CloudFormation node `name`, outputs redacted.
@@ -321,6 +351,7 @@ fn group_status(
                 }
             })
             .collect(),
+        autoscaling: None,
     }
 }
 

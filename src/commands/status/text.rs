@@ -123,4 +123,7 @@ fn group(out: &mut String, g: &GroupStatus) {
         let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
         out.push_str(&format!("  alarm `{}`: {state}{reason}\n", a.name));
     }
+    if let Some(a) = &g.autoscaling {
+        super::autoscaling::text(out, a);
+    }
 }

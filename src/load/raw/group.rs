@@ -10,13 +10,16 @@ use crate::model::values::{Duration, ImageRef, Quantity};
 /// An instance group.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{ "required": ["count"] }, { "required": ["autoscaling"] }]))]
 pub struct RawGroup {
     /// Roles every instance of the group carries.
     #[schemars(extend("minItems" = 1, "uniqueItems" = true))]
     pub roles: Vec<String>,
-    /// How many instances.
+    /// How many instances (with `autoscaling`: where the group starts, default its
+    /// `min`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "count_schema")]
-    pub count: u32,
+    pub count: Option<u32>,
     /// The machine image.
     pub image: ImageRef,
     /// The EC2 instance type, e.g. `t3.small`.
@@ -61,6 +64,59 @@ pub struct RawGroup {
     /// How instances are replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RawRollout>,
+    /// Run the group as an Auto Scaling group: AWS replaces instances that die and
+    /// scales between `min` and `max`; rollstack still rolls releases out with its own
+    /// gates (see `docs/autoscaling.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<RawAutoscaling>,
+}
+
+/// A group's Auto Scaling settings.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    /// Fewest instances.
+    #[schemars(schema_with = "count_schema")]
+    pub min: u32,
+    /// Most instances.
+    #[schemars(schema_with = "count_schema")]
+    pub max: u32,
+    /// How the group judges health: `{ type: ec2 }` (default) or `{ type: elb, grace: 2m }`
+    /// (the target groups' health too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<RawAutoscalingHealthCheck>,
+    /// Target-tracking policies: `{ target: cpu, value: 50 }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<RawScalingPolicy>,
+    /// Which instances a scale-in removes first (default
+    /// `[OldestLaunchTemplate, OldestInstance]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minItems" = 1, "uniqueItems" = true))]
+    pub termination: Option<Vec<crate::model::TerminationPolicy>>,
+}
+
+/// An Auto Scaling group's health check.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscalingHealthCheck {
+    /// `ec2` or `elb`.
+    #[serde(rename = "type")]
+    pub kind: crate::model::HealthCheckKind,
+    /// How long a new instance is not judged (default `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace: Option<Duration>,
+}
+
+/// A target-tracking scaling policy.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScalingPolicy {
+    /// The metric to track.
+    pub target: crate::model::ScalingMetric,
+    /// The value to keep it near (percent for `cpu`, requests for
+    /// `alb_requests_per_target`, bytes for the network metrics).
+    #[schemars(range(min = 0))]
+    pub value: f64,
 }
 
 /// The root volume of a group's instances (the image's root device).

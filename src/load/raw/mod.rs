@@ -424,6 +424,9 @@ pub struct RawGroupOverlay {
     /// Rollout policy fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RawRollout>,
+    /// Auto Scaling settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<RawAutoscaling>,
 }
 
 /// Fields of a CloudFormation stack an environment may override.

@@ -16,6 +16,7 @@ use crate::plan::{Action, Change, CountChange, Detail, GroupChange, SpecChange};
 use crate::rollout::{Departure, Policy, TargetSpec, scale_in};
 use crate::template::{KNOWN_AFTER_APPLY, Outputs};
 
+pub use autoscaling::policy_name;
 use reasons::{retagging, scale_text, spec_reason, upkeep_reason, with_scale_and_retag};
 
 /// What a group diff needs besides the model and observation.
@@ -51,8 +52,27 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
             .map(String::as_str)
             .unwrap_or_default();
         let spec = LaunchSpec::new(stack, name, image, inputs.outputs);
-        let mut diffed = diff_one(stack, name, group, &spec, &live, template, inputs.redactor);
+        let asg = (group.autoscaling.is_some())
+            .then(|| observed.autoscaling_group(name))
+            .map(|live| live.is_some());
+        let mut diffed = diff_one(
+            stack,
+            (name, group, asg),
+            &spec,
+            &live,
+            template,
+            inputs.redactor,
+        );
         traffic::plan(&mut diffed.change, group, observed, inputs.outputs, stack);
+        let version = template.and_then(|t| t.version_with_spec(&spec.hash()).map(|v| v.number));
+        autoscaling::plan(
+            &mut diffed.change,
+            stack,
+            (name, Some(group)),
+            observed,
+            version,
+        );
+        with_autoscaling_fingerprint(&mut diffed, observed, name);
         out.push(diffed);
     }
     let mut removed: BTreeSet<String> = by_group.keys().cloned().collect();
@@ -65,9 +85,20 @@ pub fn diff(stack: &Stack, observed: &Observed, inputs: &GroupInputs<'_>) -> Vec
     for name in removed {
         let live = by_group.remove(&name).unwrap_or_default();
         let template = templates.get(&name).copied();
-        out.push(gone(stack, &name, &live, template));
+        let mut diffed = gone(stack, &name, &live, template);
+        autoscaling::plan(&mut diffed.change, stack, (&name, None), observed, None);
+        with_autoscaling_fingerprint(&mut diffed, observed, &name);
+        out.push(diffed);
     }
     out
+}
+
+/// A group's fingerprint with its Auto Scaling group's settings in it: a saved plan is
+/// stale once they change.
+fn with_autoscaling_fingerprint(diffed: &mut Diffed, observed: &Observed, name: &str) {
+    if let Some(live) = observed.autoscaling_group(name) {
+        diffed.fingerprint = fingerprint(&[&diffed.fingerprint, &live.fingerprint_text()]);
+    }
 }
 
 /// Whether a live instance must be replaced to match the planned spec (rollout's
@@ -100,10 +131,11 @@ fn outdated(instance: &LiveInstance, target: &TargetSpec<'_>, drift: &mut Vec<St
     !departures.is_empty()
 }
 
+/// The diff of group `name`; `asg`: for a group run as an Auto Scaling group, whether
+/// that exists (its capacity is then its own: only replacements are planned).
 fn diff_one(
     stack: &Stack,
-    name: &str,
-    group: &Group,
+    (name, group, asg): (&str, &Group, Option<bool>),
     spec: &LaunchSpec,
     live: &[&LiveInstance],
     template: Option<&LiveLaunchTemplate>,
@@ -120,13 +152,17 @@ fn diff_one(
         instance_type: Some(&spec.instance_type),
         image_id: Some(&spec.image_id),
     };
-    let fleet = Fleet::sort(live, &target, template);
+    let fleet = Fleet::sort(live, &target, template, asg.is_none());
     let upkeep = TemplateUpkeep::of(template, &hash, group.count);
+    let count = match asg {
+        Some(true) => live.len() as u32,
+        _ => group.count,
+    };
     let mut detail = GroupChange {
         name: aws_name(stack, name),
         launch_spec: Some(redacted(spec, redactor)),
         new_launch_template_version: upkeep.version.is_none(),
-        ..fleet.counts(group.count, &hash)
+        ..fleet.counts(count, &hash)
     };
     // The user data the outdated instances run: the version carrying their spec, else
     // the default version (the last complete rollout).
@@ -148,7 +184,7 @@ fn diff_one(
         // Every instance is replaced: what it would run is only known after apply.
         detail.replace = live.iter().map(|i| i.id.clone()).collect();
         detail.terminate.clear();
-        detail.launch = group.count.saturating_sub(live.len() as u32);
+        detail.launch = count.saturating_sub(live.len() as u32);
         let reason = "user data depends on values known after apply".to_owned();
         (Action::Replace, reason)
     } else {
@@ -163,8 +199,13 @@ fn diff_one(
             reason_of_replace,
         )
     };
+    let (action, reason) = if asg == Some(false) && !live.is_empty() {
+        moved_into_autoscaling(&mut detail, live, count)
+    } else {
+        (action, reason)
+    };
     if action == Action::Replace {
-        detail.rollout = Some(Policy::of(group).describe());
+        detail.rollout = Some(Policy::at(group, count).describe());
     }
     if action == Action::NoOp {
         detail.user_data_diff = None;
@@ -181,6 +222,26 @@ fn diff_one(
     }
 }
 
+/// A plain group moving into an Auto Scaling group: every live instance is replaced by
+/// one the Auto Scaling group launches (those beyond `count` terminated), under the
+/// rollout's bounds.
+fn moved_into_autoscaling(
+    detail: &mut GroupChange,
+    live: &[&LiveInstance],
+    count: u32,
+) -> (Action, String) {
+    let ids: Vec<String> = live.iter().map(|i| i.id.clone()).collect();
+    let kept = ids.len().min(count as usize);
+    detail.replace = ids[..kept].to_vec();
+    detail.terminate = ids[kept..].to_vec();
+    detail.launch = count.saturating_sub(kept as u32);
+    let reason = format!(
+        "moves into an Auto Scaling group: its {} replaced by the group's",
+        plural(live.len(), "instance")
+    );
+    (Action::Replace, reason)
+}
+
 /// A group's live instances, sorted against the planned spec.
 struct Fleet<'a> {
     /// On the planned spec, untouched.
@@ -192,10 +253,13 @@ struct Fleet<'a> {
 }
 
 impl<'a> Fleet<'a> {
+    /// `counted`: whether instances missing from the applied count are drift (not of an
+    /// Auto Scaling group, which replaces them itself).
     fn sort(
         live: &[&'a LiveInstance],
         target: &TargetSpec<'_>,
         template: Option<&LiveLaunchTemplate>,
+        counted: bool,
     ) -> Fleet<'a> {
         let mut fleet = Fleet {
             current: Vec::new(),
@@ -212,6 +276,7 @@ impl<'a> Fleet<'a> {
         if let Some(last) = template
             .and_then(|t| t.tags.get(tags::COUNT))
             .and_then(|c| c.parse::<usize>().ok())
+            && counted
             && live.len() < last
         {
             fleet.drift.push(format!(
@@ -407,6 +472,7 @@ fn instances_fingerprint(live: &[&LiveInstance], template: Option<&LiveLaunchTem
     fingerprint(&[&parts.join(";"), &template])
 }
 
+mod autoscaling;
 mod reasons;
 #[cfg(test)]
 mod tests;

@@ -374,7 +374,9 @@ fn conflicts(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
                 ForeignKind::SecurityGroup => Address::SecurityGroup(name.to_owned()),
                 ForeignKind::CloudFormationStack => Address::CloudFormation(name.to_owned()),
                 // A group's launch template carries the group's name.
-                ForeignKind::LaunchTemplate => Address::Group(name.to_owned()),
+                ForeignKind::LaunchTemplate | ForeignKind::AutoScalingGroup => {
+                    Address::Group(name.to_owned())
+                }
             };
             Some(PlanError::Conflict {
                 address: address.clone(),

@@ -170,6 +170,9 @@ fn group_lines(lines: &mut Vec<String>, action: Action, g: &GroupChange) {
     if let Some(traffic) = &g.traffic {
         traffic_lines(lines, traffic);
     }
+    if let Some(asg) = &g.autoscaling {
+        autoscaling_lines(lines, asg);
+    }
     if !g.replace.is_empty() {
         lines.push(format!(
             "-/+ replace {}: {}",
@@ -199,6 +202,63 @@ fn group_lines(lines: &mut Vec<String>, action: Action, g: &GroupChange) {
     }
     if let Some(diff) = &g.user_data_diff {
         lines.extend(diff.lines().map(str::to_owned));
+    }
+}
+
+/// A group's Auto Scaling group: made, changed setting by setting, or deleted.
+fn autoscaling_lines(lines: &mut Vec<String>, asg: &crate::plan::autoscaling::AutoscalingChange) {
+    use crate::plan::autoscaling::AutoscalingAction;
+    let (sign, what) = match asg.action {
+        AutoscalingAction::Keep => (" ", "settings unchanged"),
+        AutoscalingAction::Create => ("+", "create"),
+        AutoscalingAction::Update => ("~", "update"),
+        AutoscalingAction::Delete => (
+            "-",
+            "drain its instances, empty it, delete it and its policies",
+        ),
+        AutoscalingAction::Leave => (
+            "-",
+            "detach its instances (kept, as the plain group's), delete it and its policies",
+        ),
+    };
+    lines.push(format!("{sign} Auto Scaling group `{}`: {what}", asg.name));
+    if let Some((desired, wanted)) = asg.desired {
+        let surge = if desired == wanted {
+            String::new()
+        } else {
+            format!(", {wanted} without a rollout's surge")
+        };
+        lines.push(format!(
+            "    desired capacity {desired}{surge} (Auto Scaling's own: not drift)"
+        ));
+    }
+    for s in &asg.settings {
+        if asg.action == AutoscalingAction::Create {
+            lines.push(format!("  + {}: {}", s.setting, s.after));
+        } else {
+            lines.push(format!("  ~ {}: {} -> {}", s.setting, s.before, s.after));
+        }
+    }
+    for p in &asg.put_policies {
+        lines.push(format!("  + policy: target tracking {p}"));
+    }
+    for p in &asg.delete_policies {
+        lines.push(format!("  - policy `{p}`"));
+    }
+    for t in &asg.attach {
+        lines.push(format!(
+            "  + attach target group `{}`",
+            crate::observe::short_name(t)
+        ));
+    }
+    for t in &asg.detach {
+        lines.push(format!(
+            "  - detach target group `{}`",
+            crate::observe::short_name(t)
+        ));
+    }
+    for l in &asg.leftovers {
+        lines.push(format!("  ~ {l}"));
     }
 }
 

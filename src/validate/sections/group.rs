@@ -71,6 +71,7 @@ impl Context<'_> {
             .user_data
             .as_ref()
             .and_then(|file| checker.read_template(&format!("{path}.user_data"), file));
+        let (count, autoscaling) = super::autoscaling::build(checker, &path, group);
         let user_tags = launch::tags(
             checker,
             &format!("{path}.tags"),
@@ -79,7 +80,7 @@ impl Context<'_> {
         );
         Group {
             roles: group.roles.clone(),
-            count: group.count,
+            count,
             image: group.image.clone(),
             instance_type: group.instance_type.clone(),
             security_groups: group.security_groups.clone(),
@@ -91,7 +92,8 @@ impl Context<'_> {
             metadata: launch::metadata(group),
             tags: user_tags,
             target_groups,
-            rollout: rollout(checker, &path, group.count, group.rollout.as_ref()),
+            rollout: rollout(checker, &path, count, group.rollout.as_ref()),
+            autoscaling,
         }
     }
 

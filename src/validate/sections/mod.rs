@@ -1,5 +1,6 @@
 //! Wire types -> model, section by section, reporting every problem on the way.
 
+mod autoscaling;
 mod cloudformation;
 mod group;
 mod job;
