@@ -184,6 +184,8 @@ pub enum NodeOutcome {
 pub struct Report {
     /// By address, in the order they ended.
     pub nodes: Vec<(Address, NodeOutcome)>,
+    /// The stack's outputs, evaluated with the values the apply ended with.
+    pub outputs: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -264,7 +266,26 @@ pub async fn execute(executor: Arc<Executor>, plan: &Plan, teardown: &[Edge]) ->
     for (_, changes) in by_kind {
         run_in_order(&executor, changes, &dependents, &mut report).await;
     }
+    report.outputs = published_outputs(&executor);
     report
+}
+
+/// The stack's `outputs:` with the values this apply ended with; one whose references
+/// are not all known (something it names failed) is left out.
+fn published_outputs(executor: &Executor) -> BTreeMap<String, String> {
+    let ids = executor.security_group_ids();
+    let outputs = executor.outputs();
+    let known = crate::model::Known {
+        stack: &executor.stack,
+        security_groups: &ids,
+        outputs: &outputs,
+    };
+    executor
+        .stack
+        .outputs
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.evaluate(|r| r.value(&known))?)))
+        .collect()
 }
 
 /// Runs `changes`, each once its dependencies in `deps` that are part of this apply

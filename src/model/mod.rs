@@ -58,6 +58,9 @@ pub struct Stack {
     /// their app roll.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, Job>,
+    /// What a successful apply publishes for other stacks, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Interpolated>,
     /// Every reference between resources; the edges of the dependency graph.
     pub references: Vec<Edge>,
     /// Tags of the user's own on everything rollstack creates.

@@ -18,6 +18,11 @@ pub fn freeze(stack: &str, env: &str) -> String {
     format!("{}freeze.json", environment(stack, env))
 }
 
+/// The outputs the environment's last successful apply published (`outputs.json`).
+pub fn outputs(stack: &str, env: &str) -> String {
+    format!("{}outputs.json", environment(stack, env))
+}
+
 /// The environment's apply history (`history/`).
 pub fn history(stack: &str, env: &str) -> String {
     format!("{}history/", environment(stack, env))
@@ -74,6 +79,7 @@ mod tests {
     fn every_key_is_under_the_environment() {
         assert_eq!(lock("shop", "prod"), "rollstack/shop/prod/lock.json");
         assert_eq!(freeze("shop", "prod"), "rollstack/shop/prod/freeze.json");
+        assert_eq!(outputs("shop", "prod"), "rollstack/shop/prod/outputs.json");
         assert_eq!(
             history_entry("shop", "prod", 42),
             "rollstack/shop/prod/history/000042.json"

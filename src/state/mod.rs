@@ -1,6 +1,6 @@
 //! Every record rollstack keeps in an environment's state bucket, and its reads and
 //! writes: the lock ([`lock`]), apply history ([`history`]), the freeze ([`freeze`]), the
-//! instances' readiness signals ([`signals`]); and the expiry of an `env up`
+//! instances' readiness signals ([`signals`]), the outputs other stacks read ([`outputs`]); and the expiry of an `env up`
 //! environment ([`expiry`], kept as tags on its resources). Keys are
 //! [`crate::observe::state_keys`]; `docs/state.md` describes each record's key and JSON.
 //! A new record is one new file here.
@@ -10,6 +10,7 @@ pub mod freeze;
 pub mod history;
 pub mod jobs;
 pub mod lock;
+pub mod outputs;
 pub mod signals;
 
 use std::time::SystemTime;

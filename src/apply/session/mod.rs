@@ -5,6 +5,7 @@
 mod error;
 mod frozen;
 mod notice;
+mod published;
 mod saved;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -191,6 +192,9 @@ impl Session {
             .freeze_after_rollback(inputs, &entry, &problems, freeze.as_ref())
             .await?;
         history::update(inputs.aws, inputs.bucket, stack, env, &entry).await?;
+        if entry.outcome == Outcome::Succeeded {
+            published::publish(self, inputs, &report.outputs, entry.seq).await?;
+        }
         notices.ended(self, inputs, &plan, &entry).await;
         self.conclude(inputs, &plan, &entry, &problems).await
     }

@@ -37,6 +37,9 @@ struct Status {
     /// The last run of each release job, as recorded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     jobs: Vec<JobStatus>,
+    /// The outputs the last successful apply published (`outputs:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outputs: Option<crate::state::outputs::Published>,
 }
 
 /// A release job and its last run.
@@ -129,7 +132,7 @@ struct SpecStatus {
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     let stack = super::load(&args.stack, args.env.as_deref())?;
     let runtime = super::runtime()?;
-    let (observed, (lock, freeze, runs), signals, activities) =
+    let (observed, (lock, freeze, runs, published), signals, activities) =
         runtime.block_on(observe(&stack, reach))?;
     let redactor = super::session::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
@@ -185,6 +188,7 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
                 last: runs.iter().find(|r| &r.job == name).cloned(),
             })
             .collect(),
+        outputs: published,
     };
     let text = match args.format {
         ListFormat::Json => super::json(&status)?,
@@ -194,11 +198,13 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The lock, the freeze and the jobs' last runs of an environment.
+/// The lock, the freeze, the jobs' last runs and the published outputs of an
+/// environment.
 type Holds = (
     Option<LockRecord>,
     Option<crate::observe::Freeze>,
     Vec<crate::state::jobs::JobRecord>,
+    Option<crate::state::outputs::Published>,
 );
 
 /// The last scaling activities of each Auto Scaling group, by its name.
@@ -227,7 +233,12 @@ async fn observe(
         .collect();
     let mut signals = Signals::default();
     let Some(bucket) = &stack.state_bucket else {
-        return Ok((observed, (None, None, Vec::new()), signals, activities));
+        return Ok((
+            observed,
+            (None, None, Vec::new(), None),
+            signals,
+            activities,
+        ));
     };
     let env = (stack.name.as_str(), stack.environment.name.as_str());
     let place = crate::state::jobs::Place {
@@ -241,10 +252,17 @@ async fn observe(
         }
         place.latest(&aws).await
     };
+    let published = async {
+        if stack.outputs.is_empty() {
+            return Ok(None);
+        }
+        crate::state::outputs::read(&aws, bucket, env.0, env.1).await
+    };
     let held = tokio::try_join!(
         lock::read(&aws, bucket, env.0, env.1),
         crate::state::freeze::read(&aws, bucket, env.0, env.1),
         runs,
+        published,
     )
     .map_err(Failure::Aws)?;
     let live: BTreeSet<&str> = observed.instances.iter().map(|i| i.id.as_str()).collect();

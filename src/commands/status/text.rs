@@ -73,6 +73,15 @@ pub(super) fn text(status: &Status) -> String {
         };
         out.push_str(&format!("{}: last run {last}\n", job.address));
     }
+    if let Some(published) = &status.outputs {
+        out.push_str(&format!(
+            "\nPublished outputs (history #{}, {}):\n",
+            published.history, published.written_at
+        ));
+        for (name, value) in &published.outputs {
+            out.push_str(&format!("  {name}: {value}\n"));
+        }
+    }
     out
 }
 

@@ -94,6 +94,12 @@ pub struct RawStack {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub jobs: BTreeMap<String, RawJob>,
+    /// What a successful apply publishes for other stacks to read
+    /// (`${stacks.NAME.OUTPUT}`): values that may use `${...}` references
+    /// (`${security_groups.web.id}`, `${outputs.lb.TargetGroupArn}`, `${region}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z][a-z0-9_]{0,63}$" }))]
+    pub outputs: BTreeMap<String, String>,
     /// Tags of your own (`team`, `cost-center`) on everything rollstack creates:
     /// instances and their volumes, launch templates, security groups, CloudFormation
     /// stacks. Keys starting with `rollstack:` or `aws:` are reserved.

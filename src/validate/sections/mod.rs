@@ -5,6 +5,7 @@ mod cloudformation;
 mod group;
 mod job;
 mod notify;
+mod outputs;
 mod security_group;
 
 use std::collections::BTreeMap;
@@ -74,6 +75,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         groups,
         cloudformation,
         jobs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
         references,
         tags: launch::tags(checker, "tags", &raw.tags, 0),
         moved: moved(checker, raw),
@@ -94,6 +96,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         })
         .collect();
     job::edges(checker, &names, &mut stack);
+    stack.outputs = outputs::build(checker, &names, raw, &stack);
     stack
 }
 

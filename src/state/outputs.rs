@@ -1,0 +1,68 @@
+//! The environment's published outputs:
+//! `s3://{state_bucket}/rollstack/{stack}/{env}/outputs.json`, written by every
+//! successful apply of a stack with `outputs:`, with the history entry that wrote it. What
+//! other stacks read as `${stacks.STACK.NAME}`, and what `status` shows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{Aws, AwsError};
+use crate::observe::state_keys;
+
+/// The outputs one apply published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The history entry of the apply that wrote them.
+    pub history: u32,
+    /// When (RFC 3339).
+    pub written_at: String,
+    /// The values, by output name.
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl Published {
+    /// `outputs`, published now by history entry `history`.
+    pub fn now(history: u32, outputs: BTreeMap<String, String>) -> Published {
+        Published {
+            history,
+            written_at: super::timestamp(std::time::SystemTime::now()),
+            outputs,
+        }
+    }
+}
+
+/// The outputs `stack`/`env` last published, if any.
+pub async fn read(
+    aws: &Aws,
+    bucket: &str,
+    stack: &str,
+    env: &str,
+) -> Result<Option<Published>, AwsError> {
+    let key = state_keys::outputs(stack, env);
+    let Some(stored) = aws.get_object(bucket, &key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&stored.body)
+        .map(Some)
+        .map_err(|e| AwsError::Incomplete {
+            operation: "GetObject",
+            missing: if e.is_data() {
+                "outputs rollstack can read"
+            } else {
+                "a JSON document"
+            },
+        })
+}
+
+/// Publishes `published` for `stack`/`env` (the last apply's replace the ones before).
+pub async fn write(
+    aws: &Aws,
+    bucket: &str,
+    (stack, env): (&str, &str),
+    published: &Published,
+) -> Result<(), AwsError> {
+    let body = serde_json::to_vec_pretty(published).unwrap_or_default();
+    aws.put_object(bucket, &state_keys::outputs(stack, env), body)
+        .await
+}
