@@ -104,3 +104,98 @@ async fn a_successful_apply_publishes_its_outputs_without_secrets() {
         "{text}"
     );
 }
+
+/// A queue whose one output gives back its parameter.
+const ECHO: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Given:
+    Type: String
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+Outputs:
+  Given:
+    Value: !Ref Given
+"#;
+
+fn consumer(name: &str, producer: &str, output: &str) -> String {
+    format!(
+        r#"rollstack: 1
+stack: {name}
+region: us-east-1
+state_bucket: {name}-state
+cloudformation:
+  echo:
+    template: echo.yaml
+    parameters:
+      Given: "${{stacks.{producer}.{output}}}"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_reads_what_another_published() {
+    let (net, shop) = ("use-net", "use-shop");
+    let c = clients().await;
+    for name in [net, shop] {
+        c.s3.create_bucket()
+            .bucket(format!("{name}-state"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = scratch(&[
+        ("network.yaml", &network(net)),
+        ("queue.yaml", QUEUE),
+        ("echo.yaml", ECHO),
+        ("shop.yaml", &consumer(shop, net, "web_gs")),
+    ]);
+    let secret = [("QUEUE_PASSWORD", "hunter2-very-secret")];
+    let run = |args: &[&str]| rollstack_aws(dir.path(), args, &secret);
+
+    // An output the producer does not declare: a validation error, no AWS call.
+    let invalid = run(&["validate", "shop.yaml"]);
+    assert_eq!(invalid.status.code(), Some(1));
+    let err = stderr(&invalid);
+    assert!(
+        err.contains(&format!("stack `{net}` declares no output `web_gs`")),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `web_sg`?"), "{err}");
+    std::fs::write(dir.path().join("shop.yaml"), consumer(shop, net, "web_sg")).unwrap();
+
+    // Declared, never published: the plan names the stack to apply first.
+    let early = run(&["plan", "shop.yaml"]);
+    assert_eq!(early.status.code(), Some(1), "{}", stdout(&early));
+    let err = stderr(&early);
+    assert!(
+        err.contains(&format!("stack `{net}` has published no outputs")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("apply stack `{net}` first")), "{err}");
+
+    let applied = run(&["apply", "network.yaml", "--auto-approve"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let applied = run(&["apply", "shop.yaml", "--auto-approve"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let described = c
+        .cloudformation
+        .describe_stacks()
+        .stack_name(format!("{shop}-default-echo"))
+        .send()
+        .await
+        .unwrap();
+    let given = described.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("Given"))
+        .and_then(|p| p.parameter_value())
+        .unwrap()
+        .to_owned();
+    assert!(
+        given.starts_with("sg-"),
+        "the producer's security group id: {given}"
+    );
+    let clean = run(&["plan", "shop.yaml", "--detailed-exitcode"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+}

@@ -58,6 +58,10 @@ pub struct Stack {
     /// their app roll.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, Job>,
+    /// The other stacks of the workspace whose outputs this one reads
+    /// (`${stacks.STACK.OUTPUT}`), with the state bucket each publishes them in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uses: BTreeMap<String, Option<String>>,
     /// What a successful apply publishes for other stacks, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, Interpolated>,
@@ -98,6 +102,28 @@ pub struct Moved {
 }
 
 impl Stack {
+    /// Every `${...}` value of the model: outputs, instance profiles, target groups and
+    /// CloudFormation parameters.
+    pub fn interpolated(&self) -> Vec<&Interpolated> {
+        let groups = self
+            .groups
+            .values()
+            .flat_map(|g| g.instance_profile.iter().chain(g.target_groups.iter()));
+        let parameters = self
+            .cloudformation
+            .values()
+            .flat_map(|c| c.parameters.values())
+            .filter_map(|p| match p {
+                ParameterValue::Text(text) => Some(text),
+                ParameterValue::FromEnv { .. } => None,
+            });
+        self.outputs
+            .values()
+            .chain(groups)
+            .chain(parameters)
+            .collect()
+    }
+
     /// The groups whose roles run `app`: those a release job of `app` runs before or
     /// after.
     pub fn groups_running(&self, app: &str) -> Vec<&str> {

@@ -31,17 +31,32 @@ pub enum Reference {
     },
     /// `${security_groups.NAME.id}`: a security group's id.
     SecurityGroupId(String),
+    /// `${stacks.STACK.OUTPUT}`: an output another stack of the workspace published
+    /// (`outputs:`), for the same environment.
+    StackOutput {
+        /// The producing stack.
+        stack: String,
+        /// Its output.
+        output: String,
+    },
+}
+
+/// Where another stack's published outputs are kept among the outputs references are
+/// evaluated with: under `stacks.STACK`, a name no CloudFormation node can have.
+pub fn stack_outputs_key(stack: &str) -> String {
+    format!("stacks.{stack}")
 }
 
 impl Reference {
     /// Every form a reference takes, for hints.
-    pub const FORMS: [&'static str; 6] = [
+    pub const FORMS: [&'static str; 7] = [
         "${stack}",
         "${env}",
         "${region}",
         "${apps.NAME.version}",
         "${outputs.NAME.OUTPUT}",
         "${security_groups.NAME.id}",
+        "${stacks.STACK.OUTPUT}",
     ];
 
     /// The reference `expression` (what is inside `${...}`) writes, if it is one.
@@ -57,6 +72,10 @@ impl Reference {
                 output: (*output).to_owned(),
             },
             ["security_groups", name, "id"] => Reference::SecurityGroupId((*name).to_owned()),
+            ["stacks", stack, output] => Reference::StackOutput {
+                stack: (*stack).to_owned(),
+                output: (*output).to_owned(),
+            },
             _ => return None,
         })
     }
@@ -68,6 +87,8 @@ impl Reference {
             Reference::AppVersion(app) => Some(Address::App(app.clone())),
             Reference::Output { node, .. } => Some(Address::CloudFormation(node.clone())),
             Reference::SecurityGroupId(name) => Some(Address::SecurityGroup(name.clone())),
+            // Another stack's: published before this stack's apply reads it.
+            Reference::StackOutput { .. } => None,
         }
     }
 
@@ -81,6 +102,11 @@ impl Reference {
             Reference::AppVersion(app) => known.stack.apps.get(app).map(|a| a.version.clone()),
             Reference::Output { node, output } => known.outputs.get(node)?.get(output).cloned(),
             Reference::SecurityGroupId(name) => known.security_groups.get(name).cloned(),
+            Reference::StackOutput { stack, output } => known
+                .outputs
+                .get(&stack_outputs_key(stack))?
+                .get(output)
+                .cloned(),
         }
     }
 }
@@ -94,6 +120,7 @@ impl fmt::Display for Reference {
             Reference::AppVersion(app) => write!(f, "${{apps.{app}.version}}"),
             Reference::Output { node, output } => write!(f, "${{outputs.{node}.{output}}}"),
             Reference::SecurityGroupId(name) => write!(f, "${{security_groups.{name}.id}}"),
+            Reference::StackOutput { stack, output } => write!(f, "${{stacks.{stack}.{output}}}"),
         }
     }
 }

@@ -149,6 +149,9 @@ pub struct Observed {
     pub job_records: Vec<JobRecord>,
     /// Owned Auto Scaling groups.
     pub autoscaling_groups: Vec<LiveAutoScalingGroup>,
+    /// The outputs each stack this one reads published for this environment; `None`:
+    /// none yet.
+    pub published: BTreeMap<String, Option<records::Published>>,
 }
 
 impl Observed {

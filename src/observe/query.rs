@@ -37,6 +37,9 @@ pub struct Query {
     pub alarms: Vec<String>,
     /// The hosted zone and domain of the fleet's DNS records (`dns:`).
     pub dns: Option<crate::model::Dns>,
+    /// The other stacks whose published outputs the stack reads, with their state
+    /// buckets (`${stacks.STACK.OUTPUT}`).
+    pub producers: BTreeMap<String, Option<String>>,
     /// The state bucket, when the stack has jobs: their recorded runs are listed there.
     pub job_bucket: Option<String>,
 }
@@ -116,6 +119,7 @@ impl Query {
                 .into_iter()
                 .collect(),
             dns: stack.dns.clone(),
+            producers: stack.uses.clone(),
             job_bucket: stack
                 .state_bucket
                 .clone()

@@ -3,6 +3,8 @@
 //! readiness signal. `state/` reads and writes them; `docs/state.md` describes every
 //! record.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What the freeze object says.
@@ -91,4 +93,16 @@ mod tests {
         };
         assert!(automatic.describe().contains("(by `apply`)"));
     }
+}
+
+/// The outputs one successful apply of a stack published (`outputs.json`): what other
+/// stacks read as `${stacks.STACK.OUTPUT}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The history entry of the apply that wrote them.
+    pub history: u32,
+    /// When (RFC 3339).
+    pub written_at: String,
+    /// The values, by output name.
+    pub outputs: BTreeMap<String, String>,
 }

@@ -167,6 +167,7 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     }
     statements.extend(release_reads(stack, arns));
     statements.extend(autoscaling::reads(stack));
+    statements.extend(published_reads(stack, arns));
     if uses_traffic(stack) || autoscaling::reads(stack).is_some() {
         // ELBv2 and CloudWatch reads: target health, drain delays, alarm states.
         statements.push(Statement::new(
@@ -191,6 +192,20 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
         ));
     }
     statements
+}
+
+/// Reading the outputs the stacks this one reads published for its environment
+/// (`${stacks.STACK.OUTPUT}`).
+fn published_reads(stack: &Stack, arns: &Arns) -> Option<Statement> {
+    let objects: Vec<String> = stack
+        .uses
+        .iter()
+        .filter_map(|(producer, bucket)| {
+            let key = crate::observe::state_keys::outputs(producer, &stack.environment.name);
+            Some(arns.s3(&format!("{}/{key}", bucket.as_ref()?)))
+        })
+        .collect();
+    (!objects.is_empty()).then(|| Statement::new("ReadPublishedOutputs", ["s3:GetObject"], objects))
 }
 
 /// Reading the release artifacts of the stack's apps.

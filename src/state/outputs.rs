@@ -3,32 +3,19 @@
 //! successful apply of a stack with `outputs:`, with the history entry that wrote it. What
 //! other stacks read as `${stacks.STACK.NAME}`, and what `status` shows.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use crate::aws::{Aws, AwsError};
+pub use crate::observe::records::Published;
 use crate::observe::state_keys;
 
-/// The outputs one apply published.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Published {
-    /// The history entry of the apply that wrote them.
-    pub history: u32,
-    /// When (RFC 3339).
-    pub written_at: String,
-    /// The values, by output name.
-    pub outputs: BTreeMap<String, String>,
-}
-
-impl Published {
-    /// `outputs`, published now by history entry `history`.
-    pub fn now(history: u32, outputs: BTreeMap<String, String>) -> Published {
-        Published {
-            history,
-            written_at: super::timestamp(std::time::SystemTime::now()),
-            outputs,
-        }
+/// `outputs`, published now by history entry `history`.
+pub fn published_now(
+    history: u32,
+    outputs: std::collections::BTreeMap<String, String>,
+) -> Published {
+    Published {
+        history,
+        written_at: super::timestamp(std::time::SystemTime::now()),
+        outputs,
     }
 }
 

@@ -11,6 +11,7 @@ pub use launch::MAX_USER_DATA;
 mod references;
 mod sections;
 mod traffic;
+pub mod workspace;
 
 use std::path::Path;
 

@@ -13,6 +13,8 @@ pub struct Names<'a> {
     pub groups: Vec<&'a str>,
     /// CloudFormation node names.
     pub cloudformation: Vec<&'a str>,
+    /// The other stacks of the workspace (`${stacks.STACK.OUTPUT}`).
+    pub stacks: &'a std::collections::BTreeMap<String, super::workspace::Producer>,
 }
 
 /// Why a reference did not resolve: a message and maybe a hint.
@@ -114,6 +116,7 @@ impl Names<'_> {
             Reference::Stack | Reference::Env | Reference::Region => Ok(None),
             Reference::AppVersion(app) => self.named("app", app).map(Some),
             Reference::SecurityGroupId(name) => self.named("security_group", name).map(Some),
+            Reference::StackOutput { stack, output } => self.stack_output(stack, output),
             Reference::Output { node, output } => {
                 let address = self.named("cloudformation", node)?;
                 match has_output(node, output) {
@@ -132,6 +135,39 @@ impl Names<'_> {
                 }
             }
         }
+    }
+
+    /// Resolves `${stacks.STACK.OUTPUT}`: a stack of the workspace that declares the
+    /// output. It makes no edge: the other stack publishes before this one plans.
+    fn stack_output(&self, stack: &str, output: &str) -> Result<Option<Address>, Unresolved> {
+        let Some(producer) = self.stacks.get(stack) else {
+            return Err(Unresolved {
+                message: format!("no stack `{stack}` in this workspace"),
+                hint: closest(stack, self.stacks.keys().map(String::as_str))
+                    .map(|best| format!("did you mean `{best}`?"))
+                    .or_else(|| {
+                        Some(
+                            "a stack read with `${stacks.STACK.OUTPUT}` is a stack file beside this one"
+                                .to_owned(),
+                        )
+                    }),
+            });
+        };
+        if producer.outputs.iter().any(|o| o == output) {
+            return Ok(None);
+        }
+        Err(Unresolved {
+            message: format!("stack `{stack}` declares no output `{output}`"),
+            hint: closest(output, producer.outputs.iter().map(String::as_str))
+                .map(|best| format!("did you mean `{best}`?"))
+                .or_else(|| {
+                    Some(if producer.outputs.is_empty() {
+                        format!("`{stack}` has no `outputs:`")
+                    } else {
+                        format!("its `outputs:` are {}", list(producer.outputs.iter()))
+                    })
+                }),
+        })
     }
 
     /// Resolves `name` among the names of `kind`.
@@ -243,11 +279,15 @@ mod tests {
     use super::*;
 
     fn names() -> Names<'static> {
+        static NONE: std::sync::LazyLock<
+            std::collections::BTreeMap<String, crate::validate::workspace::Producer>,
+        > = std::sync::LazyLock::new(Default::default);
         Names {
             apps: vec!["web"],
             security_groups: vec!["web", "bastion"],
             groups: vec!["www"],
             cloudformation: vec!["db"],
+            stacks: &NONE,
         }
     }
 

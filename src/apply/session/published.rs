@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::error::SessionError;
 use super::{Inputs, Session};
-use crate::state::outputs::{self, Published};
+use crate::state::outputs;
 
 /// Publishes `values` (the outputs the apply ended with) as history entry `seq` wrote
 /// them; nothing for a stack without `outputs:`.
@@ -36,6 +36,12 @@ pub(super) async fn publish(
         );
     }
     let env = (stack.name.as_str(), stack.environment.name.as_str());
-    outputs::write(inputs.aws, inputs.bucket, env, &Published::now(seq, public)).await?;
+    outputs::write(
+        inputs.aws,
+        inputs.bucket,
+        env,
+        &outputs::published_now(seq, public),
+    )
+    .await?;
     Ok(())
 }

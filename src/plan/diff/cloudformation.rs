@@ -14,7 +14,8 @@ use crate::template::{KNOWN_AFTER_APPLY, Outputs};
 pub type EnvironmentValues = BTreeMap<String, String>;
 
 /// Diffs every CloudFormation node (in dependency order, so outputs flow), and every
-/// owned stack the file no longer has. Returns the outputs known after the diff.
+/// owned stack the file no longer has. Returns the outputs known after the diff (the
+/// other stacks' published ones among them, `${stacks.STACK.OUTPUT}`).
 pub fn diff(
     stack: &Stack,
     observed: &Observed,
@@ -22,7 +23,14 @@ pub fn diff(
     redactor: &Redactor,
     order: &[Address],
 ) -> (Vec<Diffed>, Outputs) {
-    let mut outputs = Outputs::new();
+    let mut outputs: Outputs = observed
+        .published
+        .iter()
+        .filter_map(|(producer, published)| {
+            let values = published.as_ref()?.outputs.clone();
+            Some((crate::model::reference::stack_outputs_key(producer), values))
+        })
+        .collect();
     let mut out = Vec::new();
     let security_groups = observed.security_group_ids(stack);
     for address in order {

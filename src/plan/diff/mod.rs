@@ -108,6 +108,15 @@ pub enum PlanError {
     #[error("DNS name `{0}` has a record rollstack did not make for this environment")]
     ForeignRecord(String),
     /// A rollout watches an alarm CloudWatch does not have: it could never stop it.
+    #[error(
+        "stack `{stack}` has published no outputs for environment `{env}` yet, and this stack reads them"
+    )]
+    Unpublished {
+        /// The producing stack.
+        stack: String,
+        /// The environment.
+        env: String,
+    },
     #[error("`{address}` watches alarm `{name}`, which does not exist")]
     NoAlarm {
         /// The group.
@@ -154,6 +163,9 @@ impl PlanError {
             PlanError::ForeignRecord(_) => {
                 "rollstack never touches a record it did not make (its TXT marker is missing): delete or rename the record, or move the stack's `dns.name`".to_owned()
             }
+            PlanError::Unpublished { stack, .. } => format!(
+                "apply stack `{stack}` first: its outputs are published by its first successful apply"
+            ),
             PlanError::NoAlarm { .. } => {
                 "check the name with `aws cloudwatch describe-alarms --alarm-names NAME`, or create the alarm first".to_owned()
             }
@@ -261,6 +273,16 @@ fn preflight(
         .cloned()
         .map(PlanError::MissingArtifact)
         .collect();
+    errors.extend(
+        observed
+            .published
+            .iter()
+            .filter(|(_, published)| published.is_none())
+            .map(|(producer, _)| PlanError::Unpublished {
+                stack: producer.clone(),
+                env: stack.environment.name.clone(),
+            }),
+    );
     let mut images = BTreeMap::new();
     for (name, group) in &stack.groups {
         match observed.images.get(&group.image) {

@@ -20,11 +20,14 @@ use crate::model::*;
 /// Builds the model of environment `environment` from `raw`.
 pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) -> Stack {
     let subnets = top_level(checker, raw);
+    let workspace =
+        crate::validate::workspace::read_by(&checker.file.text, checker.dir, &raw.stack);
     let names = Names {
         apps: raw.apps.keys().map(String::as_str).collect(),
         security_groups: raw.security_groups.keys().map(String::as_str).collect(),
         groups: raw.groups.keys().map(String::as_str).collect(),
         cloudformation: raw.cloudformation.keys().map(String::as_str).collect(),
+        stacks: &workspace,
     };
     let mut references = Vec::new();
     let security_groups = raw
@@ -76,6 +79,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         cloudformation,
         jobs: BTreeMap::new(),
         outputs: BTreeMap::new(),
+        uses: BTreeMap::new(),
         references,
         tags: launch::tags(checker, "tags", &raw.tags, 0),
         moved: moved(checker, raw),
@@ -85,19 +89,48 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     cloudformation::references(checker, &names, raw, &mut stack);
     super::traffic::group_references(checker, &names, &mut stack);
     group::user_data(checker, raw, &mut stack);
-    stack.jobs = raw
-        .jobs
+    stack.jobs = jobs(checker, &names, raw, &stack);
+    job::edges(checker, &names, &mut stack);
+    stack.outputs = outputs::build(checker, &names, raw, &stack);
+    stack.uses = uses(&stack, &workspace);
+    stack
+}
+
+/// The release jobs, built once the groups they run beside are.
+fn jobs(
+    checker: &mut Checker,
+    names: &Names,
+    raw: &RawStack,
+    stack: &Stack,
+) -> BTreeMap<String, Job> {
+    raw.jobs
         .iter()
         .filter_map(|(name, j)| {
             Some((
                 name.clone(),
-                job::build(checker, &names, raw, &stack, (name, j))?,
+                job::build(checker, names, raw, stack, (name, j))?,
             ))
         })
-        .collect();
-    job::edges(checker, &names, &mut stack);
-    stack.outputs = outputs::build(checker, &names, raw, &stack);
+        .collect()
+}
+
+/// The stacks of the workspace `stack` reads outputs of, with their state buckets.
+fn uses(
+    stack: &Stack,
+    workspace: &BTreeMap<String, crate::validate::workspace::Producer>,
+) -> BTreeMap<String, Option<String>> {
     stack
+        .interpolated()
+        .into_iter()
+        .flat_map(Interpolated::references)
+        .filter_map(|r| match r {
+            Reference::StackOutput { stack, .. } => {
+                let producer = workspace.get(stack)?;
+                Some((stack.clone(), producer.state_bucket.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The `moved` entries: each from a group no longer in the file to one that is, no

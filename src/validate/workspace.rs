@@ -1,0 +1,84 @@
+//! The workspace of a stack file: the other stack files beside it, which a
+//! `${stacks.STACK.OUTPUT}` reference reads from. Only what a consumer needs is read of
+//! them: their stack name, state bucket and declared `outputs`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Another stack of the workspace, as a consumer sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Producer {
+    /// Its state bucket, where its outputs are published.
+    pub state_bucket: Option<String>,
+    /// The outputs its file declares.
+    pub outputs: Vec<String>,
+}
+
+/// The stacks a stack file (`text`, in `dir`, of stack `own`) may read: those beside it,
+/// when it reads any (only a file that writes `${stacks.` looks at the others).
+pub fn read_by(text: &str, dir: &Path, own: &str) -> BTreeMap<String, Producer> {
+    if text.contains("${stacks.") {
+        producers(dir, own)
+    } else {
+        BTreeMap::new()
+    }
+}
+
+/// The stacks whose files are beside the stack file in `dir` (`*.yaml`, `*.yml`), by
+/// stack name, `own` left out; a file that is no stack file is passed over.
+fn producers(dir: &Path, own: &str) -> BTreeMap<String, Producer> {
+    // A stack file named without a directory is in the working one.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    let mut found = BTreeMap::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if !is_yaml || std::fs::metadata(&path).map_or(true, |m| m.len() > 1 << 20) {
+            continue;
+        }
+        let Some((name, producer)) = read(&path) else {
+            continue;
+        };
+        if name != own {
+            found.insert(name, producer);
+        }
+    }
+    found
+}
+
+/// The stack name and what a consumer needs of the stack file at `path`.
+fn read(path: &Path) -> Option<(String, Producer)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
+    let name = value.get("stack")?.as_str()?.to_owned();
+    value.get("rollstack")?;
+    let outputs = value
+        .get("outputs")
+        .and_then(serde_yaml::Value::as_mapping)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let state_bucket = value
+        .get("state_bucket")
+        .and_then(serde_yaml::Value::as_str)
+        .map(str::to_owned);
+    Some((
+        name,
+        Producer {
+            state_bucket,
+            outputs,
+        },
+    ))
+}
