@@ -43,6 +43,15 @@ fn apps(stack: &Stack, versions: &BTreeMap<&str, &str>) -> serde_json::Map<Strin
         .collect()
 }
 
+/// The other stacks' published outputs among `outputs` (kept under `stacks.STACK`), by
+/// stack: what templates read as `stacks.STACK.OUTPUT`.
+fn stacks(outputs: &Outputs) -> BTreeMap<&str, &BTreeMap<String, String>> {
+    outputs
+        .iter()
+        .filter_map(|(key, values)| Some((key.strip_prefix("stacks.")?, values)))
+        .collect()
+}
+
 /// The context of group `group`'s user data in `stack`.
 pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
     let g = &stack.groups[group];
@@ -56,6 +65,7 @@ pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
         "roles": g.roles,
         "apps": apps,
         "outputs": outputs,
+        "stacks": stacks(outputs),
         "signal": { "bucket": stack.state_bucket, "key_prefix": signal_prefix },
     })
 }
@@ -70,6 +80,7 @@ pub fn job_context(stack: &Stack, name: &str, version: &str, outputs: &Outputs) 
         "region": stack.region,
         "apps": apps,
         "outputs": outputs,
+        "stacks": stacks(outputs),
         "job": {
             "name": name,
             "app": job.app,

@@ -118,12 +118,24 @@ Outputs:
     Value: !Ref Given
 "#;
 
+/// User data that reads the producer's outputs (subscripted: its name has a dash).
+const WEB_USER_DATA: &str = "#!/bin/sh\nWHERE={{ stacks[\"use-net\"].where }}\n";
+
 fn consumer(name: &str, producer: &str, output: &str) -> String {
     format!(
         r#"rollstack: 1
 stack: {name}
 region: us-east-1
 state_bucket: {name}-state
+roles:
+  web: {{ health: {{ running: {{}} }} }}
+groups:
+  web:
+    roles: [web]
+    count: 1
+    image: ami-0abc1234
+    instance_type: t3.micro
+    user_data: web.sh.j2
 cloudformation:
   echo:
     template: echo.yaml
@@ -149,6 +161,7 @@ async fn a_stack_reads_what_another_published() {
         ("queue.yaml", QUEUE),
         ("echo.yaml", ECHO),
         ("shop.yaml", &consumer(shop, net, "web_gs")),
+        ("web.sh.j2", WEB_USER_DATA),
     ]);
     let secret = [("QUEUE_PASSWORD", "hunter2-very-secret")];
     let run = |args: &[&str]| rollstack_aws(dir.path(), args, &secret);

@@ -286,8 +286,25 @@ fn rollout(
 
 /// Renders every group's user data with placeholder outputs; adds the references the
 /// templates make (`apps.X`, `outputs.X`) to the graph.
-pub(super) fn user_data(checker: &mut Checker, raw: &RawStack, stack: &mut Stack) {
-    let outputs = template::placeholder_outputs(stack);
+pub(super) fn user_data(
+    checker: &mut Checker,
+    raw: &RawStack,
+    stack: &mut Stack,
+    workspace: &BTreeMap<String, crate::validate::workspace::Producer>,
+) {
+    let mut outputs = template::placeholder_outputs(stack);
+    // The other stacks' declared outputs: a template may read them (`stacks.X.Y`).
+    for (producer, declared) in workspace {
+        let placeholders = declared
+            .outputs
+            .iter()
+            .map(|o| (o.clone(), template::KNOWN_AFTER_APPLY.to_owned()))
+            .collect();
+        outputs.insert(
+            crate::model::reference::stack_outputs_key(producer),
+            placeholders,
+        );
+    }
     // A CloudFormation node whose template did not load is already reported; its outputs
     // are unknown, so templates using them cannot be checked.
     let unloaded: Vec<&String> = raw

@@ -88,7 +88,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     };
     cloudformation::references(checker, &names, raw, &mut stack);
     super::traffic::group_references(checker, &names, &mut stack);
-    group::user_data(checker, raw, &mut stack);
+    group::user_data(checker, raw, &mut stack, &workspace);
     stack.jobs = jobs(checker, &names, raw, &stack);
     job::edges(checker, &names, &mut stack);
     stack.outputs = outputs::build(checker, &names, raw, &stack);
@@ -119,16 +119,33 @@ fn uses(
     stack: &Stack,
     workspace: &BTreeMap<String, crate::validate::workspace::Producer>,
 ) -> BTreeMap<String, Option<String>> {
-    stack
+    let in_values = stack
         .interpolated()
         .into_iter()
         .flat_map(Interpolated::references)
         .filter_map(|r| match r {
-            Reference::StackOutput { stack, .. } => {
-                let producer = workspace.get(stack)?;
-                Some((stack.clone(), producer.state_bucket.clone()))
-            }
+            Reference::StackOutput { stack, .. } => Some(stack.clone()),
             _ => None,
+        });
+    // A template reads `stacks.X.Y`, or (subscripted, for a name with a dash) all of them.
+    let in_templates = stack
+        .groups
+        .values()
+        .filter_map(|g| g.user_data.as_ref())
+        .flat_map(|t| crate::template::used_names(&t.source))
+        .flat_map(|used| {
+            let mut parts = used.split('.');
+            match (parts.next(), parts.next()) {
+                (Some("stacks"), Some(one)) => vec![one.to_owned()],
+                (Some("stacks"), None) => workspace.keys().cloned().collect(),
+                _ => Vec::new(),
+            }
+        });
+    in_values
+        .chain(in_templates)
+        .filter_map(|name| {
+            let producer = workspace.get(&name)?;
+            Some((name, producer.state_bucket.clone()))
         })
         .collect()
 }
