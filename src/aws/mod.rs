@@ -27,7 +27,7 @@ pub use cloudformation::{
     ChangeSetKind, ChangeSetRequest, ChangeSetState, CreatedChangeSet, StackEvent, StackState,
 };
 pub use connect::{Connection, DEFAULT_MAX_ATTEMPTS, Reach, Timeouts};
-pub use ec2::Batch;
+pub use ec2::{Batch, CONSISTENCY_WAIT};
 pub use error::{AwsError, NO_CAPACITY};
 pub use jobs::JobLaunch;
 pub use launch_template::LaunchVersion;

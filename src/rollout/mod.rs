@@ -406,5 +406,16 @@ pub fn oldest_first(members: &[&Member], n: usize) -> Vec<String> {
     picked
 }
 
+/// Members on the target spec, and those of them healthy and serving: the progress
+/// line's numbers.
+pub fn counts(members: &[Member]) -> (u32, u32) {
+    let on_target = members.iter().filter(|m| m.current).count() as u32;
+    let serving = members
+        .iter()
+        .filter(|m| m.current && m.is_serving())
+        .count() as u32;
+    (on_target, serving)
+}
+
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,8 @@ struct Rollout<'a> {
     rollback: bool,
     /// The Auto Scaling group's name, and how the last snapshot showed it.
     autoscaling: Option<(String, Option<LiveAutoScalingGroup>)>,
+    /// Since when the snapshots have not shown the Auto Scaling group.
+    asg_missing_since: Option<Instant>,
 }
 
 impl<'a> Rollout<'a> {
@@ -137,6 +139,7 @@ impl<'a> Rollout<'a> {
             bake: None,
             rollback: how.rollback,
             autoscaling: how.autoscaling.map(|name| (name, None)),
+            asg_missing_since: None,
             executor,
             name,
             group,
@@ -163,10 +166,19 @@ impl<'a> Rollout<'a> {
             .collect();
         let asg = match &self.autoscaling {
             None => None,
-            // Not shown yet (just made, or AWS weather): the next poll will.
             Some((name, _)) => match snapshot.autoscaling_group(name) {
                 Some(asg) => Some(asg.clone()),
-                None => return Ok(None),
+                // Not shown yet (just made: listings lag), for a bounded while.
+                None => {
+                    let since = *self.asg_missing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > crate::aws::CONSISTENCY_WAIT {
+                        return Err(AwsError::Incomplete {
+                            operation: "DescribeAutoScalingGroups",
+                            missing: "the group's Auto Scaling group, for 2 minutes",
+                        });
+                    }
+                    return Ok(None);
+                }
             },
         };
         if let Some(asg) = &asg {
@@ -275,7 +287,7 @@ impl<'a> Rollout<'a> {
             executor.nap(executor.options.poll_interval).await;
             return Ok(None);
         }
-        let (on_target, serving) = counts(members);
+        let (on_target, serving) = rollout::counts(members);
         let update = |line: &str| self.progress.update(on_target, serving, line);
         match step {
             Step::Launch(n) => {
@@ -477,15 +489,4 @@ impl<'a> Rollout<'a> {
         self.drains.started(ids, Instant::now());
         Ok(())
     }
-}
-
-/// Members on the target spec, and those of them healthy and serving: the progress
-/// line's numbers.
-fn counts(members: &[Member]) -> (u32, u32) {
-    let on_target = members.iter().filter(|m| m.current).count() as u32;
-    let serving = members
-        .iter()
-        .filter(|m| m.current && m.is_serving())
-        .count() as u32;
-    (on_target, serving)
 }
