@@ -30,3 +30,4 @@ pub mod template;
 #[cfg(test)]
 mod testing;
 pub mod validate;
+pub mod workspace;

@@ -13,6 +13,25 @@ use crate::model::Stack;
 /// Shown for a CloudFormation output that is not known until its stack is applied.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
+/// Shown for another stack's output that its own apply, earlier in the same workspace
+/// run, changes: a consumer is planned against that, never against the stale value.
+pub fn known_after_apply_of(stack: &str) -> String {
+    format!("(known after apply of {stack})")
+}
+
+/// Whether `text` holds a value known only after apply (of this stack, or of a
+/// producer): the one test every caller asks.
+pub fn unknown(text: &str) -> bool {
+    text.contains("(known after apply")
+}
+
+/// The producer whose apply `text` waits on ([`known_after_apply_of`]), if any.
+pub fn awaited_producer(text: &str) -> Option<&str> {
+    let start = text.find("(known after apply of ")? + "(known after apply of ".len();
+    let rest = &text[start..];
+    rest.find(')').map(|end| &rest[..end])
+}
+
 /// Names every user-data template sees, at the top level.
 pub const CONTEXT_NAMES: &[&str] = &[
     "stack", "env", "region", "group", "roles", "apps", "outputs", "signal",

@@ -62,7 +62,7 @@ pub const FLOORS: &[&[&str]] = &[
     &["observe", "graph", "load"],
     &["template", "aws", "rollout"],
     &["validate", "policy"],
-    &["plan", "testing"],
+    &["plan", "testing", "workspace"],
     &["state", "planning", "notify"],
     &["apply", "schema"],
     &["commands"],

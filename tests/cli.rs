@@ -387,7 +387,7 @@ fn the_ci_workflow_example_uses_real_commands() {
         }
         if let rollstack::cli::Command::Apply(apply) = &parsed.command {
             assert!(
-                apply.target.extension().is_some_and(|e| e == "json"),
+                apply.targets[0].extension().is_some_and(|e| e == "json"),
                 "`{command}` applies the saved plan, not the stack file"
             );
         }

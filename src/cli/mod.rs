@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod complete;
 mod env;
 mod operate;
+mod plan;
 
 use complete::environment_completer;
 pub use env::{EnvCommand, EnvDownArgs, EnvGcArgs, EnvListArgs, EnvUpArgs};
 pub use operate::{FreezeArgs, HostsArgs, HostsFormat, RunJobArgs, UnfreezeArgs};
+pub use plan::{PlanArgs, PlanFormat, SelectArgs};
 
 /// Declarative infrastructure + release reconciler for AWS.
 ///
@@ -150,7 +152,8 @@ pub enum Command {
 /// Arguments of `rollstack validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// Stack files to check.
+    /// Stack files to check, or directories of them (several are also checked as a
+    /// workspace: no loop of stacks reading each other's outputs).
     #[arg(required = true, value_name = "STACK")]
     pub stacks: Vec<PathBuf>,
 }
@@ -158,9 +161,10 @@ pub struct ValidateArgs {
 /// Arguments of `rollstack graph`.
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
-    /// The stack file.
-    #[arg(value_name = "STACK")]
-    pub stack: PathBuf,
+    /// The stack file; several, or a directory: the graph of the stacks, by the
+    /// outputs they read of each other.
+    #[arg(required = true, value_name = "STACK")]
+    pub stacks: Vec<PathBuf>,
     /// Environment; without it, the file as written (every resource of every
     /// environment, without overlays).
     #[arg(long, short, add = environment_completer())]
@@ -179,47 +183,6 @@ pub enum GraphFormat {
     Dot,
     /// Mermaid flowchart (renders on GitHub).
     Mermaid,
-}
-
-/// Arguments of `rollstack plan`.
-#[derive(Debug, clap::Args)]
-pub struct PlanArgs {
-    /// The stack file.
-    #[arg(value_name = "STACK")]
-    pub stack: PathBuf,
-    /// Environment (required when the file defines environments).
-    #[arg(long, short, add = environment_completer())]
-    pub env: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
-    pub format: PlanFormat,
-    /// Also save the plan (JSON, with everything `apply` needs) to this file.
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
-    /// Create a CloudFormation change set per changed stack (this writes to AWS) and show
-    /// CloudFormation's own resource changes; `apply` of the saved plan executes them.
-    #[arg(long)]
-    pub changesets: bool,
-    /// Print the AWS calls made, per operation, to stderr.
-    #[arg(long)]
-    pub stats: bool,
-    /// How to reach AWS.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
-
-/// Formats of `rollstack plan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlanFormat {
-    /// For terminals: `+ ~ -/+ -` lines and unified diffs.
-    Text,
-    /// For machines: the plan as saved by `--out` (`schemas/plan.schema.json`).
-    Json,
-    /// For pull-request comments: a summary table and a collapsible diff per change.
-    Markdown,
 }
 
 /// How a command that changes AWS runs.
@@ -258,9 +221,13 @@ pub struct RunArgs {
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
     /// The stack file, or a plan saved with `plan --out` (applied exactly, or refused
-    /// when AWS changed since).
-    #[arg(value_name = "STACK|PLANFILE")]
-    pub target: PathBuf,
+    /// when AWS changed since); several stack files or a directory: a workspace,
+    /// applied stack by stack in the order their outputs flow.
+    #[arg(required = true, value_name = "STACK|PLANFILE")]
+    pub targets: Vec<PathBuf>,
+    /// Which stacks of the workspace to apply.
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Environment (required when the file defines environments).
     #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
@@ -281,6 +248,9 @@ pub struct DestroyArgs {
     /// Environment (required when the file defines environments).
     #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
+    /// Destroy even though other stacks of the workspace still read its outputs.
+    #[arg(long)]
+    pub force: bool,
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
@@ -313,9 +283,9 @@ pub struct RollbackArgs {
 /// Arguments of `rollstack status`.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// The stack file.
-    #[arg(value_name = "STACK")]
-    pub stack: PathBuf,
+    /// The stack file; several, or a directory: each stack's, in workspace order.
+    #[arg(required = true, value_name = "STACK")]
+    pub stacks: Vec<PathBuf>,
     /// Environment (required when the file defines environments).
     #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
@@ -330,12 +300,15 @@ pub struct StatusArgs {
 /// Arguments of `rollstack history`.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// The stack file.
-    #[arg(value_name = "STACK")]
-    pub stack: PathBuf,
+    /// The stack file; several, or a directory: each stack's, in workspace order.
+    #[arg(required = true, value_name = "STACK")]
+    pub stacks: Vec<PathBuf>,
     /// Environment (required when the file defines environments).
     #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,
+    /// Only the entries of this workspace run (`apply DIR` prints its id).
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,

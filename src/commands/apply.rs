@@ -1,4 +1,4 @@
-//! `rollstack apply (STACK [--env E] | PLANFILE)`.
+//! `rollstack apply (STACK... [--env E] | PLANFILE)`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,26 +13,31 @@ use crate::plan::Plan;
 
 /// Applies a stack file's environment, or a saved plan.
 pub fn run(args: &ApplyArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let (stack, saved) = match read_saved_plan(&args.target)? {
+    if super::workspace::asked(&args.targets, &args.select) {
+        return super::workspace::apply::run(args, reach);
+    }
+    let target = &args.targets[0];
+    let (stack, saved) = match read_saved_plan(target)? {
         Some(saved) => {
             let stack: Stack = serde_json::from_value(saved.model.clone()).map_err(|source| {
                 Failure::UnreadablePlan {
-                    path: args.target.clone(),
+                    path: target.clone(),
                     source,
                 }
             })?;
             (stack, Some(saved))
         }
-        None => (super::load(&args.target, args.env.as_deref())?, None),
+        None => (super::load(target, args.env.as_deref())?, None),
     };
     run_session(
         Session {
-            file: args.target.clone(),
+            file: target.clone(),
             stack,
             command: "apply",
             run: args.run.clone(),
             saved,
             teardown: Vec::new(),
+            workspace_run: None,
         },
         reach,
     )

@@ -1,50 +1,99 @@
-//! `rollstack history STACK [--env E] [--format json]`.
+//! `rollstack history STACK... [--env E] [--run ID] [--format json]`.
 
 use std::process::ExitCode;
 
 use super::Failure;
 use crate::aws::Reach;
 use crate::cli::{HistoryArgs, ListFormat};
+use crate::model::Stack;
 use crate::state::history;
 
-/// Lists the applies recorded for the environment, oldest first.
+/// Lists the applies recorded for the environment (of each stack of a workspace, in
+/// order), oldest first; with `--run`, those of one workspace run.
 pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let stack = super::load(&args.stack, args.env.as_deref())?;
-    let bucket = super::state_bucket(&stack, "history")?;
+    let stacks: Vec<Stack> = if crate::workspace::is_workspace(&args.stacks) {
+        let select = crate::cli::SelectArgs::default();
+        super::workspace::load(&args.stacks, args.env.as_deref(), &select)?
+            .members
+            .into_iter()
+            .map(|m| m.stack)
+            .collect()
+    } else {
+        vec![super::load(&args.stacks[0], args.env.as_deref())?]
+    };
     let runtime = super::runtime()?;
-    let (entries, frozen) = runtime.block_on(async {
-        let aws = super::connect(&stack, reach).await?;
-        let (name, env) = (&stack.name, &stack.environment.name);
-        tokio::try_join!(
-            history::list(&aws, &bucket, name, env),
-            crate::state::freeze::read(&aws, &bucket, name, env),
-        )
-        .map_err(Failure::Aws)
-    })?;
-    let text = match args.format {
-        ListFormat::Json => super::json(&entries)?,
-        ListFormat::Text => {
-            let mut text = frozen
-                .map(|f| format!("Frozen: this environment is {}\n\n", f.describe()))
-                .unwrap_or_default();
-            if entries.is_empty() {
-                text.push_str(&format!(
-                    "No applies recorded for {}/{}.\n",
-                    stack.name, stack.environment.name
-                ));
-            } else {
-                text.push_str(&self::text(&stack, &entries));
-            }
-            text
+    let mut listed = Vec::new();
+    for stack in &stacks {
+        let (mut entries, frozen) = runtime.block_on(read(stack, reach))?;
+        if let Some(id) = &args.run {
+            entries.retain(|e| e.run.as_ref().is_some_and(|r| &r.id == id));
         }
+        listed.push((stack, entries, frozen));
+    }
+    let text = match (args.format, listed.as_slice()) {
+        (ListFormat::Json, [(_, entries, _)]) => super::json(entries)?,
+        (ListFormat::Json, all) => {
+            let stacks: Vec<serde_json::Value> = all
+                .iter()
+                .map(|(stack, entries, _)| serde_json::json!({ "stack": stack.name, "entries": entries }))
+                .collect();
+            super::json(&serde_json::json!({ "stacks": stacks }))?
+        }
+        (ListFormat::Text, all) => all
+            .iter()
+            .map(|(stack, entries, frozen)| {
+                listing(stack, entries, frozen.as_ref(), args.run.as_deref())
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// The history and freeze of `stack`'s environment.
+async fn read(
+    stack: &Stack,
+    reach: &Reach,
+) -> Result<(Vec<history::Entry>, Option<crate::state::freeze::Freeze>), Failure> {
+    let bucket = super::state_bucket(stack, "history")?;
+    let aws = super::connect(stack, reach).await?;
+    let (name, env) = (&stack.name, &stack.environment.name);
+    tokio::try_join!(
+        history::list(&aws, &bucket, name, env),
+        crate::state::freeze::read(&aws, &bucket, name, env),
+    )
+    .map_err(Failure::Aws)
+}
+
+/// The freeze, then the entries, or a line saying there are none (of workspace run
+/// `run`, when asked for one).
+fn listing(
+    stack: &Stack,
+    entries: &[history::Entry],
+    frozen: Option<&crate::state::freeze::Freeze>,
+    run: Option<&str>,
+) -> String {
+    let mut text = frozen
+        .map(|f| format!("Frozen: this environment is {}\n\n", f.describe()))
+        .unwrap_or_default();
+    if entries.is_empty() {
+        let of_run = run
+            .map(|id| format!(" of workspace run `{id}`"))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "No applies{of_run} recorded for {}/{}.\n",
+            stack.name, stack.environment.name
+        ));
+    } else {
+        text.push_str(&self::text(stack, entries));
+    }
+    text
+}
+
 /// The entries as a table, each followed by what went wrong, the alarms and freeze it
 /// ignored, and the freeze it left.
-fn text(stack: &crate::model::Stack, entries: &[history::Entry]) -> String {
+fn text(stack: &Stack, entries: &[history::Entry]) -> String {
     let mut text = format!(
         "History of {}/{} ({}):\n\n{:>4}  {:<20}  {:>7}  {:<8}  {:<11}  {:<12}  {:<24}  {:<18}  {}\n",
         stack.name,
@@ -93,6 +142,10 @@ fn text(stack: &crate::model::Stack, entries: &[history::Entry]) -> String {
         }
         if let Some(freeze) = &e.froze {
             text.push_str(&format!("      froze the environment: {}\n", freeze.reason));
+        }
+        if let Some(run) = &e.run {
+            let stacks = crate::diagnostic::list(run.stacks.iter());
+            text.push_str(&format!("      workspace run `{}` of {stacks}\n", run.id));
         }
     }
     text

@@ -18,6 +18,7 @@ pub mod session;
 pub mod status;
 pub mod unlock;
 pub mod validate;
+pub mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -137,18 +138,22 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
     };
-    match result {
-        Ok(code) => code,
-        Err(Failure::Invalid(diagnostics)) => {
+    result.unwrap_or_else(report_failure)
+}
+
+/// Prints why a command failed to stderr: exit 1 (0 for a closed pipe).
+pub fn report_failure(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Invalid(diagnostics) => {
             report(diagnostics.sorted());
             ExitCode::FAILURE
         }
-        Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(Failure::Aws(e)) => {
+        Failure::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Failure::Aws(e) => {
             error(&e.to_string(), Some(&e.hint()));
             ExitCode::FAILURE
         }
-        Err(Failure::Plan(errors)) => {
+        Failure::Plan(errors) => {
             for e in &errors {
                 error(&e.to_string(), Some(&e.hint()));
             }
@@ -158,26 +163,26 @@ pub fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::FAILURE
         }
-        Err(Failure::Refused { message, hint }) => {
+        Failure::Refused { message, hint } => {
             error(&message, Some(&hint));
             ExitCode::FAILURE
         }
-        Err(Failure::Lock(e)) => {
+        Failure::Lock(e) => {
             error(&e.to_string(), e.hint().as_deref());
             ExitCode::FAILURE
         }
-        Err(Failure::Session(e)) => {
+        Failure::Session(e) => {
             error(&e.to_string(), e.hint().as_deref());
             ExitCode::FAILURE
         }
-        Err(e @ Failure::UnreadablePlan { .. }) => {
+        e @ Failure::UnreadablePlan { .. } => {
             error(
                 &e.to_string(),
                 Some("make the plan again with `rollstack plan STACK --out FILE`"),
             );
             ExitCode::FAILURE
         }
-        Err(other) => {
+        other => {
             error(&other.to_string(), None);
             ExitCode::FAILURE
         }

@@ -65,6 +65,7 @@ pub fn run(args: &RollbackArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             run: args.run.clone(),
             saved: None,
             teardown: Vec::new(),
+            workspace_run: None,
         },
         reach,
     )

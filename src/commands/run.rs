@@ -229,6 +229,7 @@ fn entry(release: &str, args: &RunJobArgs) -> Entry {
         ignored_freeze: None,
         froze: None,
         identity: None,
+        run: None,
         model: serde_json::Value::Null,
     }
 }

@@ -99,9 +99,11 @@ pub async fn warn_about(aws: &Aws, bucket: &str, stack_arg: &str) {
 }
 
 /// `stack` with nothing in it, so that every owned resource is planned as a delete and
-/// nothing else is looked at (nothing foreign can be touched); and its references, to
-/// delete dependents first.
+/// nothing else is looked at (nothing foreign can be touched), its published outputs
+/// taken back and no other stack read; and its references, to delete dependents first.
 pub fn emptied(mut stack: Stack) -> (Stack, Vec<Edge>) {
+    stack.outputs.clear();
+    stack.uses.clear();
     stack.apps.clear();
     stack.roles.clear();
     stack.groups.clear();

@@ -43,25 +43,7 @@ impl StackGraph {
     /// Addresses with dependencies before dependents (ties in address order), or `None`
     /// when the graph has a cycle.
     pub fn apply_order(&self) -> Option<Vec<Address>> {
-        let mut order = toposort(&self.graph, None).ok()?;
-        order.reverse();
-        // Stable output: repeatedly take the smallest address whose dependencies are placed.
-        let mut placed: Vec<Address> = Vec::with_capacity(order.len());
-        let mut remaining: Vec<NodeIndex> = order;
-        while !remaining.is_empty() {
-            let ready = remaining
-                .iter()
-                .copied()
-                .filter(|&n| {
-                    self.graph
-                        .edges(n)
-                        .all(|e| placed.contains(&self.graph[e.target()]))
-                })
-                .min_by(|a, b| self.graph[*a].cmp(&self.graph[*b]))?;
-            placed.push(self.graph[ready].clone());
-            remaining.retain(|&n| n != ready);
-        }
-        Some(placed)
+        stable_order(&self.graph)
     }
 
     /// What `address` depends on directly, in address order.
@@ -88,51 +70,79 @@ impl StackGraph {
     /// One loop per strongly connected component with more than one node, as the
     /// references that make it, starting from the smallest address.
     pub fn cycles(&self) -> Vec<Vec<Edge>> {
-        let mut cycles: Vec<Vec<Edge>> = tarjan_scc(&self.graph)
-            .into_iter()
-            .filter(|component| component.len() > 1)
-            .filter_map(|component| self.loop_within(&component))
-            .collect();
-        cycles.sort_by(|a, b| a[0].from.cmp(&b[0].from));
-        cycles
+        loops(&self.graph)
     }
+}
 
-    /// A simple loop through the component's smallest node, found by breadth-first search
-    /// back to it (so the loop is as short as possible).
-    fn loop_within(&self, component: &[NodeIndex]) -> Option<Vec<Edge>> {
-        let start = *component
+/// The nodes of `graph` with every node after those its edges point to, ties in node
+/// order (the same graph always gives the same order); `None` when it has a cycle.
+pub fn stable_order<N: Ord + Clone, E>(graph: &DiGraph<N, E>) -> Option<Vec<N>> {
+    let mut order = toposort(graph, None).ok()?;
+    order.reverse();
+    // Repeatedly take the smallest node whose dependencies are placed.
+    let mut placed: Vec<N> = Vec::with_capacity(order.len());
+    let mut remaining: Vec<NodeIndex> = order;
+    while !remaining.is_empty() {
+        let ready = remaining
             .iter()
-            .min_by(|a, b| self.graph[**a].cmp(&self.graph[**b]))?;
-        let mut came_from: HashMap<NodeIndex, petgraph::graph::EdgeIndex> = HashMap::new();
-        let mut queue = std::collections::VecDeque::from([start]);
-        while let Some(node) = queue.pop_front() {
-            let mut edges: Vec<_> = self
-                .graph
-                .edges(node)
-                .filter(|e| component.contains(&e.target()))
-                .collect();
-            edges.sort_by(|a, b| self.graph[a.target()].cmp(&self.graph[b.target()]));
-            for edge in edges {
-                let target = edge.target();
-                if target == start {
-                    let mut path = vec![edge.weight().clone()];
-                    let mut current = node;
-                    while current != start {
-                        let back = came_from[&current];
-                        path.push(self.graph[back].clone());
-                        current = self.graph.edge_endpoints(back)?.0;
-                    }
-                    path.reverse();
-                    return Some(path);
+            .copied()
+            .filter(|&n| graph.edges(n).all(|e| placed.contains(&graph[e.target()])))
+            .min_by(|a, b| graph[*a].cmp(&graph[*b]))?;
+        placed.push(graph[ready].clone());
+        remaining.retain(|&n| n != ready);
+    }
+    Some(placed)
+}
+
+/// One loop per strongly connected component with more than one node, as the edges
+/// that make it, starting from the component's smallest node.
+pub fn loops<N: Ord, E: Clone>(graph: &DiGraph<N, E>) -> Vec<Vec<E>> {
+    let mut found: Vec<(NodeIndex, Vec<E>)> = tarjan_scc(graph)
+        .into_iter()
+        .filter(|component| component.len() > 1)
+        .filter_map(|component| loop_within(graph, &component))
+        .collect();
+    found.sort_by(|a, b| graph[a.0].cmp(&graph[b.0]));
+    found.into_iter().map(|(_, edges)| edges).collect()
+}
+
+/// A simple loop through the component's smallest node, found by breadth-first search
+/// back to it (so the loop is as short as possible), with that node.
+fn loop_within<N: Ord, E: Clone>(
+    graph: &DiGraph<N, E>,
+    component: &[NodeIndex],
+) -> Option<(NodeIndex, Vec<E>)> {
+    let start = *component
+        .iter()
+        .min_by(|a, b| graph[**a].cmp(&graph[**b]))?;
+    let mut came_from: HashMap<NodeIndex, petgraph::graph::EdgeIndex> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        let mut edges: Vec<_> = graph
+            .edges(node)
+            .filter(|e| component.contains(&e.target()))
+            .collect();
+        edges.sort_by(|a, b| graph[a.target()].cmp(&graph[b.target()]));
+        for edge in edges {
+            let target = edge.target();
+            if target == start {
+                let mut path = vec![edge.weight().clone()];
+                let mut current = node;
+                while current != start {
+                    let back = came_from[&current];
+                    path.push(graph[back].clone());
+                    current = graph.edge_endpoints(back)?.0;
                 }
-                if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(target) {
-                    slot.insert(edge.id());
-                    queue.push_back(target);
-                }
+                path.reverse();
+                return Some((start, path));
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(target) {
+                slot.insert(edge.id());
+                queue.push_back(target);
             }
         }
-        None
     }
+    None
 }
 
 #[cfg(test)]

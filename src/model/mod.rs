@@ -124,6 +124,19 @@ impl Stack {
             .collect()
     }
 
+    /// The files the model reads beside the stack file: user-data templates, job scripts
+    /// and CloudFormation templates, as resolved on disk.
+    pub fn files_read(&self) -> Vec<&std::path::Path> {
+        let user_data = self.groups.values().filter_map(|g| g.user_data.as_ref());
+        let scripts = self.jobs.values().map(|j| &j.run);
+        let templates = self.cloudformation.values().map(|c| &c.template);
+        user_data
+            .chain(scripts)
+            .chain(templates)
+            .map(|t| t.file.as_path())
+            .collect()
+    }
+
     /// The groups whose roles run `app`: those a release job of `app` runs before or
     /// after.
     pub fn groups_running(&self, app: &str) -> Vec<&str> {

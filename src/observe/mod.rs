@@ -152,6 +152,8 @@ pub struct Observed {
     /// The outputs each stack this one reads published for this environment; `None`:
     /// none yet.
     pub published: BTreeMap<String, Option<records::Published>>,
+    /// The outputs this environment last published (a stack with `outputs:`).
+    pub own_published: Option<records::Published>,
 }
 
 impl Observed {

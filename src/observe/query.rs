@@ -40,6 +40,9 @@ pub struct Query {
     /// The other stacks whose published outputs the stack reads, with their state
     /// buckets (`${stacks.STACK.OUTPUT}`).
     pub producers: BTreeMap<String, Option<String>>,
+    /// The state bucket the stack publishes its `outputs:` in, to compare them with
+    /// (also when the file has none: published ones are then taken back).
+    pub publishes_in: Option<String>,
     /// The state bucket, when the stack has jobs: their recorded runs are listed there.
     pub job_bucket: Option<String>,
 }
@@ -120,6 +123,7 @@ impl Query {
                 .collect(),
             dns: stack.dns.clone(),
             producers: stack.uses.clone(),
+            publishes_in: stack.state_bucket.clone(),
             job_bucket: stack
                 .state_bucket
                 .clone()

@@ -9,7 +9,7 @@ use crate::model::{ImageRef, Metadata, Stack};
 use crate::observe::state_keys;
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::diff::short_hash;
-use crate::template::{self, JobResult, KNOWN_AFTER_APPLY, Outputs, RenderError};
+use crate::template::{self, JobResult, Outputs, RenderError, unknown};
 
 /// Everything a run of a job is: the release, the rendered script, and the launch spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -81,11 +81,8 @@ impl JobSpec {
     /// The key a run of this spec is known by; `None` while the script or the profile
     /// waits on an output not known yet.
     pub fn key(&self) -> Option<String> {
-        let unknown = self.script.contains(KNOWN_AFTER_APPLY)
-            || self
-                .instance_profile
-                .as_deref()
-                .is_some_and(|p| p.contains(KNOWN_AFTER_APPLY));
+        let unknown =
+            unknown(&self.script) || self.instance_profile.as_deref().is_some_and(unknown);
         if unknown {
             return None;
         }
@@ -190,7 +187,7 @@ jobs:
         let stack = stack("echo hi\n");
         let mut spec = JobSpec::new(&stack, "migrate", "1.0.0", &Outputs::new()).unwrap();
         assert!(spec.key().is_some());
-        spec.script = format!("DB={KNOWN_AFTER_APPLY}");
+        spec.script = format!("DB={}", crate::template::KNOWN_AFTER_APPLY);
         assert_eq!(spec.key(), None);
     }
 }

@@ -74,6 +74,14 @@ pub struct Plan {
     pub dns_follow: Vec<Address>,
     /// Live differences the stack file does not explain; `changes` set them right.
     pub drift: Vec<Drift>,
+    /// The stack's `outputs:` that the apply publishes differently (new, changed, known
+    /// only after apply, or gone), against what its last successful apply published.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, BeforeAfter>,
+    /// The outputs of other stacks the plan was made with, by stack, as published then:
+    /// `apply` of the saved plan refuses it when one has been published anew since.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub read_outputs: BTreeMap<String, BTreeMap<String, String>>,
     /// One entry per address, in apply order (deletes last, in reverse order).
     pub changes: Vec<Change>,
     /// Counts of `changes` by action.
@@ -97,6 +105,7 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.moves.is_empty()
             || !self.dns.is_empty()
+            || !self.outputs.is_empty()
             || self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 }
@@ -414,6 +423,9 @@ pub struct Summary {
     /// Release jobs to run.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub run: u32,
+    /// Outputs to publish (or take back) for other stacks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub outputs: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -464,8 +476,15 @@ impl Summary {
             0 => String::new(),
             n => format!(", {} to run", crate::diagnostic::plural(n as usize, "job")),
         };
+        let outputs = match self.outputs {
+            0 => String::new(),
+            n => format!(
+                ", {} to publish",
+                crate::diagnostic::plural(n as usize, "output")
+            ),
+        };
         format!(
-            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete{dns}{run}.",
+            "Plan: {moved}{} to create, {} to replace{instances}, {} to update, {} to delete{dns}{run}{outputs}.",
             self.create, self.replace, self.update, self.delete
         )
     }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{Address, Metadata, RootVolume, Stack};
 use crate::observe::{TagLookup, aws_name, tags};
 use crate::plan::diff::cloudformation::interpolate;
-use crate::template::{self, KNOWN_AFTER_APPLY, Outputs};
+use crate::template::{self, Outputs};
 
 /// Everything an instance of a group is launched with. Two instances with the same spec
 /// hash are interchangeable.
@@ -110,7 +110,7 @@ impl LaunchSpec {
     pub fn is_known(&self) -> bool {
         ![&self.user_data, &self.instance_profile]
             .iter()
-            .any(|v| v.as_deref().is_some_and(|u| u.contains(KNOWN_AFTER_APPLY)))
+            .any(|v| v.as_deref().is_some_and(template::unknown))
     }
 
     /// The spec hash (`rollstack:spec`, stored on every instance): 16 hex digits of the

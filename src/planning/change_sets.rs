@@ -13,7 +13,7 @@ use crate::plan::diff::EnvironmentValues;
 use crate::plan::diff::cloudformation::parameter_values;
 use crate::plan::spec::ownership_tags;
 use crate::plan::{Action, ChangeSetRef, Detail, Plan};
-use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+use crate::template::{Outputs, unknown};
 
 /// Longest wait between two polls of a change set.
 const MAX_POLL: Duration = Duration::from_secs(10);
@@ -55,7 +55,7 @@ pub async fn plan_change_sets(
             inputs.outputs,
             inputs.environment,
         );
-        if values.values().any(|v| v.text.contains(KNOWN_AFTER_APPLY)) {
+        if values.values().any(|v| unknown(&v.text)) {
             change
                 .reason
                 .push_str("; its change set is made at apply, once the outputs it takes are known");
@@ -158,10 +158,7 @@ pub async fn create_change_set(
         inputs.outputs,
         inputs.environment,
     );
-    if let Some((parameter, _)) = values
-        .iter()
-        .find(|(_, v)| v.text.contains(KNOWN_AFTER_APPLY))
-    {
+    if let Some((parameter, _)) = values.iter().find(|(_, v)| unknown(&v.text)) {
         return Err(format!(
             "parameter `{parameter}` depends on an output that is not known yet"
         ));

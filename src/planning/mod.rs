@@ -6,6 +6,8 @@
 
 pub mod change_sets;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::aws::{Aws, AwsError};
 use crate::model::{Address, Stack};
 use crate::observe::{CallerIdentity, Freeze, Observed, Query};
@@ -29,6 +31,10 @@ pub struct Request<'a> {
     pub commit: Option<&'a str>,
     /// What to do about CloudFormation change sets.
     pub change_sets: ChangeSets<'a>,
+    /// The outputs of producers that their own apply, earlier in the same workspace
+    /// run, changes: planned as `(known after apply of PRODUCER)`, never as the value
+    /// published now.
+    pub pending: &'a BTreeMap<String, BTreeSet<String>>,
 }
 
 /// CloudFormation change sets in a plan.
@@ -82,6 +88,7 @@ pub enum PlanningError {
 pub async fn plan(aws: &Aws, request: &Request<'_>) -> Result<Planned, PlanningError> {
     let stack = request.stack;
     let mut observed = crate::aws::observe(aws, &Query::for_stack(stack)).await?;
+    await_producers(&mut observed, request.pending);
     if let ChangeSets::Adopt(saved) = request.change_sets {
         for (group, image) in &saved.images {
             if let Some(g) = stack.groups.get(group) {
@@ -114,4 +121,23 @@ pub async fn plan(aws: &Aws, request: &Request<'_>) -> Result<Planned, PlanningE
     // After the change sets: they show the resources CloudFormation replaces.
     plan.warnings = plan::destructive::warnings(&plan.changes, &observed);
     Ok(Planned { plan, observed })
+}
+
+/// Takes the outputs in `pending` (by producer) as known only after that producer's
+/// apply: a producer that never published is as if it had, those outputs unknown.
+fn await_producers(observed: &mut Observed, pending: &BTreeMap<String, BTreeSet<String>>) {
+    for (producer, outputs) in pending {
+        let Some(slot) = observed.published.get_mut(producer) else {
+            continue;
+        };
+        let published = slot.get_or_insert_with(|| crate::observe::records::Published {
+            history: 0,
+            written_at: String::new(),
+            outputs: BTreeMap::new(),
+        });
+        for output in outputs {
+            let value = crate::template::known_after_apply_of(producer);
+            published.outputs.insert(output.clone(), value);
+        }
+    }
 }

@@ -43,8 +43,34 @@ pub struct Entry {
     /// Who ran it: the account and the caller's ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<crate::observe::CallerIdentity>,
+    /// The workspace run it was part of (`apply DIR`): every stack's entry has its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<WorkspaceRun>,
     /// The effective model applied, sensitive values redacted.
     pub model: serde_json::Value,
+}
+
+/// One apply of several stacks: each stack's history entry carries it, so a release of
+/// several services is one thing to look up (`history DIR --run ID`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceRun {
+    /// The run's id, the same in every stack's entry.
+    pub id: String,
+    /// The stacks it applied, in order.
+    pub stacks: Vec<String>,
+}
+
+impl WorkspaceRun {
+    /// A new run of `stacks`: its id is the time it started and a random suffix
+    /// (`20261203T195012Z-3f9a`), so runs list in order.
+    pub fn start(stacks: Vec<String>) -> WorkspaceRun {
+        let time = super::timestamp(std::time::SystemTime::now()).replace(['-', ':'], "");
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        WorkspaceRun {
+            id: format!("{time}-{}", &random[..4]),
+            stacks,
+        }
+    }
 }
 
 /// How an apply ended.
@@ -199,6 +225,7 @@ mod tests {
             ignored_freeze: None,
             froze: None,
             identity: None,
+            run: None,
             model: serde_json::json!({ "name": "shop" }),
         }
     }

@@ -42,6 +42,14 @@ pub async fn read(
         })
 }
 
+/// Takes back what `stack`/`env` published (its file has no `outputs:` any more, or it
+/// is torn down).
+pub async fn delete(aws: &Aws, bucket: &str, (stack, env): (&str, &str)) -> Result<(), AwsError> {
+    aws.delete_object(bucket, &state_keys::outputs(stack, env), None)
+        .await
+        .map(drop)
+}
+
 /// Publishes `published` for `stack`/`env` (the last apply's replace the ones before).
 pub async fn write(
     aws: &Aws,

@@ -3,7 +3,7 @@
 //! them: their stack name, state bucket and declared `outputs`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Another stack of the workspace, as a consumer sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,9 +24,20 @@ pub fn read_by(text: &str, dir: &Path, own: &str) -> BTreeMap<String, Producer> 
     }
 }
 
-/// The stacks whose files are beside the stack file in `dir` (`*.yaml`, `*.yml`), by
-/// stack name, `own` left out; a file that is no stack file is passed over.
+/// The stacks whose files are beside the stack file in `dir`, by stack name, `own`
+/// left out.
 fn producers(dir: &Path, own: &str) -> BTreeMap<String, Producer> {
+    stack_files(dir)
+        .into_iter()
+        .filter(|(_, name, _)| name != own)
+        .map(|(_, name, producer)| (name, producer))
+        .collect()
+}
+
+/// The stack files in `dir` (`*.yaml`, `*.yml` with `rollstack:` and `stack:` at the
+/// top), in path order, each with its stack name and what a consumer needs of it; a file
+/// that is no stack file is passed over.
+pub fn stack_files(dir: &Path) -> Vec<(PathBuf, String, Producer)> {
     // A stack file named without a directory is in the working one.
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -34,25 +45,26 @@ fn producers(dir: &Path, own: &str) -> BTreeMap<String, Producer> {
         dir
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return BTreeMap::new();
+        return Vec::new();
     };
-    let mut found = BTreeMap::new();
-    for path in entries.flatten().map(|e| e.path()) {
-        let is_yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
-        if !is_yaml || std::fs::metadata(&path).map_or(true, |m| m.len() > 1 << 20) {
-            continue;
-        }
-        let Some((name, producer)) = read(&path) else {
-            continue;
-        };
-        if name != own {
-            found.insert(name, producer);
-        }
-    }
-    found
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|path| {
+            matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20)
+        })
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let (name, producer) = read(&path)?;
+            Some((path, name, producer))
+        })
+        .collect()
 }
 
 /// The stack name and what a consumer needs of the stack file at `path`.

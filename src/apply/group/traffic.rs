@@ -11,7 +11,7 @@ use crate::model::Group;
 use crate::observe::{LiveLaunchTemplate, group_of, tags};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::rollout::traffic::DRAIN_GRACE;
-use crate::template::KNOWN_AFTER_APPLY;
+use crate::template::unknown;
 
 /// The ARNs of `group`'s target groups, with the CloudFormation outputs known now.
 pub(super) fn arns(executor: &Executor, group: &Group) -> Result<Vec<String>, NodeError> {
@@ -21,7 +21,7 @@ pub(super) fn arns(executor: &Executor, group: &Group) -> Result<Vec<String>, No
         .iter()
         .map(|written| {
             let arn = interpolate(&executor.stack, written, &BTreeMap::new(), &outputs);
-            if arn.contains(KNOWN_AFTER_APPLY) {
+            if unknown(&arn) {
                 Err(NodeError::UnknownTargetGroup(written.to_string()))
             } else {
                 Ok(arn)

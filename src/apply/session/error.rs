@@ -28,6 +28,14 @@ pub enum SessionError {
     /// A saved plan's DNS record changes are not what AWS needs now.
     #[error("plan is stale: DNS record `{0}` changed since the plan was made")]
     StaleRecord(String),
+    /// A stack the saved plan reads published another value of an output since.
+    #[error("plan is stale: stack `{stack}` published a new `{output}` since the plan was made")]
+    StaleOutput {
+        /// The producer.
+        stack: String,
+        /// Its output.
+        output: String,
+    },
     /// A saved plan was made with another account's credentials than these.
     #[error("the plan was made in account `{planned}`, and the credentials are account `{now}`")]
     OtherAccount {
@@ -97,6 +105,9 @@ impl SessionError {
                 "nothing was changed; make a new plan with `rollstack plan STACK --out FILE`"
                     .to_owned(),
             ),
+            SessionError::StaleOutput { stack, .. } => Some(format!(
+                "nothing was changed; make a new plan now that `{stack}` is applied (`rollstack plan STACK --out FILE`), or plan and apply the workspace in one go (`rollstack apply DIR`)"
+            )),
             SessionError::OtherAccount { planned, .. } => Some(format!(
                 "nothing was changed; apply it with credentials of account `{planned}`, or make a new plan"
             )),

@@ -4,15 +4,15 @@
 
 mod error;
 mod frozen;
+mod interrupt;
 mod notice;
 mod published;
 mod saved;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use super::{Executor, Known, Options, Progress, Report};
@@ -30,6 +30,7 @@ use crate::state::history::{self, Entry, Outcome};
 use crate::state::lock::{Lock, LockRequest};
 
 pub use error::SessionError;
+use interrupt::Interrupt;
 
 /// Exit code of a command stopped by SIGINT.
 pub const INTERRUPTED: u8 = 130;
@@ -49,6 +50,8 @@ pub struct Session {
     /// Dependencies among resources the plan deletes, so dependents go first (`destroy`
     /// passes the stack file's; otherwise deletes are ordered by kind only).
     pub teardown: Vec<Edge>,
+    /// The workspace run this session is part of, recorded in its history entry.
+    pub workspace_run: Option<history::WorkspaceRun>,
 }
 
 /// What a session runs with: the clients, the state bucket, and the environment's
@@ -193,7 +196,7 @@ impl Session {
             .await?;
         history::update(inputs.aws, inputs.bucket, stack, env, &entry).await?;
         if entry.outcome == Outcome::Succeeded {
-            published::publish(self, inputs, &report.outputs, entry.seq).await?;
+            published::publish(self, inputs, (&plan, &report.outputs), entry.seq).await?;
         }
         notices.ended(self, inputs, &plan, &entry).await;
         self.conclude(inputs, &plan, &entry, &problems).await
@@ -207,6 +210,8 @@ impl Session {
         freeze: Option<&Freeze>,
     ) -> Result<(Observed, Plan), SessionError> {
         let commit = Some(crate::git::git_commit(&self.file)).filter(|c| c != "none");
+        // In a workspace, producers apply before their consumers plan: nothing pending.
+        let pending = std::collections::BTreeMap::new();
         let request = Request {
             stack: &self.stack,
             environment: inputs.environment,
@@ -218,6 +223,7 @@ impl Session {
                 .saved
                 .as_ref()
                 .map_or(ChangeSets::None, ChangeSets::Adopt),
+            pending: &pending,
         };
         let Planned { plan, observed } = crate::planning::plan(inputs.aws, &request).await?;
         let firing = firing_alarms(&self.stack, &observed, &plan);
@@ -260,6 +266,7 @@ impl Session {
             ignored_freeze: None,
             froze: None,
             identity: plan.identity.clone(),
+            run: self.workspace_run.clone(),
             model: redacted_model(redactor, &plan.model),
         }
     }
@@ -394,76 +401,6 @@ fn print(redactor: &Redactor, text: &str) -> Result<(), SessionError> {
 fn redacted_model(redactor: &Redactor, model: &serde_json::Value) -> serde_json::Value {
     let text = serde_json::to_string(model).unwrap_or_default();
     serde_json::from_str(&redactor.redact(&text)).unwrap_or_default()
-}
-
-/// SIGINT, listened to for the whole session.
-struct Interrupt {
-    /// Set once SIGINT came (the executor's cancel flag).
-    flag: Arc<AtomicBool>,
-    /// Woken when it comes.
-    notify: Arc<tokio::sync::Notify>,
-    listener: tokio::task::JoinHandle<()>,
-}
-
-impl Interrupt {
-    fn listen() -> Interrupt {
-        let flag = Arc::new(AtomicBool::new(false));
-        let notify = Arc::new(tokio::sync::Notify::new());
-        let (set, wake) = (flag.clone(), notify.clone());
-        let listener = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "interrupt: finishing the current step, then stopping (the lock is released)"
-                );
-                set.store(true, Ordering::SeqCst);
-                wake.notify_one();
-            }
-        });
-        Interrupt {
-            flag,
-            notify,
-            listener,
-        }
-    }
-
-    fn happened(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-
-    fn stop(self) {
-        self.listener.abort();
-    }
-
-    /// Asks for `yes` on the terminal, naming the account and region; refuses when stdin
-    /// is not one. SIGINT at the question is a no.
-    async fn confirm(&self, command: &'static str, plan: &Plan) -> Result<bool, SessionError> {
-        if !std::io::stdin().is_terminal() {
-            return Err(SessionError::NoTerminal(command));
-        }
-        let account = plan
-            .identity
-            .as_ref()
-            .map(|i| format!(" in account `{}`", i.account))
-            .unwrap_or_default();
-        eprint!(
-            "\nDo you want to {command} these changes to `{}` / `{}`{account}, region `{}`? Only `yes` is accepted: ",
-            plan.stack, plan.environment, plan.region
-        );
-        let answer = tokio::task::spawn_blocking(|| {
-            let mut answer = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut answer)
-                .map(|_| answer)
-        });
-        tokio::select! {
-            answer = answer => match answer {
-                Ok(answer) => Ok(answer?.trim() == "yes"),
-                Err(_) => Ok(false),
-            },
-            () = self.notify.notified() => Ok(false),
-        }
-    }
 }
 
 /// Retags the live resources of each `moved` group as its new address: one

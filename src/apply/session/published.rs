@@ -1,24 +1,30 @@
-//! After a successful apply: the stack's `outputs:` published in the state bucket
-//! (`state::outputs`), for other stacks to read. A value holding a sensitive one is not
+//! After a successful apply whose plan changes the published outputs: the stack's
+//! `outputs:` published in the state bucket (`state::outputs`), for other stacks to read,
+//! or taken back when the file has none. A value holding a sensitive one is not
 //! published: outputs are read by whoever can read the bucket's records.
 
 use std::collections::BTreeMap;
 
 use super::error::SessionError;
 use super::{Inputs, Session};
+use crate::plan::Plan;
 use crate::state::outputs;
 
 /// Publishes `values` (the outputs the apply ended with) as history entry `seq` wrote
-/// them; nothing for a stack without `outputs:`.
+/// them, when `plan` changes them; takes them back when the file has none.
 pub(super) async fn publish(
     session: &Session,
     inputs: &Inputs<'_>,
-    values: &BTreeMap<String, String>,
+    (plan, values): (&Plan, &BTreeMap<String, String>),
     seq: u32,
 ) -> Result<(), SessionError> {
     let stack = &session.stack;
-    if stack.outputs.is_empty() {
+    let env = (stack.name.as_str(), stack.environment.name.as_str());
+    if plan.outputs.is_empty() {
         return Ok(());
+    }
+    if stack.outputs.is_empty() {
+        return Ok(outputs::delete(inputs.aws, inputs.bucket, env).await?);
     }
     let mut public = BTreeMap::new();
     for (name, value) in values {
@@ -35,7 +41,6 @@ pub(super) async fn publish(
             "warning: output `{name}` has no value (what it names is not there): not published"
         );
     }
-    let env = (stack.name.as_str(), stack.environment.name.as_str());
     outputs::write(
         inputs.aws,
         inputs.bucket,

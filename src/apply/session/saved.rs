@@ -1,6 +1,8 @@
 //! A saved plan applies exactly: only to the AWS state it was made against, and with
 //! the change sets it made.
 
+use std::collections::BTreeMap;
+
 use super::SessionError;
 use crate::observe::CallerIdentity;
 use crate::plan::Plan;
@@ -43,8 +45,31 @@ pub(super) fn check_fresh(saved: &Plan, fresh: &Plan) -> Result<(), SessionError
         .iter()
         .find(|c| !fresh.dns.contains(c))
         .or_else(|| fresh.dns.iter().find(|c| !saved.dns.contains(c)));
-    match differs {
-        Some(change) => Err(SessionError::StaleRecord(change.name.clone())),
-        None => Ok(()),
+    if let Some(change) = differs {
+        return Err(SessionError::StaleRecord(change.name.clone()));
     }
+    check_read_outputs(saved, fresh)
+}
+
+/// Refuses a saved plan when a stack it reads published another value of an output
+/// since (or took one back, or published one it had not).
+fn check_read_outputs(saved: &Plan, fresh: &Plan) -> Result<(), SessionError> {
+    let stacks = saved.read_outputs.keys().chain(fresh.read_outputs.keys());
+    for stack in stacks {
+        let (before, now) = (saved.read_outputs.get(stack), fresh.read_outputs.get(stack));
+        let outputs = before.into_iter().chain(now).flat_map(|o| o.keys());
+        for output in outputs {
+            if value(before, output) != value(now, output) {
+                return Err(SessionError::StaleOutput {
+                    stack: stack.clone(),
+                    output: output.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn value<'a>(read: Option<&'a BTreeMap<String, String>>, output: &str) -> Option<&'a String> {
+    read.and_then(|o| o.get(output))
 }

@@ -6,6 +6,7 @@ mod autoscaling;
 mod cloudformation;
 mod images;
 mod launch_templates;
+mod published;
 
 pub use autoscaling::Activity;
 use cloudformation::cloudformation;
@@ -48,12 +49,13 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         [vpc] => Some(vpc.as_str()),
         _ => None,
     };
-    let (target_groups, alarms, records, job_records, published) = tokio::try_join!(
+    let (target_groups, alarms, records, job_records, published, own_published) = tokio::try_join!(
         target_groups(aws, query, &cloudformation),
         aws.alarms(&query.alarms),
         records(aws, query),
         job_records(aws, query),
-        published(aws, query),
+        published::read_all(aws, query),
+        published::read(aws, query.publishes_in.as_deref(), &query.stack, &query.env),
     )?;
     let foreign = foreign_groups
         .into_iter()
@@ -82,31 +84,8 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         job_records,
         autoscaling_groups,
         published,
+        own_published,
     })
-}
-
-/// The outputs each stack `query` reads published for its environment (one
-/// `GetObject` each); `None` where there are none yet.
-async fn published(
-    aws: &Aws,
-    query: &Query,
-) -> Result<BTreeMap<String, Option<crate::observe::records::Published>>, AwsError> {
-    let reads = query.producers.iter().map(|(stack, bucket)| async move {
-        let Some(bucket) = bucket else {
-            return Ok((stack.clone(), None));
-        };
-        let key = state_keys::outputs(stack, &query.env);
-        let stored = match aws.get_object(bucket, &key).await {
-            Err(AwsError::NoStateBucket { .. }) => None,
-            stored => stored?,
-        };
-        let published = stored.and_then(|s| serde_json::from_slice(&s.body).ok());
-        Ok::<_, AwsError>((stack.clone(), published))
-    });
-    Ok(futures_util::future::try_join_all(reads)
-        .await?
-        .into_iter()
-        .collect())
 }
 
 /// The Auto Scaling groups the file wants, and those the environment's launch templates

@@ -83,5 +83,6 @@ fn teardown(
         run,
         saved: None,
         teardown,
+        workspace_run: None,
     }
 }

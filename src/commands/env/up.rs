@@ -77,6 +77,7 @@ pub fn run(args: &EnvUpArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             run: args.run.clone(),
             saved: None,
             teardown: Vec::new(),
+            workspace_run: None,
         },
         reach,
     )

@@ -128,12 +128,37 @@ struct SpecStatus {
     signalled_ok: Option<u32>,
 }
 
-/// Prints the live view of the environment.
+/// Prints the live view of the environment (of each stack of a workspace, in order).
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let stack = super::load(&args.stack, args.env.as_deref())?;
+    let stacks: Vec<Stack> = if crate::workspace::is_workspace(&args.stacks) {
+        let select = crate::cli::SelectArgs::default();
+        super::workspace::load(&args.stacks, args.env.as_deref(), &select)?
+            .members
+            .into_iter()
+            .map(|m| m.stack)
+            .collect()
+    } else {
+        vec![super::load(&args.stacks[0], args.env.as_deref())?]
+    };
     let runtime = super::runtime()?;
+    let mut statuses = Vec::new();
+    for stack in &stacks {
+        statuses.push(runtime.block_on(status(stack, reach))?);
+    }
+    let text = match (args.format, statuses.as_slice()) {
+        (ListFormat::Json, [one]) => super::json(one)?,
+        (ListFormat::Json, all) => super::json(&serde_json::json!({ "stacks": all }))?,
+        (ListFormat::Text, all) => all.iter().map(text::text).collect::<Vec<_>>().join("\n"),
+    };
+    super::write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The live view of `stack`'s environment.
+async fn status(stack: &Stack, reach: &Reach) -> Result<Status, Failure> {
     let (observed, (lock, freeze, runs, published), signals, activities) =
-        runtime.block_on(observe(&stack, reach))?;
+        observe(stack, reach).await?;
+    let stack = stack.clone();
     let redactor = super::session::known_secrets(&stack);
     let prefix = aws_name(&stack, "");
     // The outputs the live stacks have; placeholders where a stack does not exist.
@@ -190,12 +215,7 @@ pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             .collect(),
         outputs: published,
     };
-    let text = match args.format {
-        ListFormat::Json => super::json(&status)?,
-        ListFormat::Text => text::text(&status),
-    };
-    super::write_stdout(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(status)
 }
 
 /// The lock, the freeze, the jobs' last runs and the published outputs of an

@@ -168,7 +168,7 @@ fn parameter_changes(
                     .map(|b| shown(value, b)),
                 after: Some(shown(value, &value.text)),
             };
-            let unknown = value.text.contains(KNOWN_AFTER_APPLY);
+            let unknown = crate::template::unknown(&value.text);
             (change.changes() || unknown).then(|| (param.clone(), change))
         })
         .collect()

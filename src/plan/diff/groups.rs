@@ -19,6 +19,21 @@ use crate::template::{KNOWN_AFTER_APPLY, Outputs};
 pub use autoscaling::policy_name;
 use reasons::{retagging, scale_text, spec_reason, upkeep_reason, with_scale_and_retag};
 
+/// Why a group whose launch spec is known only after apply is replaced: a producer's
+/// apply, earlier in the workspace run, changes what it reads, or this plan does.
+fn unknown_spec_reason(spec: &LaunchSpec) -> String {
+    let producer = [&spec.user_data, &spec.instance_profile]
+        .into_iter()
+        .flatten()
+        .find_map(|v| crate::template::awaited_producer(v));
+    match producer {
+        Some(producer) => format!(
+            "launch spec reads outputs that stack `{producer}` changes: replaced once {producer} is applied"
+        ),
+        None => "user data depends on values known after apply".to_owned(),
+    }
+}
+
 /// What a group diff needs besides the model and observation.
 pub struct GroupInputs<'a> {
     /// Resolved image id by group.
@@ -185,8 +200,7 @@ fn diff_one(
         detail.replace = live.iter().map(|i| i.id.clone()).collect();
         detail.terminate.clear();
         detail.launch = count.saturating_sub(live.len() as u32);
-        let reason = "user data depends on values known after apply".to_owned();
-        (Action::Replace, reason)
+        (Action::Replace, unknown_spec_reason(spec))
     } else {
         let reason_of_replace = || match fleet.stale.first() {
             Some(old) => spec_reason(old, base, spec, detail.user_data_diff.is_some()),

@@ -1,8 +1,10 @@
 //! Diff: model + observation -> plan. A pure function: no AWS call, no clock.
 
 pub mod cloudformation;
+mod error;
 pub mod groups;
 pub mod jobs;
+pub mod outputs;
 pub mod security_groups;
 
 use std::collections::BTreeMap;
@@ -12,8 +14,9 @@ use sha2::{Digest, Sha256};
 use super::{Change, Drift, FORMAT_VERSION, Plan, Redactor, Summary};
 use crate::graph::StackGraph;
 use crate::model::{Address, ImageRef, Stack};
-use crate::observe::{ArtifactRef, ForeignKind, Observed, ResolvedImage, aws_name};
+use crate::observe::{ForeignKind, Observed, ResolvedImage, aws_name};
 pub use cloudformation::EnvironmentValues;
+pub use error::PlanError;
 
 /// Fingerprint of an address where nothing was found.
 pub const ABSENT: &str = "absent";
@@ -26,151 +29,6 @@ pub struct Diffed {
     pub drift: Vec<String>,
     /// What was observed there.
     pub fingerprint: String,
-}
-
-/// Why there is no plan: each is reported, and the plan fails with exit 1.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    /// A release artifact does not exist.
-    #[error("release artifact of app `{}` version `{}` not found: `{}`", .0.app, .0.version, .0.url())]
-    MissingArtifact(ArtifactRef),
-    /// No image matches a lookup.
-    #[error("no image matches {image} for `{address}`")]
-    NoImage {
-        /// The group.
-        address: Address,
-        /// The lookup: `` `NAME` owned by `OWNER` ``.
-        image: String,
-    },
-    /// A create would collide with a resource rollstack does not own.
-    #[error(
-        "`{address}` would be created as {kind} `{name}`, but `{id}` already has that name and is not owned by this stack and environment"
-    )]
-    Conflict {
-        /// The address that would be created.
-        address: Address,
-        /// Kind of the foreign resource.
-        kind: ForeignKind,
-        /// Its name.
-        name: String,
-        /// Its id.
-        id: String,
-    },
-    /// A security group's description changed; AWS cannot change it in place.
-    #[error(
-        "`{address}`: the description changed (`{live}` -> `{planned}`), and AWS cannot change a security group's description in place"
-    )]
-    DescriptionChange {
-        /// The security group.
-        address: Address,
-        /// The live description.
-        live: String,
-        /// The stack file's.
-        planned: String,
-    },
-    /// The stack's subnets are in several VPCs; its security groups can be in one.
-    #[error("the stack's subnets are in several VPCs ({}); its security groups can only be in one", .vpcs.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "))]
-    SeveralVpcs {
-        /// The VPCs.
-        vpcs: Vec<String>,
-    },
-    /// A root volume the image cannot give.
-    #[error("`{address}`: {message}")]
-    RootVolume {
-        /// The group.
-        address: Address,
-        /// What is wrong.
-        message: String,
-    },
-    /// User data that renders (with the outputs it uses) above AWS's limit.
-    #[error(
-        "`{address}`: its user data renders to {size} bytes with the outputs it uses; AWS takes at most {}",
-        crate::validate::MAX_USER_DATA
-    )]
-    UserDataTooLarge {
-        /// The group.
-        address: Address,
-        /// Rendered size in bytes.
-        size: usize,
-    },
-    /// The stack names no subnets and the account has no default VPC.
-    #[error("the stack names no subnets, and the region has no default VPC to launch into")]
-    NoDefaultVpc,
-    /// A `moved` entry whose old and new groups both have live resources.
-    #[error("`moved` from `{from}` to `{to}`: both have live instances or a launch template")]
-    MoveConflict {
-        /// The old address.
-        from: Address,
-        /// The new address.
-        to: Address,
-    },
-    /// A DNS name the fleet needs has a record that is not this environment's.
-    #[error("DNS name `{0}` has a record rollstack did not make for this environment")]
-    ForeignRecord(String),
-    /// A rollout watches an alarm CloudWatch does not have: it could never stop it.
-    #[error(
-        "stack `{stack}` has published no outputs for environment `{env}` yet, and this stack reads them"
-    )]
-    Unpublished {
-        /// The producing stack.
-        stack: String,
-        /// The environment.
-        env: String,
-    },
-    #[error("`{address}` watches alarm `{name}`, which does not exist")]
-    NoAlarm {
-        /// The group.
-        address: Address,
-        /// The alarm.
-        name: String,
-    },
-}
-
-impl PlanError {
-    /// How to fix it.
-    pub fn hint(&self) -> String {
-        match self {
-            PlanError::MissingArtifact(a) => format!(
-                "upload the release first (`aws s3 cp {}.tar.gz {}`), or set `apps.{}.version` to a released version",
-                a.app,
-                a.url(),
-                a.app
-            ),
-            PlanError::NoImage { .. } => {
-                "check the name pattern and owner with `aws ec2 describe-images --owners OWNER --filters Name=name,Values=PATTERN`".to_owned()
-            }
-            PlanError::Conflict { .. } => {
-                "rollstack never adopts or touches resources without its ownership tags: rename the resource in the stack file, or remove the other one".to_owned()
-            }
-            PlanError::DescriptionChange { .. } => {
-                "restore the description in the stack file; for a new description, give the group a new name as well: rollstack then creates the new group, rolls the instances that use it onto it, and deletes the old one".to_owned()
-            }
-            PlanError::SeveralVpcs { .. } => {
-                "list subnets of one VPC in `network.subnets` and `groups.*.subnets`".to_owned()
-            }
-            PlanError::RootVolume { .. } => {
-                "set `root_volume.size_gb` to at least the image's size, or use an image whose root device EC2 reports".to_owned()
-            }
-            PlanError::UserDataTooLarge { .. } => {
-                "fetch the rest at boot (from S3, say) and keep the user data a small bootstrap script".to_owned()
-            }
-            PlanError::NoDefaultVpc => {
-                "name the subnets to launch into in `network.subnets`".to_owned()
-            }
-            PlanError::MoveConflict { from, .. } => format!(
-                "the new group was applied before the entry was added: drop the `moved` entry to let the plan delete `{from}`, or destroy the new group's instances first"
-            ),
-            PlanError::ForeignRecord(_) => {
-                "rollstack never touches a record it did not make (its TXT marker is missing): delete or rename the record, or move the stack's `dns.name`".to_owned()
-            }
-            PlanError::Unpublished { stack, .. } => format!(
-                "apply stack `{stack}` first: its outputs are published by its first successful apply"
-            ),
-            PlanError::NoAlarm { .. } => {
-                "check the name with `aws cloudwatch describe-alarms --alarm-names NAME`, or create the alarm first".to_owned()
-            }
-        }
-    }
 }
 
 /// Plans `stack` against `observed`: the plan (its warnings are the caller's, once
@@ -215,27 +73,13 @@ pub fn diff(
     let (changes, drift, fingerprints) = in_order(diffed, &order);
     let mut summary = Summary::of(&changes);
     summary.moved = moves.len() as u32;
-    let (dns, dns_follow) = match &stack.dns {
-        Some(dns) => {
-            let rolling = super::dns::rolling(&changes);
-            let desired =
-                super::dns::steady(stack, dns, &observed.instances, &observed.records, &rolling);
-            let changes = super::dns::changes(&desired, &observed.records).map_err(|names| {
-                names
-                    .into_iter()
-                    .map(PlanError::ForeignRecord)
-                    .collect::<Vec<_>>()
-            })?;
-            let follow = rolling
-                .into_iter()
-                .filter(|g| stack.groups.contains_key(g))
-                .map(Address::Group)
-                .collect();
-            (changes, follow)
-        }
-        None => (Vec::new(), Vec::new()),
-    };
+    let (dns, dns_follow) = dns(stack, observed, &changes)?;
     summary.dns = dns.len() as u32;
+    let outputs = outputs::changes(
+        &outputs::planned(stack, observed, &outputs, redactor),
+        observed,
+    );
+    summary.outputs = outputs.len() as u32;
     let plan = Plan {
         format_version: FORMAT_VERSION,
         id: uuid::Uuid::new_v4().to_string(),
@@ -252,12 +96,40 @@ pub fn diff(
         dns,
         dns_follow,
         drift,
+        outputs,
+        read_outputs: outputs::read(observed),
         changes,
         summary,
         fingerprints,
         model: serde_json::to_value(stack).unwrap_or_default(),
     };
     Ok((plan, relocated))
+}
+
+/// The DNS records to change before the rollouts, and the groups whose rollouts move
+/// theirs (`dns:`); refused when a record in the way is not ours.
+fn dns(
+    stack: &Stack,
+    observed: &Observed,
+    changes: &[Change],
+) -> Result<(Vec<super::dns::RecordChange>, Vec<Address>), Vec<PlanError>> {
+    let Some(dns) = &stack.dns else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let rolling = super::dns::rolling(changes);
+    let desired = super::dns::steady(stack, dns, &observed.instances, &observed.records, &rolling);
+    let changes = super::dns::changes(&desired, &observed.records).map_err(|names| {
+        names
+            .into_iter()
+            .map(PlanError::ForeignRecord)
+            .collect::<Vec<_>>()
+    })?;
+    let follow = rolling
+        .into_iter()
+        .filter(|g| stack.groups.contains_key(g))
+        .map(Address::Group)
+        .collect();
+    Ok((changes, follow))
 }
 
 /// What stops a plan before anything is diffed: missing releases and images, foreign

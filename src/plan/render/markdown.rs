@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::{
     WARNING_TITLE, detail_lines, dns_follow_line, dns_lines, effective, headline, move_lines,
+    output_lines,
 };
 use crate::plan::Plan;
 
@@ -75,8 +76,9 @@ fn head(plan: &Plan) -> String {
         out.push('\n');
     }
     dns(&mut out, plan);
+    outputs(&mut out, plan);
     let changes: Vec<_> = effective(plan).collect();
-    if changes.is_empty() && plan.moves.is_empty() && plan.dns.is_empty() {
+    if !plan.has_changes() {
         let _ = writeln!(out, "No changes: AWS matches the stack file.\n");
     } else if !changes.is_empty() {
         let _ = writeln!(out, "| | Address | Action | Reason |\n|---|---|---|---|");
@@ -120,6 +122,21 @@ fn dns(out: &mut String, plan: &Plan) {
     if let Some(line) = dns_follow_line(plan) {
         let _ = writeln!(out, "{line}\n");
     }
+}
+
+/// The published outputs the apply changes.
+fn outputs(out: &mut String, plan: &Plan) {
+    if plan.outputs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "**Outputs** (published for the stacks that read them once the apply succeeds):\n"
+    );
+    for line in output_lines(plan) {
+        let _ = writeln!(out, "- `{}`", line.replace('`', "'"));
+    }
+    out.push('\n');
 }
 
 /// The freeze and the destructive changes, as GitHub alerts.

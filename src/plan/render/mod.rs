@@ -37,6 +37,21 @@ pub fn dns_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// The outputs the apply publishes: `+ name: value`, `~ name: old -> new`, `- name: old`.
+pub fn output_lines(plan: &Plan) -> Vec<String> {
+    plan.outputs
+        .iter()
+        .map(|(name, change)| match (&change.before, &change.after) {
+            (None, Some(after)) => format!("+ {name}: {after}"),
+            (Some(before), None) => format!("- {name}: {before}"),
+            (Some(before), Some(after)) if before != after => {
+                format!("~ {name}: {before} -> {after}")
+            }
+            (_, after) => format!("~ {name}: {}", after.as_deref().unwrap_or_default()),
+        })
+        .collect()
+}
+
 /// `DNS: the records of group.www move with its rollout ...`, when a rollout moves some.
 pub fn dns_follow_line(plan: &Plan) -> Option<String> {
     if plan.dns_follow.is_empty() {

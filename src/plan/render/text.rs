@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{
     WARNING_TITLE, detail_lines, dns_follow_line, dns_lines, effective, headline, move_lines,
+    output_lines,
 };
 use crate::plan::{Action, Plan};
 
@@ -172,12 +173,25 @@ fn notes(out: &mut String, plan: &Plan, paint: &Paint) {
     if let Some(line) = dns_follow_line(plan) {
         let _ = writeln!(out, "\n{line}");
     }
+    if !plan.outputs.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.paint(
+                BOLD,
+                "Outputs (published for the stacks that read them once the apply succeeds):"
+            )
+        );
+        for line in output_lines(plan) {
+            let _ = writeln!(out, "  {}", paint.line(&line));
+        }
+    }
 }
 
 /// The changes and the summary line.
 fn changes(out: &mut String, plan: &Plan, paint: &Paint) {
     let changes: Vec<_> = effective(plan).collect();
-    if changes.is_empty() && plan.moves.is_empty() && plan.dns.is_empty() {
+    if !plan.has_changes() {
         let _ = writeln!(out, "\nNo changes: AWS matches the stack file.");
     } else if !changes.is_empty() {
         let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Changes:"));

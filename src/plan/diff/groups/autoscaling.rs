@@ -7,7 +7,7 @@ use crate::model::{Autoscaling, Group, Stack};
 use crate::observe::{LiveAutoScalingGroup, Observed, aws_name};
 use crate::plan::autoscaling::{AutoscalingAction, AutoscalingChange, SettingChange};
 use crate::plan::{Action, Change, Detail};
-use crate::template::KNOWN_AFTER_APPLY;
+use crate::template::unknown;
 
 /// The name of a group's target-tracking policy on `metric`.
 pub fn policy_name(group: &str, metric: crate::model::ScalingMetric) -> String {
@@ -165,10 +165,7 @@ fn update(
         );
     }
     policies(&mut change, live, settings);
-    let known: Vec<&String> = planned_arns
-        .iter()
-        .filter(|a| !a.contains(KNOWN_AFTER_APPLY))
-        .collect();
+    let known: Vec<&String> = planned_arns.iter().filter(|a| !unknown(a)).collect();
     if known.len() == planned_arns.len() {
         change.attach = known
             .iter()

@@ -7,7 +7,7 @@ use crate::model::{Address, Group, Stack};
 use crate::observe::{InstanceState, LiveLaunchTemplate, Observed, TargetState};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::plan::{Action, AlarmPlan, Change, Detail, TrafficPlan};
-use crate::template::{KNOWN_AFTER_APPLY, Outputs};
+use crate::template::{Outputs, unknown};
 
 /// Adds `group`'s traffic to its `change`; a group otherwise unchanged whose kept
 /// instances are missing from a target group becomes an update that registers them.
@@ -37,7 +37,7 @@ pub(super) fn plan(
         .iter()
         .map(|written| {
             let arn = interpolate(stack, written, &Default::default(), outputs);
-            if arn.contains(KNOWN_AFTER_APPLY) {
+            if unknown(&arn) {
                 written.to_string()
             } else {
                 arn
