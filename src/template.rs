@@ -34,11 +34,12 @@ pub fn awaited_producer(text: &str) -> Option<&str> {
 
 /// Names every user-data template sees, at the top level.
 pub const CONTEXT_NAMES: &[&str] = &[
-    "stack", "env", "region", "group", "roles", "apps", "outputs", "signal",
+    "stack", "env", "region", "group", "roles", "apps", "outputs", "stacks", "signal",
 ];
 
 /// Names every job script sees, at the top level.
-pub const JOB_CONTEXT_NAMES: &[&str] = &["stack", "env", "region", "apps", "outputs", "job"];
+pub const JOB_CONTEXT_NAMES: &[&str] =
+    &["stack", "env", "region", "apps", "outputs", "stacks", "job"];
 
 /// Outputs of CloudFormation nodes: node -> output name -> value.
 pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
@@ -225,6 +226,35 @@ pub fn used_names(source: &str) -> BTreeSet<String> {
         Ok(template) => template.undeclared_variables(true).into_iter().collect(),
         Err(_) => BTreeSet::new(),
     }
+}
+
+/// What a template reads of other stacks' outputs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StacksRead {
+    /// `stacks.STACK.OUTPUT`.
+    Output(String, String),
+    /// `stacks.STACK` as a whole: every output of that stack.
+    Stack(String),
+    /// `stacks[...]` subscripted (a name with a dash): any stack, any output.
+    Any,
+}
+
+/// What the template `source` reads of other stacks' outputs.
+pub fn stacks_read(source: &str) -> Vec<StacksRead> {
+    used_names(source)
+        .into_iter()
+        .filter_map(|used| {
+            let mut parts = used.split('.');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("stacks"), Some(stack), Some(output)) => {
+                    Some(StacksRead::Output(stack.to_owned(), output.to_owned()))
+                }
+                (Some("stacks"), Some(stack), None) => Some(StacksRead::Stack(stack.to_owned())),
+                (Some("stacks"), None, _) => Some(StacksRead::Any),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn convert(error: &minijinja::Error, undefined: Option<String>) -> RenderError {

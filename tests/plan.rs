@@ -488,8 +488,9 @@ async fn a_thousand_instances_take_one_listing() {
         .and_then(|l| l.strip_prefix("AWS calls: "))
         .map(|n| n.parse().unwrap())
         .expect("a total line");
-    // Every operation is batched: no per-instance call of any kind.
-    assert!(total < 15, "{stats}");
+    // Every operation is batched: no per-instance call of any kind, only a fixed set per
+    // plan (15 here, the state bucket's freeze and published outputs among them).
+    assert!(total <= 16, "{stats}");
     for line in stats.lines().skip(1) {
         let n: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         assert!(n <= 2, "{line}");

@@ -91,6 +91,7 @@ groups:
     image: ami-0abc1234
     instance_type: t3.micro
     user_data: web.sh.j2
+    security_groups: ["${{stacks.{prefix}-net.web_sg}}"]
     rollout: {{ max_surge: 1, max_unavailable: 0, health_timeout: 1m }}
 cloudformation:
   echo:
@@ -117,8 +118,8 @@ async fn state_buckets(c: &Clients, names: &[String]) {
     }
 }
 
-/// The user data of each running instance of stack `name`.
-async fn instance_user_data(c: &Clients, name: &str) -> Vec<String> {
+/// The running instances of stack `name`.
+async fn running(c: &Clients, name: &str) -> Vec<aws_sdk_ec2::types::Instance> {
     let described = c
         .ec2
         .describe_instances()
@@ -137,8 +138,32 @@ async fn instance_user_data(c: &Clients, name: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
+    described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .cloned()
+        .collect()
+}
+
+/// The security groups of each running instance of stack `name`.
+async fn instance_security_groups(c: &Clients, name: &str) -> Vec<Vec<String>> {
+    running(c, name)
+        .await
+        .iter()
+        .map(|i| {
+            i.security_groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// The user data of each running instance of stack `name`.
+async fn instance_user_data(c: &Clients, name: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for instance in described.reservations().iter().flat_map(|r| r.instances()) {
+    for instance in running(c, name).await {
         let attribute = c
             .ec2
             .describe_instance_attribute()
@@ -269,6 +294,12 @@ async fn applies_from_empty_in_order(c: &Clients, dir: &Path, names: &[String]) 
         assert!(d.contains(&format!("SG={sg}")), "{d}");
         assert!(d.contains(&format!("DB={endpoint}")), "{d}");
     }
+    let groups = instance_security_groups(c, "wsa-shop").await;
+    assert_eq!(
+        groups,
+        vec![vec![sg.clone()]; 2],
+        "they join the network's group"
+    );
     let clean = run(dir, &["plan", "stacks", "--detailed-exitcode"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
 }
@@ -326,6 +357,43 @@ async fn saved_plans_go_stale_when_a_producer_publishes_anew(dir: &Path) {
         err.contains(
             "plan is stale: stack `wsa-net` published a new `place` since the plan was made"
         ),
+        "{err}"
+    );
+    let applied = run(dir, &["apply", "stacks", "--auto-approve"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+
+    // Saved plans of the whole workspace, applied in order: the network's goes through,
+    // the shop's (made against the place the network was about to change) is refused.
+    std::fs::write(dir.join("stacks/network.yaml"), network("wsa", "four")).unwrap();
+    let saved = run(
+        dir,
+        &[
+            "plan",
+            "stacks",
+            "--out-dir",
+            "plans",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let body = std::fs::read_to_string(dir.join("plans/wsa-shop.md")).unwrap();
+    assert!(
+        body.starts_with("<!-- rollstack plan: stack=wsa-shop env=default -->"),
+        "{body}"
+    );
+    let plans = ["wsa-shop", "wsa-net", "wsa-db"].map(|s| format!("plans/{s}.plan.json"));
+    let mut args = vec!["apply", "--auto-approve"];
+    args.extend(plans.iter().map(String::as_str));
+    let applied = run(dir, &args);
+    assert_eq!(applied.status.code(), Some(1), "{}", stdout(&applied));
+    let (out, err) = (stdout(&applied), stderr(&applied));
+    assert!(
+        out.contains("  wsa-net: converged\n  wsa-db: converged\n  wsa-shop: failed"),
+        "{out}"
+    );
+    assert!(
+        err.contains("stack `wsa-net` published a new `place`"),
         "{err}"
     );
     let applied = run(dir, &["apply", "stacks", "--auto-approve"]);
@@ -449,7 +517,15 @@ async fn a_failing_stack_stops_the_stacks_that_read_it_and_no_other() {
         ("stacks/web.sh.j2", &user_data(p)),
     ]);
     let dir = dir.path();
-    let applied = run(dir, &["apply", "stacks", "--auto-approve"]);
+    // Independent stacks at once: the network and the blog start together.
+    let args = [
+        "apply",
+        "stacks",
+        "--auto-approve",
+        "--stack-parallelism",
+        "3",
+    ];
+    let applied = run(dir, &args);
     assert_eq!(applied.status.code(), Some(1), "{}", stdout(&applied));
     let (out, err) = (stdout(&applied), stderr(&applied));
     assert!(
@@ -496,6 +572,61 @@ async fn a_failing_stack_stops_the_stacks_that_read_it_and_no_other() {
         .await
         .unwrap();
     assert_eq!(blog.security_groups().len(), 1);
+}
+
+/// A consumer that reads the `shared` environment of the network, named in `uses:`.
+fn app(prefix: &str, producer: &str) -> String {
+    format!(
+        r#"rollstack: 1
+stack: {prefix}-app
+region: us-east-1
+state_bucket: {prefix}-app-state
+uses:
+  {producer}: {{ env: shared }}
+outputs:
+  net_place: "${{stacks.{prefix}-net.place}}"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uses_maps_a_stack_to_another_environment_and_names_are_checked() {
+    let p = "wsc";
+    let c = clients().await;
+    let names = ["net", "app"].map(|s| format!("{p}-{s}"));
+    state_buckets(&c, &names).await;
+    let shared = format!("{}environments:\n  shared: {{}}\n", network(p, "shared"));
+    let dir = scratch(&[
+        ("network.yaml", &shared),
+        ("app.yaml", &app(p, "wsc-nett")),
+        ("queue.yaml", QUEUE),
+    ]);
+    let dir = dir.path();
+    let invalid = run(dir, &["validate", "app.yaml"]);
+    assert_eq!(invalid.status.code(), Some(1));
+    let err = stderr(&invalid);
+    assert!(
+        err.contains("no stack `wsc-nett` beside this file"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `wsc-net`?"), "{err}");
+    std::fs::write(dir.join("app.yaml"), app(p, "wsc-net")).unwrap();
+
+    let applied = run(
+        dir,
+        &["apply", "network.yaml", "--env", "shared", "--auto-approve"],
+    );
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let planned = run(dir, &["plan", "app.yaml"]);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    let text = stdout(&planned);
+    assert!(text.contains("+ net_place: us-east-1/shared"), "{text}");
+    let policy = run(dir, &["iam-policy", "app.yaml", "--for", "plan"]);
+    let text = stdout(&policy);
+    assert!(
+        text.contains("wsc-net-state/rollstack/wsc-net/shared/outputs.json"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -228,6 +228,10 @@ pub struct ApplyArgs {
     /// Which stacks of the workspace to apply.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Of a workspace: stacks applied at once, each once the stacks it reads converged
+    /// (more than 1 needs `--auto-approve`).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub stack_parallelism: usize,
     /// Environment (required when the file defines environments).
     #[arg(long, short, add = environment_completer())]
     pub env: Option<String>,

@@ -11,16 +11,7 @@ use crate::state::history;
 /// Lists the applies recorded for the environment (of each stack of a workspace, in
 /// order), oldest first; with `--run`, those of one workspace run.
 pub fn run(args: &HistoryArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let stacks: Vec<Stack> = if crate::workspace::is_workspace(&args.stacks) {
-        let select = crate::cli::SelectArgs::default();
-        super::workspace::load(&args.stacks, args.env.as_deref(), &select)?
-            .members
-            .into_iter()
-            .map(|m| m.stack)
-            .collect()
-    } else {
-        vec![super::load(&args.stacks[0], args.env.as_deref())?]
-    };
+    let stacks = super::workspace::stacks(&args.stacks, args.env.as_deref())?;
     let runtime = super::runtime()?;
     let mut listed = Vec::new();
     for stack in &stacks {

@@ -10,9 +10,9 @@ use crate::apply::session::{Inputs, Session};
 use crate::aws::{Aws, BucketGap, Reach};
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::model::{Edge, Stack};
-use crate::plan::Redactor;
 use crate::plan::diff::EnvironmentValues;
 use crate::plan::redact::FromEnv;
+use crate::plan::{Plan, Redactor};
 
 /// Reads the session's inputs (before any AWS call), connects, checks the state bucket
 /// and runs `session`.
@@ -112,4 +112,28 @@ pub fn emptied(mut stack: Stack) -> (Stack, Vec<Edge>) {
     stack.jobs.clear();
     let references = std::mem::take(&mut stack.references);
     (stack, references)
+}
+
+/// A plan file is JSON with a `format_version`; anything else is a stack file.
+pub fn saved_plan(path: &Path) -> Result<Option<Plan>, Failure> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    if !text.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|source| Failure::UnreadablePlan {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// The model a saved plan was made from.
+pub fn model_of(path: &Path, plan: &Plan) -> Result<Stack, Failure> {
+    serde_json::from_value(plan.model.clone()).map_err(|source| Failure::UnreadablePlan {
+        path: path.to_owned(),
+        source,
+    })
 }

@@ -59,9 +59,9 @@ pub struct Stack {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, Job>,
     /// The other stacks of the workspace whose outputs this one reads
-    /// (`${stacks.STACK.OUTPUT}`), with the state bucket each publishes them in.
+    /// (`${stacks.STACK.OUTPUT}`, `uses:`), and where each published them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub uses: BTreeMap<String, Option<String>>,
+    pub uses: BTreeMap<String, UsedStack>,
     /// What a successful apply publishes for other stacks, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, Interpolated>,
@@ -101,14 +101,35 @@ pub struct Moved {
     pub to: String,
 }
 
+/// Another stack of the workspace a stack reads outputs of.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedStack {
+    /// Its state bucket, where its outputs are published (`None`: its file names none,
+    /// so it publishes nothing).
+    pub state_bucket: Option<String>,
+    /// The environment whose outputs are read, when not the reader's own (`uses:
+    /// { network: { env: shared } }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+impl UsedStack {
+    /// The environment read: the mapped one, or `own`.
+    pub fn env<'a>(&'a self, own: &'a str) -> &'a str {
+        self.env.as_deref().unwrap_or(own)
+    }
+}
+
 impl Stack {
     /// Every `${...}` value of the model: outputs, instance profiles, target groups and
     /// CloudFormation parameters.
     pub fn interpolated(&self) -> Vec<&Interpolated> {
-        let groups = self
-            .groups
-            .values()
-            .flat_map(|g| g.instance_profile.iter().chain(g.target_groups.iter()));
+        let groups = self.groups.values().flat_map(|g| {
+            g.instance_profile
+                .iter()
+                .chain(&g.target_groups)
+                .chain(&g.shared_security_groups)
+        });
         let parameters = self
             .cloudformation
             .values()
@@ -305,6 +326,10 @@ pub struct Group {
     pub instance_type: String,
     /// Security groups of the stack the instances join.
     pub security_groups: Vec<String>,
+    /// Security groups of other stacks the instances join, by the id they publish
+    /// (`${stacks.STACK.OUTPUT}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_security_groups: Vec<Interpolated>,
     /// Subnets (already defaulted from the network).
     pub subnets: Vec<String>,
     /// The user-data template, if any.

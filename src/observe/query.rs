@@ -38,8 +38,8 @@ pub struct Query {
     /// The hosted zone and domain of the fleet's DNS records (`dns:`).
     pub dns: Option<crate::model::Dns>,
     /// The other stacks whose published outputs the stack reads, with their state
-    /// buckets (`${stacks.STACK.OUTPUT}`).
-    pub producers: BTreeMap<String, Option<String>>,
+    /// buckets and the environment read (`${stacks.STACK.OUTPUT}`).
+    pub producers: BTreeMap<String, crate::model::UsedStack>,
     /// The state bucket the stack publishes its `outputs:` in, to compare them with
     /// (also when the file has none: published ones are then taken back).
     pub publishes_in: Option<String>,

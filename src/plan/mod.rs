@@ -78,8 +78,9 @@ pub struct Plan {
     /// only after apply, or gone), against what its last successful apply published.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, BeforeAfter>,
-    /// The outputs of other stacks the plan was made with, by stack, as published then:
-    /// `apply` of the saved plan refuses it when one has been published anew since.
+    /// The outputs of other stacks the plan read, by stack, as published then (or
+    /// `(known after apply of STACK)`): `apply` of the saved plan refuses it when one
+    /// has been published anew since.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub read_outputs: BTreeMap<String, BTreeMap<String, String>>,
     /// One entry per address, in apply order (deletes last, in reverse order).

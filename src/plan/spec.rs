@@ -22,6 +22,9 @@ pub struct LaunchSpec {
     pub instance_type: String,
     /// Security groups of the stack (names).
     pub security_groups: Vec<String>,
+    /// Security groups of other stacks (ids, as they published them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_security_groups: Vec<String>,
     /// Roles.
     pub roles: Vec<String>,
     /// `app@version` of every app the roles run.
@@ -93,6 +96,11 @@ impl LaunchSpec {
             image_id: image_id.to_owned(),
             instance_type: g.instance_type.clone(),
             security_groups: g.security_groups.clone(),
+            shared_security_groups: g
+                .shared_security_groups
+                .iter()
+                .map(|sg| interpolate(stack, sg, &BTreeMap::new(), outputs))
+                .collect(),
             roles: g.roles.clone(),
             releases: releases.into_iter().collect(),
             user_data,
@@ -111,6 +119,10 @@ impl LaunchSpec {
         ![&self.user_data, &self.instance_profile]
             .iter()
             .any(|v| v.as_deref().is_some_and(template::unknown))
+            && !self
+                .shared_security_groups
+                .iter()
+                .any(|sg| template::unknown(sg))
     }
 
     /// The spec hash (`rollstack:spec`, stored on every instance): 16 hex digits of the
@@ -288,6 +300,7 @@ mod tests {
             image_id: "ami-0abc1234".to_owned(),
             instance_type: "t3.micro".to_owned(),
             security_groups: vec!["web".to_owned()],
+            shared_security_groups: Vec::new(),
             roles: vec!["web".to_owned(), "pgbouncer".to_owned()],
             releases: vec!["web@1.0.0".to_owned()],
             user_data: Some("#!/bin/sh\necho hi\n".to_owned()),

@@ -200,9 +200,10 @@ fn published_reads(stack: &Stack, arns: &Arns) -> Option<Statement> {
     let objects: Vec<String> = stack
         .uses
         .iter()
-        .filter_map(|(producer, bucket)| {
-            let key = crate::observe::state_keys::outputs(producer, &stack.environment.name);
-            Some(arns.s3(&format!("{}/{key}", bucket.as_ref()?)))
+        .filter_map(|(producer, used)| {
+            let env = used.env(&stack.environment.name);
+            let key = crate::observe::state_keys::outputs(producer, env);
+            Some(arns.s3(&format!("{}/{key}", used.state_bucket.as_ref()?)))
         })
         .collect();
     (!objects.is_empty()).then(|| Statement::new("ReadPublishedOutputs", ["s3:GetObject"], objects))

@@ -14,19 +14,9 @@ pub struct Producer {
     pub outputs: Vec<String>,
 }
 
-/// The stacks a stack file (`text`, in `dir`, of stack `own`) may read: those beside it,
-/// when it reads any (only a file that writes `${stacks.` looks at the others).
-pub fn read_by(text: &str, dir: &Path, own: &str) -> BTreeMap<String, Producer> {
-    if text.contains("${stacks.") {
-        producers(dir, own)
-    } else {
-        BTreeMap::new()
-    }
-}
-
 /// The stacks whose files are beside the stack file in `dir`, by stack name, `own`
 /// left out.
-fn producers(dir: &Path, own: &str) -> BTreeMap<String, Producer> {
+pub fn beside(dir: &Path, own: &str) -> BTreeMap<String, Producer> {
     stack_files(dir)
         .into_iter()
         .filter(|(_, name, _)| name != own)

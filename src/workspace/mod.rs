@@ -167,6 +167,56 @@ impl Workspace {
     }
 }
 
+/// What a run of the workspace does next with a stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Start it: every stack it reads converged.
+    Start(String),
+    /// Leave it out, and why: a stack it reads did not converge.
+    Skip(String, String),
+}
+
+impl Workspace {
+    /// The next steps of a run, in workspace order, from the stacks that ended
+    /// (converged or not) and those started: every stack not started yet whose producers
+    /// all converged starts, one whose producer did not converge is skipped (and counts
+    /// as not converged for its own consumers), the others wait.
+    pub fn next_steps(
+        &self,
+        ended: &BTreeMap<String, bool>,
+        started: &BTreeSet<String>,
+    ) -> Vec<Step> {
+        let mut ended = ended.clone();
+        let mut steps = Vec::new();
+        for member in &self.members {
+            let name = member.name();
+            if started.contains(name) || ended.contains_key(name) {
+                continue;
+            }
+            if let Some(why) = self.stopped_by(name, &ended) {
+                steps.push(Step::Skip(name.to_owned(), why));
+                ended.insert(name.to_owned(), false);
+            } else if self
+                .producers(name)
+                .iter()
+                .all(|p| ended.get(*p) == Some(&true))
+            {
+                steps.push(Step::Start(name.to_owned()));
+            }
+        }
+        steps
+    }
+
+    /// Why stack `name` is not run, given the stacks that ended: the first stack it
+    /// reads that did not converge.
+    pub fn stopped_by(&self, name: &str, ended: &BTreeMap<String, bool>) -> Option<String> {
+        self.producers(name)
+            .into_iter()
+            .find(|p| ended.get(*p) == Some(&false))
+            .map(|p| format!("it reads stack `{p}`, which did not converge"))
+    }
+}
+
 /// The stacks whose files are beside the stack file at `path` and read the outputs of
 /// stack `name` (as written, so in any environment), in name order. A file that does not
 /// validate is judged by its text: one that names `stacks.NAME` reads it.

@@ -86,3 +86,61 @@ fn a_directory_is_its_stack_files_and_nothing_else() {
         Err(WorkspaceError::Empty(_))
     ));
 }
+
+#[test]
+fn a_run_starts_what_its_producers_allow_and_skips_what_a_failure_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        stack_file(dir.path(), "net", &[]),
+        stack_file(dir.path(), "db", &["net"]),
+        stack_file(dir.path(), "shop", &["db", "net"]),
+        stack_file(dir.path(), "blog", &[]),
+    ];
+    let workspace = Workspace::order(members(&files)).unwrap();
+    let start = |n: &str| Step::Start(n.to_owned());
+    let skip = |n: &str, p: &str| {
+        Step::Skip(
+            n.to_owned(),
+            format!("it reads stack `{p}`, which did not converge"),
+        )
+    };
+    // (ended: stack -> converged, started, next steps)
+    type Case<'a> = (Vec<(&'a str, bool)>, Vec<&'a str>, Vec<Step>);
+    let cases: Vec<Case> = vec![
+        (vec![], vec![], vec![start("blog"), start("net")]),
+        (vec![], vec!["blog", "net"], vec![]),
+        (vec![("net", true)], vec!["blog"], vec![start("db")]),
+        (
+            vec![("net", true), ("db", true)],
+            vec![],
+            vec![start("blog"), start("shop")],
+        ),
+        (
+            vec![("net", true), ("db", false)],
+            vec!["blog"],
+            vec![skip("shop", "db")],
+        ),
+        (
+            vec![("net", false)],
+            vec![],
+            vec![start("blog"), skip("db", "net"), skip("shop", "db")],
+        ),
+        (
+            vec![("net", true), ("db", true), ("shop", true), ("blog", true)],
+            vec![],
+            vec![],
+        ),
+    ];
+    for (ended, started, expected) in cases {
+        let ended: BTreeMap<String, bool> = ended
+            .into_iter()
+            .map(|(n, ok)| (n.to_owned(), ok))
+            .collect();
+        let started: BTreeSet<String> = started.into_iter().map(str::to_owned).collect();
+        assert_eq!(
+            workspace.next_steps(&ended, &started),
+            expected,
+            "{ended:?} {started:?}"
+        );
+    }
+}

@@ -62,6 +62,7 @@ fn launch_version(
             .security_groups
             .iter()
             .filter_map(|s| ids.get(s).cloned())
+            .chain(spec.shared_security_groups.iter().cloned())
             .collect(),
         user_data: spec.user_data.clone(),
         instance_tags: instance_tags(stack, name, spec),

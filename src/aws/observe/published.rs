@@ -12,8 +12,9 @@ pub(super) async fn read_all(
     aws: &Aws,
     query: &Query,
 ) -> Result<BTreeMap<String, Option<crate::observe::records::Published>>, AwsError> {
-    let reads = query.producers.iter().map(|(stack, bucket)| async move {
-        let published = read(aws, bucket.as_deref(), stack, &query.env).await?;
+    let reads = query.producers.iter().map(|(stack, used)| async move {
+        let env = used.env(&query.env);
+        let published = read(aws, used.state_bucket.as_deref(), stack, env).await?;
         Ok::<_, AwsError>((stack.clone(), published))
     });
     Ok(futures_util::future::try_join_all(reads)

@@ -130,16 +130,7 @@ struct SpecStatus {
 
 /// Prints the live view of the environment (of each stack of a workspace, in order).
 pub fn run(args: &StatusArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let stacks: Vec<Stack> = if crate::workspace::is_workspace(&args.stacks) {
-        let select = crate::cli::SelectArgs::default();
-        super::workspace::load(&args.stacks, args.env.as_deref(), &select)?
-            .members
-            .into_iter()
-            .map(|m| m.stack)
-            .collect()
-    } else {
-        vec![super::load(&args.stacks[0], args.env.as_deref())?]
-    };
+    let stacks = super::workspace::stacks(&args.stacks, args.env.as_deref())?;
     let runtime = super::runtime()?;
     let mut statuses = Vec::new();
     for stack in &stacks {

@@ -25,7 +25,8 @@ pub struct RawGroup {
     /// The EC2 instance type, e.g. `t3.small`.
     #[schemars(schema_with = "instance_type_schema")]
     pub instance_type: String,
-    /// Security groups of this stack the instances join.
+    /// Security groups the instances join: this stack's by name (`web`), another
+    /// stack's by the id it publishes (`${stacks.network.web_sg}`).
     #[serde(default)]
     pub security_groups: Vec<String>,
     /// Subnets for this group (default: `network.subnets`).

@@ -100,6 +100,12 @@ pub struct RawStack {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z][a-z0-9_]{0,63}$" }))]
     pub outputs: BTreeMap<String, String>,
+    /// The stacks of the workspace this one reads outputs of. Optional: they are
+    /// inferred from `${stacks.NAME.OUTPUT}` references and templates reading
+    /// `stacks`; list one to order this stack after it, or map it to read another
+    /// environment's outputs (`network: { env: shared }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<RawUses>,
     /// Tags of your own (`team`, `cost-center`) on everything rollstack creates:
     /// instances and their volumes, launch templates, security groups, CloudFormation
     /// stacks. Keys starting with `rollstack:` or `aws:` are reserved.
@@ -448,4 +454,24 @@ pub struct RawCloudFormationOverlay {
     /// Dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
+}
+
+/// `uses:`: stack names, or stack names each with how it is read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawUses {
+    /// `[network, db]`: their outputs of this stack's environment.
+    Names(Vec<String>),
+    /// `{ network: { env: shared } }`.
+    Mapped(BTreeMap<String, RawUse>),
+}
+
+/// How a stack named in `uses:` is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUse {
+    /// The environment whose published outputs are read (default: this stack's
+    /// environment name): `shared` for one network every environment uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }

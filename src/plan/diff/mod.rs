@@ -97,7 +97,7 @@ pub fn diff(
         dns_follow,
         drift,
         outputs,
-        read_outputs: outputs::read(observed),
+        read_outputs: outputs::read(stack, observed),
         changes,
         summary,
         fingerprints,
@@ -152,7 +152,13 @@ fn preflight(
             .filter(|(_, published)| published.is_none())
             .map(|(producer, _)| PlanError::Unpublished {
                 stack: producer.clone(),
-                env: stack.environment.name.clone(),
+                env: stack
+                    .uses
+                    .get(producer)
+                    .map_or(&stack.environment.name, |u| {
+                        u.env.as_ref().unwrap_or(&stack.environment.name)
+                    })
+                    .clone(),
             }),
     );
     let mut images = BTreeMap::new();

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 
 use super::cloudformation::interpolate;
-use crate::model::Stack;
+use crate::model::{Reference, Stack};
 use crate::observe::Observed;
 use crate::plan::{BeforeAfter, Redactor};
 use crate::template::Outputs;
+use crate::template::StacksRead;
 
 /// The outputs `stack` would publish, as far as the plan knows them: each value, or
 /// `(known after apply)` where it names what the plan changes. One holding a sensitive
@@ -67,12 +68,47 @@ pub fn changes(
     changes
 }
 
-/// The outputs of the stacks `observed` read, by stack, as the plan uses them.
-pub fn read(observed: &Observed) -> BTreeMap<String, BTreeMap<String, String>> {
+/// The outputs of other stacks `stack` reads, by stack, as `observed` has them: those
+/// its values and templates name (all of a stack's where a template reads it whole,
+/// all of every stack's where one subscripts `stacks[...]`).
+pub fn read(stack: &Stack, observed: &Observed) -> BTreeMap<String, BTreeMap<String, String>> {
+    let named = stack
+        .interpolated()
+        .into_iter()
+        .flat_map(crate::model::Interpolated::references)
+        .filter_map(|r| match r {
+            Reference::StackOutput { stack, output } => {
+                Some(StacksRead::Output(stack.clone(), output.clone()))
+            }
+            _ => None,
+        });
+    let templates = stack
+        .groups
+        .values()
+        .filter_map(|g| g.user_data.as_ref())
+        .chain(stack.jobs.values().map(|j| &j.run))
+        .flat_map(|t| crate::template::stacks_read(&t.source));
+    let reads: Vec<StacksRead> = named.chain(templates).collect();
+    let wanted = |producer: &str, output: &str| {
+        reads.iter().any(|r| match r {
+            StacksRead::Output(s, o) => s == producer && o == output,
+            StacksRead::Stack(s) => s == producer,
+            StacksRead::Any => true,
+        })
+    };
     observed
         .published
         .iter()
-        .filter_map(|(stack, p)| Some((stack.clone(), p.as_ref()?.outputs.clone())))
+        .filter_map(|(producer, p)| {
+            let outputs: BTreeMap<String, String> = p
+                .as_ref()?
+                .outputs
+                .iter()
+                .filter(|(o, _)| wanted(producer, o))
+                .map(|(o, v)| (o.clone(), v.clone()))
+                .collect();
+            Some((producer.clone(), outputs))
+        })
         .collect()
 }
 

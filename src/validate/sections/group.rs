@@ -11,6 +11,7 @@ use crate::diagnostic::did_you_mean;
 use crate::load::raw::*;
 use crate::model::*;
 use crate::template;
+use crate::validate::references::{Written, resolve_interpolations};
 use crate::validate::traffic;
 
 /// What a group is checked against: the other sections.
@@ -55,7 +56,8 @@ impl Context<'_> {
             .collect();
         launch::names(checker, &path, group, instance_profile.as_ref());
         traffic::target_groups(checker, &path, &target_groups);
-        self.security_groups(checker, &path, &address, group, references);
+        let shared_security_groups =
+            self.security_groups(checker, &path, &address, group, references);
         let subnets = match &group.subnets {
             Some(own) => {
                 checker.subnets(&format!("{path}.subnets"), own);
@@ -83,7 +85,13 @@ impl Context<'_> {
             count,
             image: group.image.clone(),
             instance_type: group.instance_type.clone(),
-            security_groups: group.security_groups.clone(),
+            security_groups: group
+                .security_groups
+                .iter()
+                .filter(|sg| !sg.contains("${"))
+                .cloned()
+                .collect(),
+            shared_security_groups,
             subnets,
             user_data,
             instance_profile,
@@ -154,7 +162,8 @@ impl Context<'_> {
         }
     }
 
-    /// Checks the group's security groups; the group depends on each and its rules.
+    /// Checks the group's security groups; the group depends on each of its own and
+    /// their rules. Returns those of other stacks (`${stacks.STACK.OUTPUT}`, by id).
     fn security_groups(
         &self,
         checker: &mut Checker,
@@ -162,10 +171,15 @@ impl Context<'_> {
         address: &Address,
         group: &RawGroup,
         references: &mut Vec<Edge>,
-    ) {
+    ) -> Vec<Interpolated> {
         let names = self.names;
+        let mut shared = Vec::new();
         for (i, sg) in group.security_groups.iter().enumerate() {
             let sg_path = format!("{path}.security_groups[{i}]");
+            if sg.contains("${") {
+                shared.extend(shared_security_group(checker, names, &sg_path, sg));
+                continue;
+            }
             match names.named("security_group", sg) {
                 Ok(to) => {
                     // Instances start once their groups' rules are in place: health checks
@@ -189,7 +203,42 @@ impl Context<'_> {
                 ),
             }
         }
+        shared
     }
+}
+
+/// Another stack's security group a group's instances join: exactly one
+/// `${stacks.STACK.OUTPUT}` that the stack declares, whose published value is its id.
+fn shared_security_group(
+    checker: &mut Checker,
+    names: &Names,
+    path: &str,
+    written: &str,
+) -> Option<Interpolated> {
+    let value = Interpolated::parse(written);
+    let one_stack_output = matches!(
+        value.pieces(),
+        [Piece::Reference(Reference::StackOutput { .. })]
+    );
+    if !one_stack_output {
+        checker.error_at_value(
+            path,
+            format!("`{written}` is no security group"),
+            "a security group of this stack by name, or another stack's as `${stacks.STACK.OUTPUT}`",
+            Some("publish the group's id from the stack that owns it (`outputs: { web_sg: \"${security_groups.web.id}\" }`)".to_owned()),
+        );
+        return None;
+    }
+    let written = Written {
+        value: &value,
+        what: "the security group",
+        path,
+    };
+    // Another stack's output orders nothing in this one.
+    let mut edges = Vec::new();
+    let from = Address::App(String::new());
+    resolve_interpolations(checker, names, &BTreeMap::new(), written, &from, &mut edges);
+    Some(value)
 }
 
 /// Checks the image: an AMI id, or a lookup by name pattern and owner.
@@ -292,19 +341,7 @@ pub(super) fn user_data(
     stack: &mut Stack,
     workspace: &BTreeMap<String, crate::validate::workspace::Producer>,
 ) {
-    let mut outputs = template::placeholder_outputs(stack);
-    // The other stacks' declared outputs: a template may read them (`stacks.X.Y`).
-    for (producer, declared) in workspace {
-        let placeholders = declared
-            .outputs
-            .iter()
-            .map(|o| (o.clone(), template::KNOWN_AFTER_APPLY.to_owned()))
-            .collect();
-        outputs.insert(
-            crate::model::reference::stack_outputs_key(producer),
-            placeholders,
-        );
-    }
+    let outputs = super::placeholder_outputs(stack, workspace);
     // A CloudFormation node whose template did not load is already reported; its outputs
     // are unknown, so templates using them cannot be checked.
     let unloaded: Vec<&String> = raw

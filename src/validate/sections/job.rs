@@ -193,14 +193,20 @@ pub(super) fn edges(checker: &mut Checker, names: &Names, stack: &mut Stack) {
                 When::After => edge(&address, group, &when),
             });
         }
-        script(checker, stack, name, job, &mut edges);
+        script(checker, (stack, names), name, job, &mut edges);
     }
     stack.references.extend(edges);
 }
 
 /// Renders job `name`'s script with placeholder outputs: template errors at their line,
 /// user data over 16 KB, and the edges to the apps and CloudFormation outputs it uses.
-fn script(checker: &mut Checker, stack: &Stack, name: &str, job: &Job, edges: &mut Vec<Edge>) {
+fn script(
+    checker: &mut Checker,
+    (stack, names): (&Stack, &Names),
+    name: &str,
+    job: &Job,
+    edges: &mut Vec<Edge>,
+) {
     let path = format!("jobs.{name}.run");
     let address = Address::Job(name.to_owned());
     for used in template::used_names(&job.run.source) {
@@ -220,7 +226,7 @@ fn script(checker: &mut Checker, stack: &Stack, name: &str, job: &Job, edges: &m
         }
     }
     let version = stack.apps.get(&job.app).map_or("", |a| a.version.as_str());
-    let outputs = template::placeholder_outputs(stack);
+    let outputs = super::placeholder_outputs(stack, names.stacks);
     let context = template::job_context(stack, name, version, &outputs);
     let shown = job.run.file.display().to_string();
     match template::render(&shown, &job.run.source, &context) {

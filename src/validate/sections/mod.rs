@@ -7,6 +7,7 @@ mod job;
 mod notify;
 mod outputs;
 mod security_group;
+mod uses;
 
 use std::collections::BTreeMap;
 
@@ -20,8 +21,11 @@ use crate::model::*;
 /// Builds the model of environment `environment` from `raw`.
 pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) -> Stack {
     let subnets = top_level(checker, raw);
-    let workspace =
-        crate::validate::workspace::read_by(&checker.file.text, checker.dir, &raw.stack);
+    let workspace = if uses::reads_other_stacks(checker, raw) {
+        crate::validate::workspace::beside(checker.dir, &raw.stack)
+    } else {
+        BTreeMap::new()
+    };
     let names = Names {
         apps: raw.apps.keys().map(String::as_str).collect(),
         security_groups: raw.security_groups.keys().map(String::as_str).collect(),
@@ -92,8 +96,26 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     stack.jobs = jobs(checker, &names, raw, &stack);
     job::edges(checker, &names, &mut stack);
     stack.outputs = outputs::build(checker, &names, raw, &stack);
-    stack.uses = uses(&stack, &workspace);
+    stack.uses = uses::build(checker, raw, &stack, &workspace);
     stack
+}
+
+/// The outputs templates are rendered with at validation: every CloudFormation output,
+/// and every output the stacks beside it declare (`stacks.X.Y`), `(known after apply)`.
+fn placeholder_outputs(
+    stack: &Stack,
+    workspace: &BTreeMap<String, crate::validate::workspace::Producer>,
+) -> crate::template::Outputs {
+    let mut outputs = crate::template::placeholder_outputs(stack);
+    for (producer, declared) in workspace {
+        let placeholders = declared
+            .outputs
+            .iter()
+            .map(|o| (o.clone(), crate::template::KNOWN_AFTER_APPLY.to_owned()))
+            .collect();
+        outputs.insert(reference::stack_outputs_key(producer), placeholders);
+    }
+    outputs
 }
 
 /// The release jobs, built once the groups they run beside are.
@@ -110,42 +132,6 @@ fn jobs(
                 name.clone(),
                 job::build(checker, names, raw, stack, (name, j))?,
             ))
-        })
-        .collect()
-}
-
-/// The stacks of the workspace `stack` reads outputs of, with their state buckets.
-fn uses(
-    stack: &Stack,
-    workspace: &BTreeMap<String, crate::validate::workspace::Producer>,
-) -> BTreeMap<String, Option<String>> {
-    let in_values = stack
-        .interpolated()
-        .into_iter()
-        .flat_map(Interpolated::references)
-        .filter_map(|r| match r {
-            Reference::StackOutput { stack, .. } => Some(stack.clone()),
-            _ => None,
-        });
-    // A template reads `stacks.X.Y`, or (subscripted, for a name with a dash) all of them.
-    let in_templates = stack
-        .groups
-        .values()
-        .filter_map(|g| g.user_data.as_ref())
-        .flat_map(|t| crate::template::used_names(&t.source))
-        .flat_map(|used| {
-            let mut parts = used.split('.');
-            match (parts.next(), parts.next()) {
-                (Some("stacks"), Some(one)) => vec![one.to_owned()],
-                (Some("stacks"), None) => workspace.keys().cloned().collect(),
-                _ => Vec::new(),
-            }
-        });
-    in_values
-        .chain(in_templates)
-        .filter_map(|name| {
-            let producer = workspace.get(&name)?;
-            Some((name, producer.state_bucket.clone()))
         })
         .collect()
 }

@@ -2,9 +2,6 @@
 //! every file validated and the stacks ordered before any AWS call, `--changed-since`
 //! applied, and the outcome of each stack said at the end.
 
-pub mod apply;
-pub mod plan;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -72,6 +69,16 @@ pub fn load(
     Ok(Workspace { members })
 }
 
+/// The models a read-only command (`status`, `history`) shows: of the one stack file,
+/// or of every stack of the workspace, in order.
+pub fn stacks(paths: &[PathBuf], env: Option<&str>) -> Result<Vec<crate::model::Stack>, Failure> {
+    if !crate::workspace::is_workspace(paths) {
+        return Ok(vec![super::load(&paths[0], env)?]);
+    }
+    let workspace = load(paths, env, &SelectArgs::default())?;
+    Ok(workspace.members.into_iter().map(|m| m.stack).collect())
+}
+
 /// `Stacks changed since origin/main:` and one line per stack taken, with why.
 fn print_selection(workspace: &Workspace, selected: &[Selected], reference: &str) {
     if selected.is_empty() {
@@ -92,7 +99,7 @@ fn print_selection(workspace: &Workspace, selected: &[Selected], reference: &str
 }
 
 /// A workspace problem, as the command reports it.
-fn refused(error: WorkspaceError) -> Failure {
+pub fn refused(error: WorkspaceError) -> Failure {
     Failure::Refused {
         message: error.to_string(),
         hint: error.hint(),
@@ -109,17 +116,4 @@ pub enum Outcome {
     Failed,
     /// Not run, because a stack it reads failed or was not run.
     NotRun(String),
-}
-
-/// Why `member` is not run: the first stack it reads that failed or was not run.
-pub fn blocked(
-    workspace: &Workspace,
-    member: &Member,
-    stopped: &BTreeSet<String>,
-) -> Option<String> {
-    workspace
-        .producers(member.name())
-        .into_iter()
-        .find(|p| stopped.contains(*p))
-        .map(|p| format!("it reads stack `{p}`, which did not converge"))
 }

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+mod workspace;
+
 use super::Failure;
 use crate::aws::Reach;
 use crate::cli::{PlanArgs, PlanFormat};
@@ -17,7 +19,7 @@ use crate::planning::{ChangeSets, PlanningError, Request};
 /// the plan.
 pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
     if super::workspace::asked(&args.stacks, &args.select) {
-        return super::workspace::plan::run(args, reach);
+        return workspace::run(args, reach);
     }
     let path = &args.stacks[0];
     let stack = super::load(path, args.env.as_deref())?;

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::Outcome;
+use super::{Made, make, save};
 use crate::aws::Reach;
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::commands::Failure;
-use crate::commands::plan::{Made, make, save};
+use crate::commands::workspace::{self as glue, Outcome};
 use crate::plan::{Plan, render};
 
 /// Version of the workspace plan JSON.
@@ -47,15 +47,16 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
                 .to_owned(),
         });
     }
-    let workspace = super::load(&args.stacks, args.env.as_deref(), &args.select)?;
+    let workspace = glue::load(&args.stacks, args.env.as_deref(), &args.select)?;
     let runtime = crate::commands::runtime()?;
     let mut pending: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut stopped: BTreeSet<String> = BTreeSet::new();
+    // Each stack planned: whether it has a plan.
+    let mut ended: BTreeMap<String, bool> = BTreeMap::new();
     let mut results: Vec<(Outcome, Option<Made>)> = Vec::new();
     for member in &workspace.members {
-        if let Some(why) = super::blocked(&workspace, member, &stopped) {
+        if let Some(why) = workspace.stopped_by(member.name(), &ended) {
             eprintln!("error: stack `{}` is not planned: {why}", member.name());
-            stopped.insert(member.name().to_owned());
+            ended.insert(member.name().to_owned(), false);
             results.push((Outcome::NotRun(why), None));
             continue;
         }
@@ -71,19 +72,20 @@ pub fn run(args: &PlanArgs, reach: &Reach) -> Result<ExitCode, Failure> {
                 if !changing.is_empty() {
                     pending.insert(member.name().to_owned(), changing);
                 }
+                ended.insert(member.name().to_owned(), true);
                 results.push((Outcome::Done, Some(made)));
             }
             Err(failure) => {
                 eprintln!("error: stack `{}` has no plan:", member.name());
                 crate::commands::report_failure(failure);
-                stopped.insert(member.name().to_owned());
+                ended.insert(member.name().to_owned(), false);
                 results.push((Outcome::Failed, None));
             }
         }
     }
     print(args, &workspace, &results)?;
     let made = results.iter().filter_map(|(_, m)| m.as_ref());
-    Ok(if !stopped.is_empty() {
+    Ok(if ended.values().any(|planned| !planned) {
         ExitCode::FAILURE
     } else if args.detailed_exitcode && made.clone().any(|m| m.plan.has_changes()) {
         ExitCode::from(2)
