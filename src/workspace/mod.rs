@@ -152,15 +152,6 @@ impl Workspace {
             .collect()
     }
 
-    /// The stacks of the workspace that read `name`'s outputs.
-    pub fn consumers(&self, name: &str) -> BTreeSet<&str> {
-        self.members
-            .iter()
-            .filter(|m| m.stack.uses.contains_key(name))
-            .map(Member::name)
-            .collect()
-    }
-
     /// The member of stack `name`.
     pub fn member(&self, name: &str) -> Option<&Member> {
         self.members.iter().find(|m| m.name() == name)
