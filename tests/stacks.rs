@@ -5,7 +5,7 @@
 mod support;
 
 use support::web::clients;
-use support::{rollstack_aws, scratch, stderr, stdout};
+use support::{ECHO, rollstack_aws, scratch, stderr, stdout};
 
 /// A queue whose outputs echo a sensitive parameter too.
 const QUEUE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
@@ -104,19 +104,6 @@ async fn a_successful_apply_publishes_its_outputs_without_secrets() {
         "{text}"
     );
 }
-
-/// A queue whose one output gives back its parameter.
-const ECHO: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
-Parameters:
-  Given:
-    Type: String
-Resources:
-  Queue:
-    Type: AWS::SQS::Queue
-Outputs:
-  Given:
-    Value: !Ref Given
-"#;
 
 /// User data that reads the producer's outputs (subscripted: its name has a dash).
 const WEB_USER_DATA: &str = "#!/bin/sh\nWHERE={{ stacks[\"use-net\"].where }}\n";

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use aws_sdk_ec2::types::Filter;
 use support::web::clients;
-use support::{Clients, rollstack, rollstack_aws, scratch, stderr, stdout};
+use support::{Clients, ECHO, rollstack, rollstack_aws, scratch, stderr, stdout};
 
 /// A queue with its URL as an output.
 const QUEUE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
@@ -20,19 +20,6 @@ Resources:
 Outputs:
   Url:
     Value: !Ref Queue
-"#;
-
-/// A queue whose one output gives back its parameter.
-const ECHO: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
-Parameters:
-  Given:
-    Type: String
-Resources:
-  Queue:
-    Type: AWS::SQS::Queue
-Outputs:
-  Given:
-    Value: !Ref Given
 "#;
 
 /// The network: a security group and a CloudFormation stack, published as outputs.

@@ -31,6 +31,7 @@ pub use ec2::{Batch, CONSISTENCY_WAIT};
 pub use error::{AwsError, NO_CAPACITY};
 pub use jobs::JobLaunch;
 pub use launch_template::LaunchVersion;
+pub use observe::published::read as published_outputs;
 pub use observe::{Activity, observe};
 pub use patience::Patience;
 pub use state::{Condition, Listed, Stored, Written};

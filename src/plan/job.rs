@@ -183,6 +183,37 @@ jobs:
     }
 
     #[test]
+    fn a_script_reads_another_stacks_outputs_and_waits_while_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("network.yaml"),
+            "rollstack: 1\nstack: net\nregion: us-east-1\nstate_bucket: net-state\noutputs:\n  db_host: \"${region}\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("migrate.sh"),
+            "DB={{ stacks.net.db_host }}\n",
+        )
+        .unwrap();
+        let stack = crate::testing::stack_in(dir.path(), STACK);
+        assert!(
+            stack.uses.contains_key("net"),
+            "the script makes the stack read net"
+        );
+        let published = |value: &str| {
+            let values =
+                std::collections::BTreeMap::from([("db_host".to_owned(), value.to_owned())]);
+            Outputs::from([(crate::model::reference::stack_outputs_key("net"), values)])
+        };
+        let spec = JobSpec::new(&stack, "migrate", "1.0.0", &published("db.internal")).unwrap();
+        assert_eq!(spec.script, "DB=db.internal");
+        assert!(spec.key().is_some());
+        let pending = published(&crate::template::known_after_apply_of("net"));
+        let spec = JobSpec::new(&stack, "migrate", "1.0.0", &pending).unwrap();
+        assert_eq!(spec.key(), None, "it runs once net has published");
+    }
+
+    #[test]
     fn a_script_waiting_on_an_output_has_no_key_yet() {
         let stack = stack("echo hi\n");
         let mut spec = JobSpec::new(&stack, "migrate", "1.0.0", &Outputs::new()).unwrap();

@@ -26,20 +26,7 @@ pub async fn read(
     stack: &str,
     env: &str,
 ) -> Result<Option<Published>, AwsError> {
-    let key = state_keys::outputs(stack, env);
-    let Some(stored) = aws.get_object(bucket, &key).await? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&stored.body)
-        .map(Some)
-        .map_err(|e| AwsError::Incomplete {
-            operation: "GetObject",
-            missing: if e.is_data() {
-                "outputs rollstack can read"
-            } else {
-                "a JSON document"
-            },
-        })
+    crate::aws::published_outputs(aws, bucket, stack, env).await
 }
 
 /// Takes back what `stack`/`env` published (its file has no `outputs:` any more, or it

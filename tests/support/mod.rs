@@ -52,6 +52,20 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A CloudFormation template of a queue whose one output gives back its parameter
+/// (`Given`): a stack's way to show the value a parameter was given.
+pub const ECHO: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Given:
+    Type: String
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+Outputs:
+  Given:
+    Value: !Ref Given
+"#;
+
 /// A scratch directory holding `files` (path, contents).
 pub fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");

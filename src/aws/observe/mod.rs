@@ -6,7 +6,7 @@ mod autoscaling;
 mod cloudformation;
 mod images;
 mod launch_templates;
-mod published;
+pub(super) mod published;
 
 pub use autoscaling::Activity;
 use cloudformation::cloudformation;
@@ -55,7 +55,12 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         records(aws, query),
         job_records(aws, query),
         published::read_all(aws, query),
-        published::read(aws, query.publishes_in.as_deref(), &query.stack, &query.env),
+        async {
+            match query.publishes_in.as_deref() {
+                Some(bucket) => published::read(aws, bucket, &query.stack, &query.env).await,
+                None => Ok(None),
+            }
+        },
     )?;
     let foreign = foreign_groups
         .into_iter()
