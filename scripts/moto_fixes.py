@@ -1,4 +1,4 @@
-"""Where moto 5.2.5 (CloudFormation, EC2, S3, IAM access control) differs from AWS in
+"""Where moto 5.2.5 (CloudFormation, EC2, S3, ECR, IAM access control) differs from AWS in
 ways rollstack relies on, patched to behave as AWS does. Imported by `moto_harness.py`
 before the server starts.
 
@@ -437,3 +437,79 @@ def _user_data_of_any_version(self):
 
 
 ec2_launch_templates.LaunchTemplateVersion.user_data = property(_user_data_of_any_version)
+
+from moto.ecr import models as ecr_models
+
+
+def _batch_get_image_as_asked(self, repository_name, registry_id=None, image_ids=None):
+    """AWS answers each image of a `BatchGetImage` with the id it was asked by (the tag
+    asked for, with the digest) and each failure with the id asked for; moto answers with
+    the tag the image was last pushed with (another than asked, for an image with two
+    tags) and a digest not found as tag `"null"`."""
+    answer = _batch_get_image(self, repository_name, registry_id, image_ids)
+    repository = self.repositories[repository_name]
+    images, failures = [], []
+    for asked in image_ids or []:
+        found = [
+            image
+            for image in repository.images
+            if ("imageDigest" in asked and image.get_image_digest() == asked["imageDigest"])
+            or ("imageTag" in asked and asked["imageTag"] in image.image_tags)
+        ]
+        for image in found:
+            images.append(
+                {
+                    "registryId": image.registry_id,
+                    "repositoryName": image.repository_name,
+                    "imageId": {
+                        "imageTag": asked.get("imageTag"),
+                        "imageDigest": image.get_image_digest(),
+                    }
+                    if "imageTag" in asked
+                    else {"imageDigest": image.get_image_digest()},
+                    "imageManifest": image.image_manifest,
+                    "imageManifestMediaType": image.image_manifest_media_type,
+                }
+            )
+        if not found:
+            failures.append(
+                {
+                    "imageId": dict(asked),
+                    "failureCode": "ImageNotFound",
+                    "failureReason": "Requested image not found",
+                }
+            )
+    answer["images"], answer["failures"] = images, failures
+    return answer
+
+
+_batch_get_image = ecr_models.ECRBackend.batch_get_image
+ecr_models.ECRBackend.batch_get_image = _batch_get_image_as_asked
+
+
+def _put_image_keeping_the_image_a_tag_leaves(
+    self, repository_name, image_manifest, image_tag, image_manifest_mediatype=None, digest=None
+):
+    """AWS moves a tag pushed again with another image to the new image and keeps the
+    image it named, untagged (still pulled by its digest, until a lifecycle policy
+    expires it); moto deletes that image when the tag was its only one."""
+    repository = self.repositories.get(repository_name)
+    left = [
+        image
+        for image in (repository.images if repository else [])
+        if image_tag in image.image_tags and image.image_manifest != image_manifest
+    ]
+    pushed = _put_image(
+        self, repository_name, image_manifest, image_tag, image_manifest_mediatype, digest
+    )
+    for image in left:
+        image.remove_tag(image_tag)
+        if not image.image_tags:
+            image.image_tag = None
+        if image not in repository.images:
+            repository.images.append(image)
+    return pushed
+
+
+_put_image = ecr_models.ECRBackend.put_image
+ecr_models.ECRBackend.put_image = _put_image_keeping_the_image_a_tag_leaves

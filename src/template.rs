@@ -9,6 +9,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Value, json};
 
 use crate::model::Stack;
+use crate::model::reference::IMAGE_DIGESTS_KEY;
 
 /// Shown for a CloudFormation output that is not known until its stack is applied.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -44,21 +45,41 @@ pub const JOB_CONTEXT_NAMES: &[&str] =
 /// Outputs of CloudFormation nodes: node -> output name -> value.
 pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
 
-/// Every app of `stack` with its version and artifact, `versions` overriding the file's.
-fn apps(stack: &Stack, versions: &BTreeMap<&str, &str>) -> serde_json::Map<String, Value> {
+/// Every app of `stack` with its version and artifact (or image, with the digest among
+/// `outputs`), `versions` overriding the file's.
+fn apps(
+    stack: &Stack,
+    versions: &BTreeMap<&str, &str>,
+    outputs: &Outputs,
+) -> serde_json::Map<String, Value> {
+    let digests = outputs.get(IMAGE_DIGESTS_KEY);
     stack
         .apps
         .iter()
         .map(|(name, app)| {
             let version = versions.get(name.as_str()).copied().unwrap_or(&app.version);
-            let artifact = stack
-                .releases_bucket
-                .as_ref()
-                .map(|b| format!("s3://{b}/{name}/{version}.tar.gz"));
-            (
-                name.clone(),
-                json!({ "version": version, "artifact": artifact }),
-            )
+            let entry = match &app.image {
+                Some(repository) => {
+                    let digest = digests
+                        .and_then(|d| d.get(name))
+                        .map_or(KNOWN_AFTER_APPLY, String::as_str);
+                    json!({
+                        "version": version,
+                        "image": repository.uri(),
+                        "digest": digest,
+                        "image_ref": repository.pinned(digest),
+                        "registry": repository.host(),
+                    })
+                }
+                None => {
+                    let artifact = stack
+                        .releases_bucket
+                        .as_ref()
+                        .map(|b| format!("s3://{b}/{name}/{version}.tar.gz"));
+                    json!({ "version": version, "artifact": artifact })
+                }
+            };
+            (name.clone(), entry)
         })
         .collect()
 }
@@ -75,7 +96,7 @@ fn stacks(outputs: &Outputs) -> BTreeMap<&str, &BTreeMap<String, String>> {
 /// The context of group `group`'s user data in `stack`.
 pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
     let g = &stack.groups[group];
-    let apps = apps(stack, &BTreeMap::new());
+    let apps = apps(stack, &BTreeMap::new(), outputs);
     let signal_prefix = crate::observe::state_keys::signals(&stack.name, &stack.environment.name);
     json!({
         "stack": stack.name,
@@ -93,7 +114,11 @@ pub fn context(stack: &Stack, group: &str, outputs: &Outputs) -> Value {
 /// The context of job `name`'s script in `stack`, running `version` of its app.
 pub fn job_context(stack: &Stack, name: &str, version: &str, outputs: &Outputs) -> Value {
     let job = &stack.jobs[name];
-    let apps = apps(stack, &BTreeMap::from([(job.app.as_str(), version)]));
+    let apps = apps(
+        stack,
+        &BTreeMap::from([(job.app.as_str(), version)]),
+        outputs,
+    );
     json!({
         "stack": stack.name,
         "env": { "name": stack.environment.name, "ephemeral": stack.environment.ephemeral.is_some() },
@@ -166,10 +191,10 @@ shutdown -h now
     )
 }
 
-/// Placeholder outputs for validation and plans: every declared output is
-/// [`KNOWN_AFTER_APPLY`].
+/// Placeholder outputs for validation and plans: every declared output, and every
+/// app's image digest, is [`KNOWN_AFTER_APPLY`].
 pub fn placeholder_outputs(stack: &Stack) -> Outputs {
-    stack
+    let mut outputs: Outputs = stack
         .cloudformation
         .iter()
         .map(|(name, cfn)| {
@@ -180,7 +205,17 @@ pub fn placeholder_outputs(stack: &Stack) -> Outputs {
                 .collect();
             (name.clone(), outputs)
         })
-        .collect()
+        .collect();
+    let digests: BTreeMap<String, String> = stack
+        .apps
+        .iter()
+        .filter(|(_, app)| app.image.is_some())
+        .map(|(name, _)| (name.clone(), KNOWN_AFTER_APPLY.to_owned()))
+        .collect();
+    if !digests.is_empty() {
+        outputs.insert(IMAGE_DIGESTS_KEY.to_owned(), digests);
+    }
+    outputs
 }
 
 /// Why a template did not render.

@@ -49,6 +49,7 @@ pub struct Aws {
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) route53: aws_sdk_route53::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
     stats: CallStats,
     /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
     endpoint_url: Option<String>,

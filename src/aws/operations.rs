@@ -23,6 +23,8 @@ pub enum Service {
     Route53,
     /// Amazon EC2 Auto Scaling.
     AutoScaling,
+    /// Amazon ECR: the apps' container images.
+    Ecr,
 }
 
 impl Service {
@@ -38,6 +40,7 @@ impl Service {
             Service::Sts => "sts",
             Service::Route53 => "route53",
             Service::AutoScaling => "autoscaling",
+            Service::Ecr => "ecr",
         }
     }
 
@@ -48,6 +51,7 @@ impl Service {
             Service::Route53 => "https://route53.amazonaws.com".to_owned(),
             // CloudWatch's IAM prefix is not its host's.
             Service::CloudWatch => format!("https://monitoring.{region}.amazonaws.com"),
+            Service::Ecr => format!("https://api.ecr.{region}.amazonaws.com"),
             other => format!("https://{}.{region}.amazonaws.com", other.prefix()),
         }
     }
@@ -90,6 +94,8 @@ pub enum Scope {
     AutoScalingCreate,
     /// Auto Scaling groups that carry the environment's tags.
     AutoScalingOwned,
+    /// The ECR repositories of the apps' container images.
+    ImageRepository,
 }
 
 /// One AWS operation rollstack makes.
@@ -199,6 +205,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("DeletePolicy", AutoScaling, "autoscaling:DeletePolicy", true, AutoScalingOwned),
     op("DetachInstances", AutoScaling, "autoscaling:DetachInstances", true, AutoScalingOwned),
     op("DeleteAutoScalingGroup", AutoScaling, "autoscaling:DeleteAutoScalingGroup", true, AutoScalingOwned),
+    op("BatchGetImage", Ecr, "ecr:BatchGetImage", false, ImageRepository),
+    op("DescribeRepositories", Ecr, "ecr:DescribeRepositories", false, ImageRepository),
 ];
 
 /// The operation named `name`, if rollstack makes it.

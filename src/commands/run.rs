@@ -21,7 +21,7 @@ use crate::template::Outputs;
 
 /// Runs the job and exits with its exit code.
 pub fn run(args: &RunJobArgs, reach: &Reach) -> Result<ExitCode, Failure> {
-    let stack = super::load(&args.stack, args.env.as_deref())?;
+    let mut stack = super::load(&args.stack, args.env.as_deref())?;
     let bucket = super::state_bucket(&stack, "run")?;
     let Some(job) = stack.jobs.get(&args.job) else {
         return Err(Failure::Refused {
@@ -37,6 +37,11 @@ pub fn run(args: &RunJobArgs, reach: &Reach) -> Result<ExitCode, Failure> {
             .map(|a| a.version.clone())
             .unwrap_or_default()
     });
+    // The job runs its app at that release: an image's tag resolves as that release's.
+    let app = job.app.clone();
+    if let Some(app) = stack.apps.get_mut(&app) {
+        app.version.clone_from(&version);
+    }
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let aws = super::connect(&stack, reach).await?;
@@ -74,6 +79,15 @@ async fn locked(
     let observed = crate::aws::observe(aws, &Query::for_stack(stack))
         .await
         .map_err(Failure::Aws)?;
+    if let Some(missing) = observed.missing_images.first() {
+        return Err(Failure::Refused {
+            message: format!(
+                "image `{}:{}` of app `{}` is not in ECR",
+                missing.repository, missing.version, missing.app
+            ),
+            hint: "push the image first, or run another `--release`".to_owned(),
+        });
+    }
     let outputs = live_outputs(&observed, stack);
     let spec = match &args.command {
         Some(command) => {
@@ -178,6 +192,7 @@ fn live_outputs(observed: &Observed, stack: &Stack) -> Outputs {
             let live = observed.cloudformation.iter().find(|s| s.name == name)?;
             Some((node.clone(), live.outputs.clone()))
         })
+        .chain(observed.image_digests())
         .collect()
 }
 

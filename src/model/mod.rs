@@ -5,6 +5,7 @@
 
 mod address;
 pub mod autoscaling;
+pub mod container;
 mod job;
 pub mod notify;
 pub mod reference;
@@ -236,8 +237,11 @@ pub const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(24 *
 /// An application at a version.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct App {
-    /// The version to run.
+    /// The version to run: a release tarball's, or an image's tag or `sha256:` digest.
     pub version: String,
+    /// The ECR repository the app's image is in; `None`: the app is a release tarball.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<container::Repository>,
 }
 
 /// A security group and its rules.

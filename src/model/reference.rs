@@ -47,6 +47,10 @@ pub fn stack_outputs_key(stack: &str) -> String {
     format!("stacks.{stack}")
 }
 
+/// Where the apps' image digests (app -> `sha256:...`) are kept among the outputs
+/// templates and launch specs are rendered with: a name no CloudFormation node can have.
+pub const IMAGE_DIGESTS_KEY: &str = "apps.digests";
+
 impl Reference {
     /// Every form a reference takes, for hints.
     pub const FORMS: [&'static str; 7] = [

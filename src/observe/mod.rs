@@ -6,6 +6,7 @@
 
 pub mod autoscaling;
 mod cloudformation;
+pub mod container_images;
 pub mod dns;
 pub mod environments;
 mod identity;
@@ -24,6 +25,7 @@ pub use cloudformation::{
     ChangeAction, DescribedStack, LiveCloudFormation, Replacement, ResourceChange, StackStatus,
     sort_stacks,
 };
+pub use container_images::{ContainerImage, ImageVersion, MissingImage};
 pub use identity::{CallerIdentity, WrongAccount, check_account};
 pub use instance::{InstanceState, LiveInstance, group_of};
 pub use query::Query;
@@ -53,6 +55,8 @@ pub mod tags {
     pub const ROLES: &str = "rollstack:roles";
     /// Space-separated `app@version` of an instance.
     pub const RELEASE: &str = "rollstack:release";
+    /// `app@sha256:0123456789ab ...`: the image digests (shortened) an instance runs.
+    pub const IMAGES: &str = "rollstack:images";
     /// The count a group was last applied with (on its launch template).
     pub const COUNT: &str = "rollstack:count";
     /// The AWS console name.
@@ -131,6 +135,10 @@ pub struct Observed {
     pub images: BTreeMap<ImageRef, ResolvedImage>,
     /// Release artifacts that do not exist.
     pub missing_artifacts: Vec<ArtifactRef>,
+    /// The apps' container images ECR holds, by app.
+    pub container_images: BTreeMap<String, ContainerImage>,
+    /// The apps' container images ECR does not hold.
+    pub missing_images: Vec<MissingImage>,
     /// Resources with a name the file wants but without this environment's ownership
     /// tags: never touched, reported as conflicts. Security groups only count in the
     /// stack's VPC, since their names are unique per VPC.

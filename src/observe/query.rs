@@ -26,6 +26,8 @@ pub struct Query {
     pub images: BTreeMap<String, ImageRef>,
     /// Release artifacts to check.
     pub artifacts: Vec<ArtifactRef>,
+    /// The apps' container images to resolve, by app.
+    pub container_images: BTreeMap<String, super::ImageVersion>,
     /// Image ids to describe (for their root device), not only to use as written.
     pub described_ids: BTreeSet<String>,
     /// Every subnet the stack launches into (the VPC they are in is the stack's).
@@ -51,14 +53,6 @@ impl Query {
     /// What to observe for `stack`.
     pub fn for_stack(stack: &Stack) -> Query {
         let prefix = aws_name(stack, "");
-        let artifacts = match &stack.releases_bucket {
-            Some(bucket) => stack
-                .apps
-                .iter()
-                .map(|(app, a)| ArtifactRef::new(bucket, app, &a.version))
-                .collect(),
-            None => Vec::new(),
-        };
         Query {
             stack: stack.name.clone(),
             env: stack.environment.name.clone(),
@@ -91,7 +85,8 @@ impl Query {
                         .map(|(name, j)| (format!("job.{name}"), j.launch.image.clone())),
                 )
                 .collect(),
-            artifacts,
+            artifacts: artifacts(stack),
+            container_images: super::container_images::wanted(stack),
             described_ids: stack
                 .groups
                 .values()
@@ -135,4 +130,17 @@ impl Query {
     pub fn distinct_images(&self) -> BTreeSet<&ImageRef> {
         self.images.values().collect()
     }
+}
+
+/// The release tarballs of the apps that are not container images.
+fn artifacts(stack: &Stack) -> Vec<ArtifactRef> {
+    let Some(bucket) = &stack.releases_bucket else {
+        return Vec::new();
+    };
+    stack
+        .apps
+        .iter()
+        .filter(|(_, a)| a.image.is_none())
+        .map(|(app, a)| ArtifactRef::new(bucket, app, &a.version))
+        .collect()
 }

@@ -136,6 +136,37 @@ jobs:
     }
 
     /// (version, script, whether the key is the first one's)
+    /// A job of an app that is an image runs the digest the groups roll to.
+    #[test]
+    fn a_job_of_an_image_runs_the_groups_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("migrate.sh"),
+            "docker run {{ apps.web.image_ref }}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("web.sh"),
+            "docker run {{ apps.web.image_ref }}\n",
+        )
+        .unwrap();
+        let file = STACK
+            .replace("  web: { version: \"1.0.0\" }", "  web: { version: \"1.0.0\", image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/web }")
+            .replace("    instance_type: t3.small\n", "    instance_type: t3.small\n    user_data: web.sh\n");
+        let stack = crate::testing::stack_in(dir.path(), &file);
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let outputs = Outputs::from([(
+            crate::model::reference::IMAGE_DIGESTS_KEY.to_owned(),
+            std::collections::BTreeMap::from([("web".to_owned(), digest.clone())]),
+        )]);
+        let job = JobSpec::new(&stack, "migrate", "1.0.0", &outputs).unwrap();
+        let group = crate::plan::spec::LaunchSpec::new(&stack, "www", "ami-0abc1234", &outputs);
+        let pinned =
+            format!("docker run 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@{digest}");
+        assert_eq!(job.script, pinned);
+        assert_eq!(group.user_data.as_deref(), Some(pinned.as_str()));
+    }
+
     #[test]
     fn a_new_release_or_script_is_a_new_key() {
         let first = stack("rake db:migrate # {{ job.release }}\n");

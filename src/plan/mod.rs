@@ -53,6 +53,9 @@ pub struct Plan {
     pub commit: Option<String>,
     /// The image each group launches, resolved once for the whole plan.
     pub images: BTreeMap<String, ResolvedImage>,
+    /// The digest each app's container image tag resolved to, by app: launched as is.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub container_images: BTreeMap<String, crate::observe::ContainerImage>,
     /// The environment's freeze when the plan was made: `apply`, `rollback` and `env up`
     /// refuse until `rollstack unfreeze` (or `--ignore-freeze`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,10 +7,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::model::reference::IMAGE_DIGESTS_KEY;
 use crate::model::{Address, Metadata, RootVolume, Stack};
 use crate::observe::{TagLookup, aws_name, tags};
 use crate::plan::diff::cloudformation::interpolate;
 use crate::template::{self, Outputs};
+
+/// The longest value an EC2 tag takes.
+const MAX_TAG_VALUE: usize = 256;
 
 /// Everything an instance of a group is launched with. Two instances with the same spec
 /// hash are interchangeable.
@@ -29,6 +33,10 @@ pub struct LaunchSpec {
     pub roles: Vec<String>,
     /// `app@version` of every app the roles run.
     pub releases: Vec<String>,
+    /// `app@sha256:...` of every app the roles run that is a container image: the
+    /// digest its tag resolved to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
     /// Rendered user data.
     pub user_data: Option<String>,
     /// IAM instance profile (name or ARN), references resolved.
@@ -86,11 +94,26 @@ impl LaunchSpec {
         outputs: &Outputs,
     ) -> LaunchSpec {
         let g = &stack.groups[group];
-        let releases: BTreeSet<String> = g
+        let apps: BTreeSet<&String> = g
             .roles
             .iter()
             .filter_map(|r| stack.roles.get(r)?.app.as_ref())
-            .filter_map(|app| Some(format!("{app}@{}", stack.apps.get(app)?.version)))
+            .collect();
+        let releases = apps
+            .iter()
+            .filter_map(|app| Some(format!("{app}@{}", stack.apps.get(*app)?.version)))
+            .collect();
+        let digests = outputs.get(IMAGE_DIGESTS_KEY);
+        let images = apps
+            .iter()
+            .filter(|app| stack.apps.get(**app).is_some_and(|a| a.image.is_some()))
+            .map(|app| {
+                let digest = digests.and_then(|d| d.get(*app));
+                format!(
+                    "{app}@{}",
+                    digest.map_or(template::KNOWN_AFTER_APPLY, String::as_str)
+                )
+            })
             .collect();
         LaunchSpec {
             image_id: image_id.to_owned(),
@@ -102,7 +125,8 @@ impl LaunchSpec {
                 .map(|sg| interpolate(stack, sg, &BTreeMap::new(), outputs))
                 .collect(),
             roles: g.roles.clone(),
-            releases: releases.into_iter().collect(),
+            releases,
+            images,
             user_data,
             instance_profile: g
                 .instance_profile
@@ -122,7 +146,8 @@ impl LaunchSpec {
             && !self
                 .shared_security_groups
                 .iter()
-                .any(|sg| template::unknown(sg))
+                .chain(&self.images)
+                .any(|v| template::unknown(v))
     }
 
     /// The spec hash (`rollstack:spec`, stored on every instance): 16 hex digits of the
@@ -150,6 +175,26 @@ impl LaunchSpec {
     /// `web@1.0.0 worker@2.1` (the `rollstack:release` tag).
     pub fn release_tag(&self) -> String {
         self.releases.join(" ")
+    }
+
+    /// `api@sha256:0123456789ab` per image (the `rollstack:images` tag): the digests
+    /// shortened to 12 digits, as many as fit a tag value.
+    pub fn images_tag(&self) -> String {
+        let mut tag = String::new();
+        for image in &self.images {
+            let short = match image.split_once("@sha256:") {
+                Some((app, hex)) => format!("{app}@sha256:{}", &hex[..hex.len().min(12)]),
+                None => image.clone(),
+            };
+            if tag.len() + short.len() + 1 > MAX_TAG_VALUE {
+                break;
+            }
+            if !tag.is_empty() {
+                tag.push(' ');
+            }
+            tag.push_str(&short);
+        }
+        tag
     }
 }
 
@@ -187,6 +232,9 @@ pub fn instance_tags(stack: &Stack, group: &str, spec: &LaunchSpec) -> BTreeMap<
     tags.insert(tags::SPEC.to_owned(), spec.hash());
     tags.insert(tags::ROLES.to_owned(), spec.roles.join(" "));
     tags.insert(tags::RELEASE.to_owned(), spec.release_tag());
+    if !spec.images.is_empty() {
+        tags.insert(tags::IMAGES.to_owned(), spec.images_tag());
+    }
     tags.insert(tags::NAME.to_owned(), aws_name(stack, group));
     tags.extend(user_tags(stack, Some(group)));
     tags
@@ -303,6 +351,7 @@ mod tests {
             shared_security_groups: Vec::new(),
             roles: vec!["web".to_owned(), "pgbouncer".to_owned()],
             releases: vec!["web@1.0.0".to_owned()],
+            images: Vec::new(),
             user_data: Some("#!/bin/sh\necho hi\n".to_owned()),
             instance_profile: None,
             key_name: None,
@@ -333,6 +382,31 @@ mod tests {
             ..spec()
         };
         assert_eq!(full.hash(), PINNED_FULL);
+    }
+
+    /// An app that is an image puts its digest in the spec (so a new digest is a new
+    /// spec) and, shortened, in the `rollstack:images` tag.
+    #[test]
+    fn an_image_digest_is_part_of_the_spec() {
+        let stack = crate::testing::stack_from_yaml(
+            "rollstack: 1\nstack: shop\nregion: us-east-1\napps:\n  api: { image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/api, version: \"1.0\" }\nroles:\n  api: { app: api }\ngroups:\n  api: { roles: [api], count: 1, image: ami-0abc1234, instance_type: t3.micro }\n",
+        );
+        let digest = |hex: char| format!("sha256:{}", hex.to_string().repeat(64));
+        let outputs = |hex: char| {
+            Outputs::from([(
+                IMAGE_DIGESTS_KEY.to_owned(),
+                BTreeMap::from([("api".to_owned(), digest(hex))]),
+            )])
+        };
+        let first = LaunchSpec::new(&stack, "api", "ami-0abc1234", &outputs('a'));
+        assert_eq!(first.images, vec![format!("api@{}", digest('a'))]);
+        assert_eq!(first.releases, vec!["api@1.0".to_owned()]);
+        assert!(first.is_known());
+        assert_eq!(first.images_tag(), "api@sha256:aaaaaaaaaaaa");
+        let moved = LaunchSpec::new(&stack, "api", "ami-0abc1234", &outputs('b'));
+        assert_ne!(first.hash(), moved.hash());
+        let unresolved = LaunchSpec::new(&stack, "api", "ami-0abc1234", &Outputs::new());
+        assert!(!unresolved.is_known());
     }
 
     const PINNED_PLAIN: &str = "ab1dfd913dfa8568";

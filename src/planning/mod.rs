@@ -95,6 +95,17 @@ pub async fn plan(aws: &Aws, request: &Request<'_>) -> Result<Planned, PlanningE
                 observed.images.insert(g.image.clone(), image.clone());
             }
         }
+        // The digests the plan resolved are the ones launched, wherever the tags moved.
+        for (app, image) in &saved.container_images {
+            if stack
+                .apps
+                .get(app)
+                .is_some_and(|a| a.version == image.version)
+            {
+                observed.missing_images.retain(|m| &m.app != app);
+                observed.container_images.insert(app.clone(), image.clone());
+            }
+        }
     }
     let (mut plan, observed) = plan::diff(stack, observed, request.environment, request.redactor)
         .map_err(PlanningError::Plan)?;

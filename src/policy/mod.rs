@@ -7,6 +7,7 @@
 mod autoscaling;
 mod cloudformation;
 mod document;
+mod images;
 
 use std::collections::BTreeMap;
 
@@ -166,6 +167,7 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
         ));
     }
     statements.extend(release_reads(stack, arns));
+    statements.extend(images::reads(stack));
     statements.extend(autoscaling::reads(stack));
     statements.extend(published_reads(stack, arns));
     if uses_traffic(stack) || autoscaling::reads(stack).is_some() {
@@ -214,8 +216,9 @@ fn release_reads(stack: &Stack, arns: &Arns) -> Option<Statement> {
     let bucket = stack.releases_bucket.as_ref()?;
     let objects = stack
         .apps
-        .keys()
-        .map(|app| arns.s3(&format!("{bucket}/{app}/*")));
+        .iter()
+        .filter(|(_, a)| a.image.is_none())
+        .map(|(app, _)| arns.s3(&format!("{bucket}/{app}/*")));
     Some(Statement::new(
         "ReadReleases",
         actions(Scope::ReleaseObject, false),
@@ -454,6 +457,7 @@ pub fn named_profiles(stack: &Stack) -> Vec<String> {
 /// and their jobs' results.
 fn instance(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     let mut statements: Vec<Statement> = release_reads(stack, arns).into_iter().collect();
+    statements.extend(images::pulls(stack));
     let signals = stack
         .roles
         .values()

@@ -54,6 +54,8 @@ fn apply_allows_every_operation_plan_and_apply_make() {
             Scope::TrafficRead | Scope::TargetGroup | Scope::HostedZone => {}
             // Only for stacks with `autoscaling:`: `autoscaling_is_allowed_when_used`.
             Scope::AutoScalingRead | Scope::AutoScalingCreate | Scope::AutoScalingOwned => {}
+            // Only for apps that are images: `image_repositories_are_read_and_pulled_when_used`.
+            Scope::ImageRepository => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
             _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
         }
@@ -74,6 +76,7 @@ fn plan_allows_the_reads_and_no_write() {
                 | Scope::HostedZone
                 | Scope::Identity
                 | Scope::AutoScalingRead
+                | Scope::ImageRepository
         ) {
             continue;
         }
@@ -273,6 +276,48 @@ fn records_are_allowed_in_the_zone_of_the_stack_only() {
     let plan = build(&stack, Purpose::Plan, &arns, &BTreeMap::new()).document;
     assert!(plan.actions().contains(&"route53:ListResourceRecordSets"));
     assert!(!plan.actions().contains(&"route53:ChangeResourceRecordSets"));
+}
+
+#[test]
+fn image_repositories_are_read_and_pulled_when_used() {
+    let mut stack = shop("prod");
+    let arns = Arns::new("us-east-1", "123456789012");
+    let build_for =
+        |stack: &Stack, purpose| build(stack, purpose, &arns, &BTreeMap::new()).document;
+    assert!(
+        !build_for(&stack, Purpose::Apply)
+            .actions()
+            .iter()
+            .any(|a| a.starts_with("ecr:"))
+    );
+    let repository = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/web";
+    stack.apps.get_mut("web").unwrap().image =
+        Some(crate::model::container::Repository::parse(repository).unwrap());
+    let arn = "arn:aws:ecr:eu-west-1:210987654321:repository/team/web".to_owned();
+    for purpose in [Purpose::Plan, Purpose::Apply] {
+        let document = build_for(&stack, purpose);
+        let reads = statement(&document, "ReadContainerImages");
+        assert_eq!(
+            reads.action,
+            ["ecr:BatchGetImage", "ecr:DescribeRepositories"]
+        );
+        assert_eq!(reads.resource, std::slice::from_ref(&arn));
+        // The app's tarball is no longer read.
+        let releases = serde_json::to_string(&document).unwrap();
+        assert!(!releases.contains("acme-releases/web/*"), "{releases}");
+    }
+    let instance = build_for(&stack, Purpose::Instance);
+    let pulls = statement(&instance, "PullContainerImages");
+    assert_eq!(
+        pulls.action,
+        [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer"
+        ]
+    );
+    assert_eq!(pulls.resource, [arn]);
+    assert_eq!(statement(&instance, "LogInToEcr").resource, ["*"]);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod autoscaling;
 mod cloudformation;
+mod container_images;
 mod images;
 mod launch_templates;
 pub(super) mod published;
@@ -11,6 +12,7 @@ pub(super) mod published;
 pub use autoscaling::Activity;
 use cloudformation::cloudformation;
 pub(in crate::aws) use cloudformation::described_stacks;
+use container_images::container_images;
 use images::{images, missing_artifacts};
 pub(in crate::aws) use launch_templates::describe_launch_templates;
 use launch_templates::launch_templates;
@@ -34,9 +36,17 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         security_groups(aws, query),
         launch_templates(aws, query),
     )?;
-    let (images, missing_artifacts, (cloudformation, foreign_stacks), vpcs, autoscaling) = tokio::try_join!(
+    let (
+        images,
+        missing_artifacts,
+        (container_images, missing_images),
+        (cloudformation, foreign_stacks),
+        vpcs,
+        autoscaling,
+    ) = tokio::try_join!(
         images(aws, query),
         missing_artifacts(aws, &query.artifacts),
+        container_images(aws, query),
         cloudformation(aws, query),
         vpcs(aws, &query.subnets),
         autoscaling_groups(aws, query, &launch_templates),
@@ -81,6 +91,8 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         cloudformation,
         images,
         missing_artifacts,
+        container_images,
+        missing_images,
         foreign,
         vpcs,
         target_groups,

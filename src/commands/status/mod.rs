@@ -159,6 +159,7 @@ async fn status(stack: &Stack, reach: &Reach) -> Result<Status, Failure> {
             outputs.insert(node.to_owned(), live.outputs.clone());
         }
     }
+    outputs.extend(observed.image_digests());
     let status = Status {
         stack: stack.name.clone(),
         environment: stack.environment.name.clone(),

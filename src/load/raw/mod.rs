@@ -161,9 +161,18 @@ pub struct RawReleases {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawApp {
-    /// The version to run, e.g. `2024.11.3`. Quote it if it looks like a number.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9._+-]{1,128}$"))]
+    /// The version to run, e.g. `2024.11.3`. Quote it if it looks like a number. With
+    /// `image`: the image's tag, or `sha256:...` to pin its digest.
+    #[schemars(regex(pattern = r"^([A-Za-z0-9._+-]{1,128}|sha256:[a-f0-9]{64})$"))]
     pub version: String,
+    /// The app is a container image in this ECR repository
+    /// (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`), not a release tarball; plans
+    /// resolve `version` to the image's digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]{2,256}$"
+    ))]
+    pub image: Option<String>,
 }
 
 /// A security group.

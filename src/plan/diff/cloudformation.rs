@@ -15,7 +15,8 @@ pub type EnvironmentValues = BTreeMap<String, String>;
 
 /// Diffs every CloudFormation node (in dependency order, so outputs flow), and every
 /// owned stack the file no longer has. Returns the outputs known after the diff (the
-/// other stacks' published ones among them, `${stacks.STACK.OUTPUT}`).
+/// other stacks' published ones among them, `${stacks.STACK.OUTPUT}`, and the apps'
+/// image digests).
 pub fn diff(
     stack: &Stack,
     observed: &Observed,
@@ -30,6 +31,7 @@ pub fn diff(
             let values = published.as_ref()?.outputs.clone();
             Some((crate::model::reference::stack_outputs_key(producer), values))
         })
+        .chain(observed.image_digests())
         .collect();
     let mut out = Vec::new();
     let security_groups = observed.security_group_ids(stack);

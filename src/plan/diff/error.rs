@@ -1,7 +1,7 @@
 //! Why there is no plan.
 
 use crate::model::Address;
-use crate::observe::{ArtifactRef, ForeignKind};
+use crate::observe::{ArtifactRef, ForeignKind, MissingImage};
 
 /// Why there is no plan: each is reported, and the plan fails with exit 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,6 +9,9 @@ pub enum PlanError {
     /// A release artifact does not exist.
     #[error("release artifact of app `{}` version `{}` not found: `{}`", .0.app, .0.version, .0.url())]
     MissingArtifact(ArtifactRef),
+    /// An app's container image is not in ECR (or its repository is not).
+    #[error("{}", missing_image(.0))]
+    MissingImage(MissingImage),
     /// No image matches a lookup.
     #[error("no image matches {image} for `{address}`")]
     NoImage {
@@ -111,6 +114,20 @@ impl PlanError {
                 a.url(),
                 a.app
             ),
+            PlanError::MissingImage(m) if m.no_repository => format!(
+                "create the repository (`aws ecr create-repository --repository-name {}`), or correct `apps.{}.image`",
+                m.repository.split_once('/').map_or(m.repository.as_str(), |(_, name)| name),
+                m.app
+            ),
+            PlanError::MissingImage(m) if crate::model::container::is_digest(&m.version) => format!(
+                "list the repository's digests (`aws ecr describe-images --repository-name {}`), or set `apps.{}.version` to a pushed tag",
+                m.repository.split_once('/').map_or(m.repository.as_str(), |(_, name)| name),
+                m.app
+            ),
+            PlanError::MissingImage(m) => format!(
+                "push the image first (`docker push {}:{}`), or set `apps.{}.version` to a pushed tag",
+                m.repository, m.version, m.app
+            ),
             PlanError::NoImage { .. } => {
                 "check the name pattern and owner with `aws ec2 describe-images --owners OWNER --filters Name=name,Values=PATTERN`".to_owned()
             }
@@ -145,5 +162,24 @@ impl PlanError {
                 "check the name with `aws cloudwatch describe-alarms --alarm-names NAME`, or create the alarm first".to_owned()
             }
         }
+    }
+}
+
+fn missing_image(m: &MissingImage) -> String {
+    if m.no_repository {
+        format!(
+            "repository `{}` of app `{}` not found in ECR",
+            m.repository, m.app
+        )
+    } else if crate::model::container::is_digest(&m.version) {
+        format!(
+            "image `{}@{}` of app `{}` not found in ECR",
+            m.repository, m.version, m.app
+        )
+    } else {
+        format!(
+            "image tag `{}` of app `{}` not found in ECR: `{}:{}`",
+            m.version, m.app, m.repository, m.version
+        )
     }
 }

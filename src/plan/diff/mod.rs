@@ -90,6 +90,7 @@ pub fn diff(
         identity: None,
         commit: None,
         images,
+        container_images: observed.container_images.clone(),
         freeze: None,
         warnings: Vec::new(),
         moves,
@@ -144,6 +145,13 @@ fn preflight(
         .iter()
         .cloned()
         .map(PlanError::MissingArtifact)
+        .chain(
+            observed
+                .missing_images
+                .iter()
+                .cloned()
+                .map(PlanError::MissingImage),
+        )
         .collect();
     errors.extend(
         observed

@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::{
-    WARNING_TITLE, detail_lines, dns_follow_line, dns_lines, effective, headline, move_lines,
-    output_lines,
+    WARNING_TITLE, container_image_lines, detail_lines, dns_follow_line, dns_lines, effective,
+    headline, move_lines, mutable_tag_lines, output_lines,
 };
 use crate::plan::Plan;
 
@@ -152,6 +152,20 @@ fn alerts(out: &mut String, plan: &Plan) {
         let _ = writeln!(out, "> [!CAUTION]\n> **{WARNING_TITLE}**\n>");
         for warning in &plan.warnings {
             let _ = writeln!(out, "> - `{}`: {}", warning.address, cell(&warning.message));
+        }
+        out.push('\n');
+    }
+    let resolved = container_image_lines(plan);
+    if !resolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!NOTE]\n> **Container images resolved from tags**\n>"
+        );
+        for line in resolved {
+            let _ = writeln!(out, "> - `{line}`");
+        }
+        for line in mutable_tag_lines(plan) {
+            let _ = writeln!(out, "> - {}", cell(&line));
         }
         out.push('\n');
     }

@@ -52,6 +52,35 @@ pub fn output_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// One line per app whose image tag resolved to a digest:
+/// `app.api: REPO:TAG -> sha256:...` (a pinned digest needs no line).
+pub fn container_image_lines(plan: &Plan) -> Vec<String> {
+    plan.container_images
+        .iter()
+        .filter(|(_, i)| i.version != i.digest)
+        .map(|(app, i)| format!("app.{app}: {}:{} -> {}", i.repository, i.version, i.digest))
+        .collect()
+}
+
+/// The repositories whose tags may move that the plan resolves tags in, once each: a
+/// tag pushed again deploys another image.
+pub fn mutable_tag_lines(plan: &Plan) -> Vec<String> {
+    let repositories: std::collections::BTreeSet<&str> = plan
+        .container_images
+        .values()
+        .filter(|i| i.mutable_tags && i.version != i.digest)
+        .map(|i| i.repository.as_str())
+        .collect();
+    repositories
+        .into_iter()
+        .map(|r| {
+            format!(
+                "tags of `{r}` are mutable: a tag pushed again deploys another image (pin `sha256:` digests, or make the repository's tags immutable)"
+            )
+        })
+        .collect()
+}
+
 /// `DNS: the records of group.www move with its rollout ...`, when a rollout moves some.
 pub fn dns_follow_line(plan: &Plan) -> Option<String> {
     if plan.dns_follow.is_empty() {
@@ -162,8 +191,13 @@ fn group_lines(lines: &mut Vec<String>, action: Action, g: &GroupChange) {
     if let Some(spec) = &g.launch_spec
         && action != Action::NoOp
     {
+        let images = if spec.images.is_empty() {
+            String::new()
+        } else {
+            format!("; images {}", spec.images_tag())
+        };
         lines.push(format!(
-            "  launch: {} {} (roles {}; releases {})",
+            "  launch: {} {} (roles {}; releases {}{images})",
             spec.instance_type,
             spec.image_id,
             spec.roles.join(" "),

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::{
-    WARNING_TITLE, detail_lines, dns_follow_line, dns_lines, effective, headline, move_lines,
-    output_lines,
+    WARNING_TITLE, container_image_lines, detail_lines, dns_follow_line, dns_lines, effective,
+    headline, move_lines, mutable_tag_lines, output_lines,
 };
 use crate::plan::{Action, Plan};
 
@@ -122,6 +122,16 @@ fn header(out: &mut String, plan: &Plan, paint: &Paint) {
                 image.id,
                 image.name.as_deref().unwrap_or_default()
             );
+        }
+    }
+    let containers = container_image_lines(plan);
+    if !containers.is_empty() {
+        let _ = writeln!(out, "\nContainer images:");
+        for line in containers {
+            let _ = writeln!(out, "  {line}");
+        }
+        for line in mutable_tag_lines(plan) {
+            let _ = writeln!(out, "  {} {line}", paint.paint(YELLOW, "!"));
         }
     }
 }

@@ -16,6 +16,7 @@ use super::formats;
 use super::launch;
 use super::references::Names;
 use crate::load::raw::*;
+use crate::model::container::Repository;
 use crate::model::*;
 
 /// Builds the model of environment `environment` from `raw`.
@@ -280,25 +281,55 @@ fn top_level(checker: &mut Checker, raw: &RawStack) -> Vec<String> {
     subnets
 }
 
-/// The apps, their versions checked.
+/// The apps, their versions (and images) checked.
 fn apps(checker: &mut Checker, raw: &RawStack) -> BTreeMap<String, App> {
     raw.apps
         .iter()
         .map(|(name, app)| {
-            checker.format(
-                &format!("apps.{name}.version"),
-                &app.version,
-                formats::version,
-                "version",
-            );
-            (
-                name.clone(),
-                App {
-                    version: app.version.clone(),
-                },
-            )
+            let image = app.image.as_ref().and_then(|uri| {
+                Repository::parse(uri)
+                    .map_err(|expected| {
+                        checker.error_at_value(
+                            &format!("apps.{name}.image"),
+                            format!("invalid image repository `{uri}`"),
+                            &expected,
+                            Some("name the repository only; `version` is its tag or `sha256:` digest".to_owned()),
+                        )
+                    })
+                    .ok()
+            });
+            app_version(checker, name, &app.version, app.image.is_some());
+            let app = App {
+                version: app.version.clone(),
+                image,
+            };
+            (name.clone(), app)
         })
         .collect()
+}
+
+/// An image's version is a tag or a `sha256:` digest; a tarball's, a version name.
+fn app_version(checker: &mut Checker, name: &str, version: &str, image: bool) {
+    let path = format!("apps.{name}.version");
+    if image {
+        if !container::is_tag(version) && !container::is_digest(version) {
+            checker.error_at_value(
+                &path,
+                format!("invalid image version `{version}`"),
+                "an image tag (letters, digits, `_`, `.`, `-`) or `sha256:` and 64 hex digits",
+                None,
+            );
+        }
+    } else if container::is_digest(version) {
+        checker.error_at_value(
+            &path,
+            format!("app `{name}` pins a digest, but has no `image`"),
+            "a release version, such as `2024.11.3`",
+            Some("add `image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`".to_owned()),
+        );
+    } else {
+        checker.format(&path, version, formats::version, "version");
+    }
 }
 
 fn role(checker: &mut Checker, names: &Names, raw: &RawStack, name: &str, role: &RawRole) -> Role {
@@ -311,7 +342,7 @@ fn role(checker: &mut Checker, names: &Names, raw: &RawStack, name: &str, role: 
                 "an app defined under `apps`",
                 e.hint,
             );
-        } else if raw.releases.is_none() {
+        } else if raw.releases.is_none() && raw.apps.get(app).is_some_and(|a| a.image.is_none()) {
             checker.error_at_value(
                 &format!("{path}.app"),
                 format!("role `{name}` runs app `{app}`, but the file has no `releases.bucket`"),

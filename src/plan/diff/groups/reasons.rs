@@ -34,6 +34,8 @@ pub(super) fn spec_reason(
             spec.release_tag(),
             if downgrade { " (downgrade)" } else { "" }
         ));
+    } else {
+        parts.extend(moved_tags(old.tag(tags::IMAGES).unwrap_or_default(), spec));
     }
     if *old.instance_type != *spec.instance_type {
         parts.push(format!(
@@ -69,6 +71,27 @@ pub(super) fn spec_reason(
         parts.push("launch spec changed".to_owned());
     }
     parts.join("; ")
+}
+
+/// `image digest changed for tag T` for each app of `spec` running the same tag as
+/// before (`old_images`, the `rollstack:images` tag) at another digest.
+fn moved_tags(old_images: &str, spec: &LaunchSpec) -> Vec<String> {
+    let new_images = spec.images_tag();
+    let digest_of = |tag: &str, app: &str| {
+        tag.split_whitespace()
+            .filter_map(|i| i.split_once('@'))
+            .find(|(a, _)| *a == app)
+            .map(|(_, d)| d.to_owned())
+    };
+    spec.releases
+        .iter()
+        .filter_map(|r| r.split_once('@'))
+        .filter(|(app, _)| {
+            let (before, after) = (digest_of(old_images, app), digest_of(&new_images, app));
+            before.is_some() && after.is_some() && before != after
+        })
+        .map(|(_, version)| format!("image digest changed for tag {version}"))
+        .collect()
 }
 
 /// What an update that only looks after the launch template does, in words.
