@@ -7,9 +7,8 @@ mod support;
 
 use std::path::Path;
 
-use aws_sdk_ec2::types::{Filter, InstanceAttributeName};
-use support::web::assert_ok;
-use support::{rollstack_aws, scratch, stderr, stdout};
+use support::web::{assert_ok, running, user_data};
+use support::{Clients, rollstack_aws, scratch, stderr, stdout};
 
 const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
@@ -69,7 +68,7 @@ async fn push(ecr: &aws_sdk_ecr::Client, repository: &str, layer: &str, tag: &st
         .to_owned()
 }
 
-async fn setup(name: &str) -> (aws_sdk_ecr::Client, aws_sdk_ec2::Client, tempfile::TempDir) {
+async fn setup(name: &str) -> (aws_sdk_ecr::Client, Clients, tempfile::TempDir) {
     let config = support::moto().sdk_config().await;
     let clients = support::moto().clients().await;
     clients
@@ -85,7 +84,7 @@ async fn setup(name: &str) -> (aws_sdk_ecr::Client, aws_sdk_ec2::Client, tempfil
         .send()
         .await
         .unwrap();
-    (ecr, clients.ec2, scratch(&[("api.sh.j2", USER_DATA)]))
+    (ecr, clients, scratch(&[("api.sh.j2", USER_DATA)]))
 }
 
 fn write(dir: &Path, name: &str, version: &str) {
@@ -108,39 +107,9 @@ fn apply(dir: &Path) {
 }
 
 /// The user data and `rollstack:images` tag of each running instance of stack `name`.
-async fn fleet(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<(String, String)> {
-    let described = ec2
-        .describe_instances()
-        .filters(
-            Filter::builder()
-                .name("tag:rollstack:stack")
-                .values(name)
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("running")
-                .values("pending")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+async fn fleet(c: &Clients, name: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for instance in described.reservations().iter().flat_map(|r| r.instances()) {
-        let attribute = ec2
-            .describe_instance_attribute()
-            .instance_id(instance.instance_id().unwrap())
-            .attribute(InstanceAttributeName::UserData)
-            .send()
-            .await
-            .unwrap();
-        let data = attribute
-            .user_data()
-            .and_then(|d| d.value())
-            .unwrap_or_default();
-        let user_data = String::from_utf8(aws_smithy_types::base64::decode(data).unwrap()).unwrap();
+    for instance in running(c, name).await {
         let tag = instance
             .tags()
             .iter()
@@ -148,7 +117,7 @@ async fn fleet(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<(String, String)> {
             .and_then(|t| t.value())
             .unwrap_or_default()
             .to_owned();
-        found.push((user_data, tag));
+        found.push((user_data(c, instance.instance_id().unwrap()).await, tag));
     }
     found
 }
@@ -160,7 +129,7 @@ fn plan(dir: &Path) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tag_runs_by_its_digest_and_a_tag_pushed_again_replaces() {
     let name = "img-tag";
-    let (ecr, ec2, dir) = setup(name).await;
+    let (ecr, c, dir) = setup(name).await;
     let dir = dir.path();
     let first = push(&ecr, name, "layer-one", "2024.11.3").await;
     write(dir, name, "2024.11.3");
@@ -179,7 +148,7 @@ async fn a_tag_runs_by_its_digest_and_a_tag_pushed_again_replaces() {
     assert_eq!(text.matches(&warning).count(), 1, "{text}");
 
     apply(dir);
-    let running = fleet(&ec2, name).await;
+    let running = fleet(&c, name).await;
     assert_eq!(running.len(), 2);
     for (user_data, tag) in &running {
         assert!(
@@ -208,7 +177,7 @@ async fn a_tag_runs_by_its_digest_and_a_tag_pushed_again_replaces() {
     settings.add_filter(r"\bi-[0-9a-f]{8,17}\b", "i-[id]");
     settings.bind(|| insta::assert_snapshot!("images_tag_pushed_again", text));
     apply(dir);
-    for (user_data, _) in fleet(&ec2, name).await {
+    for (user_data, _) in fleet(&c, name).await {
         assert!(user_data.contains(&format!("@{second}")), "{user_data}");
     }
     let clean = plan(dir);
@@ -224,7 +193,7 @@ async fn a_tag_runs_by_its_digest_and_a_tag_pushed_again_replaces() {
         stdout(&pinned)
     );
     apply(dir);
-    for (user_data, _) in fleet(&ec2, name).await {
+    for (user_data, _) in fleet(&c, name).await {
         assert!(
             user_data.contains(&format!("docker pull {repository}@{first}")),
             "{user_data}"

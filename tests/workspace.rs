@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 
 use aws_sdk_ec2::types::Filter;
-use support::web::clients;
+use support::web::{clients, instance_user_data, running};
 use support::{Clients, ECHO, rollstack, rollstack_aws, scratch, stderr, stdout};
 
 /// A queue with its URL as an output.
@@ -105,34 +105,6 @@ async fn state_buckets(c: &Clients, names: &[String]) {
     }
 }
 
-/// The running instances of stack `name`.
-async fn running(c: &Clients, name: &str) -> Vec<aws_sdk_ec2::types::Instance> {
-    let described = c
-        .ec2
-        .describe_instances()
-        .filters(
-            Filter::builder()
-                .name("tag:rollstack:stack")
-                .values(name)
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("running")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    described
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .cloned()
-        .collect()
-}
-
 /// The security groups of each running instance of stack `name`.
 async fn instance_security_groups(c: &Clients, name: &str) -> Vec<Vec<String>> {
     running(c, name)
@@ -145,27 +117,6 @@ async fn instance_security_groups(c: &Clients, name: &str) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
-}
-
-/// The user data of each running instance of stack `name`.
-async fn instance_user_data(c: &Clients, name: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for instance in running(c, name).await {
-        let attribute = c
-            .ec2
-            .describe_instance_attribute()
-            .instance_id(instance.instance_id().unwrap())
-            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
-            .send()
-            .await
-            .unwrap();
-        let data = attribute
-            .user_data()
-            .and_then(|d| d.value())
-            .unwrap_or_default();
-        found.push(String::from_utf8(aws_smithy_types::base64::decode(data).unwrap()).unwrap());
-    }
-    found
 }
 
 /// The published outputs of stack `name`.

@@ -241,3 +241,57 @@ impl Poller {
         self.thread.take().unwrap().join().unwrap()
     }
 }
+
+/// The running instances of stack `name`.
+pub async fn running(c: &Clients, name: &str) -> Vec<aws_sdk_ec2::types::Instance> {
+    let described = c
+        .ec2
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name("tag:rollstack:stack")
+                .values(name)
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name("instance-state-name")
+                .values("running")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .cloned()
+        .collect()
+}
+
+/// The user data of each running instance of stack `name`.
+pub async fn instance_user_data(c: &Clients, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for instance in running(c, name).await {
+        found.push(user_data(c, instance.instance_id().unwrap()).await);
+    }
+    found
+}
+
+/// The user data instance `id` was launched with.
+pub async fn user_data(c: &Clients, id: &str) -> String {
+    let attribute = c
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        .send()
+        .await
+        .unwrap();
+    let data = attribute
+        .user_data()
+        .and_then(|d| d.value())
+        .unwrap_or_default();
+    String::from_utf8(aws_smithy_types::base64::decode(data).unwrap()).unwrap()
+}
