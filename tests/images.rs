@@ -289,3 +289,64 @@ async fn an_immutable_repository_has_no_warning_and_policies_name_the_repository
     );
     assert_eq!(reads["Resource"], serde_json::json!([arn]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_and_a_rollback_launch_the_digests_they_were_made_with() {
+    let name = "img-exact";
+    let (ecr, c, dir) = setup(name).await;
+    let dir = dir.path();
+    let repository = format!("{REGISTRY}/{name}");
+    let first = push(&ecr, name, "layer-e1", "stable").await;
+    write(dir, name, "stable");
+    apply(dir);
+
+    // Planned at the tag's second image; applied after a third was pushed under it.
+    let second = push(&ecr, name, "layer-e2", "stable").await;
+    let saved = rollstack_aws(dir, &["plan", "stack.yaml", "--out", "plan.json"], &[]);
+    assert_ok(&saved, "plan --out");
+    let third = push(&ecr, name, "layer-e3", "stable").await;
+    let applied = rollstack_aws(
+        dir,
+        &[
+            "apply",
+            "plan.json",
+            "--auto-approve",
+            "--poll-interval",
+            "200ms",
+        ],
+        &[],
+    );
+    assert_ok(&applied, "apply plan.json");
+    for (user_data, _) in fleet(&c, name).await {
+        assert!(
+            user_data.contains(&format!("{repository}@{second}")),
+            "{user_data}"
+        );
+    }
+    let text = stdout(&plan(dir));
+    assert!(text.contains(&format!("-> {third}")), "{text}");
+    assert!(
+        text.contains("image digest changed for tag stable"),
+        "{text}"
+    );
+
+    // A rollback runs the digest the entry launched, not what the tag names now.
+    let rollback = rollstack_aws(
+        dir,
+        &[
+            "rollback",
+            "stack.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "200ms",
+        ],
+        &[],
+    );
+    assert_ok(&rollback, "rollback");
+    for (user_data, _) in fleet(&c, name).await {
+        assert!(
+            user_data.contains(&format!("{repository}@{first}")),
+            "{user_data}"
+        );
+    }
+}

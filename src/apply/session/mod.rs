@@ -267,7 +267,7 @@ impl Session {
             froze: None,
             identity: plan.identity.clone(),
             run: self.workspace_run.clone(),
-            model: redacted_model(redactor, &plan.model),
+            model: pinned_images(redacted_model(redactor, &plan.model), plan),
         }
     }
 
@@ -401,6 +401,17 @@ fn print(redactor: &Redactor, text: &str) -> Result<(), SessionError> {
 fn redacted_model(redactor: &Redactor, model: &serde_json::Value) -> serde_json::Value {
     let text = serde_json::to_string(model).unwrap_or_default();
     serde_json::from_str(&redactor.redact(&text)).unwrap_or_default()
+}
+
+/// The model a rollback to this entry restores runs the image digests this apply
+/// launched, not whatever their tags name by then: each app's version is its digest.
+fn pinned_images(mut model: serde_json::Value, plan: &Plan) -> serde_json::Value {
+    for (app, image) in &plan.container_images {
+        if let Some(version) = model.pointer_mut(&format!("/apps/{app}/version")) {
+            *version = serde_json::Value::String(image.digest.clone());
+        }
+    }
+    model
 }
 
 /// Retags the live resources of each `moved` group as its new address: one
