@@ -23,6 +23,7 @@ pub mod observe;
 pub mod plan;
 pub mod planning;
 pub mod policy;
+pub mod release;
 pub mod rollout;
 pub mod schema;
 pub mod state;

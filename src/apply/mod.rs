@@ -13,6 +13,7 @@ mod observer;
 pub mod progress;
 mod security_group;
 pub mod session;
+mod site;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -362,5 +363,6 @@ async fn apply_node(executor: &Executor, change: &Change) -> NodeOutcome {
             cloudformation::apply(executor, name, change.action, detail).await
         }
         Detail::Job(detail) => job::apply(executor, name, change.action, detail).await,
+        Detail::Site(detail) => site::apply(executor, name, change.action, detail).await,
     }
 }

@@ -17,6 +17,7 @@ mod observe;
 pub mod operations;
 mod patience;
 mod route53;
+mod site;
 mod state;
 mod stats;
 mod traffic;
@@ -34,6 +35,7 @@ pub use launch_template::LaunchVersion;
 pub use observe::published::read as published_outputs;
 pub use observe::{Activity, observe};
 pub use patience::Patience;
+pub use site::{SiteObject, Uploaded};
 pub use state::{Condition, Listed, Stored, Written};
 pub use stats::{CallStats, OperationStats};
 

@@ -96,6 +96,8 @@ pub enum Scope {
     AutoScalingOwned,
     /// The ECR repositories of the apps' container images.
     ImageRepository,
+    /// The objects rollstack writes in the buckets of the static sites.
+    SiteObject,
 }
 
 /// One AWS operation rollstack makes.
@@ -205,6 +207,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("DeletePolicy", AutoScaling, "autoscaling:DeletePolicy", true, AutoScalingOwned),
     op("DetachInstances", AutoScaling, "autoscaling:DetachInstances", true, AutoScalingOwned),
     op("DeleteAutoScalingGroup", AutoScaling, "autoscaling:DeleteAutoScalingGroup", true, AutoScalingOwned),
+    op("CopyObject", S3, "s3:PutObject", true, SiteObject),
+    op("DeleteObjects", S3, "s3:DeleteObject", true, SiteObject),
     op("BatchGetImage", Ecr, "ecr:BatchGetImage", false, ImageRepository),
     op("DescribeRepositories", Ecr, "ecr:DescribeRepositories", false, ImageRepository),
 ];

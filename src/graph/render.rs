@@ -69,5 +69,6 @@ fn color(address: &Address) -> &'static str {
         Address::CloudFormation(_) => "#fce8e6",
         Address::Group(_) => "#e6f4ea",
         Address::Job(_) => "#f3e8fd",
+        Address::Site(_) => "#e0f7fa",
     }
 }

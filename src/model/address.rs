@@ -22,6 +22,8 @@ pub enum Address {
     Group(String),
     /// A release job.
     Job(String),
+    /// A static site.
+    Site(String),
 }
 
 impl Address {
@@ -34,6 +36,7 @@ impl Address {
             Address::CloudFormation(_) => "cloudformation",
             Address::Group(_) => "group",
             Address::Job(_) => "job",
+            Address::Site(_) => "site",
         }
     }
 
@@ -45,7 +48,8 @@ impl Address {
             | Address::SecurityGroupRules(n)
             | Address::CloudFormation(n)
             | Address::Group(n)
-            | Address::Job(n) => n,
+            | Address::Job(n)
+            | Address::Site(n) => n,
         }
     }
 }
@@ -55,7 +59,7 @@ impl Address {
     /// jobs) go before the stacks and groups they use, rules before the groups they name.
     pub fn delete_rank(&self) -> u8 {
         match self {
-            Address::Group(_) | Address::Job(_) => 0,
+            Address::Group(_) | Address::Job(_) | Address::Site(_) => 0,
             Address::CloudFormation(_) => 1,
             Address::SecurityGroupRules(_) => 2,
             Address::SecurityGroup(_) => 3,
@@ -84,6 +88,7 @@ impl TryFrom<String> for Address {
             "cloudformation" => Ok(Address::CloudFormation(name)),
             "group" => Ok(Address::Group(name)),
             "job" => Ok(Address::Job(name)),
+            "site" => Ok(Address::Site(name)),
             _ => Err(format!("unknown resource kind `{kind}` in `{text}`")),
         }
     }

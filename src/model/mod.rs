@@ -10,6 +10,7 @@ mod job;
 pub mod notify;
 pub mod reference;
 mod rollout;
+pub mod site;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ pub use autoscaling::{
 pub use job::{Job, JobLaunch, When};
 pub use reference::{Interpolated, Known, Piece, Reference};
 pub use rollout::{Canary, OnFailure, Rollout};
+pub use site::{Flip, Site};
 pub use values::{Duration, ImageRef, ParameterValue, PortRange, Quantity};
 
 /// The effective model of one environment of a stack.
@@ -59,6 +61,9 @@ pub struct Stack {
     /// their app roll.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, Job>,
+    /// Static sites by name: an app's release uploaded to S3 and served by a flip.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sites: BTreeMap<String, Site>,
     /// The other stacks of the workspace whose outputs this one reads
     /// (`${stacks.STACK.OUTPUT}`, `uses:`), and where each published them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -190,11 +195,13 @@ impl Stack {
             .map(|n| Address::CloudFormation(n.clone()));
         let groups = self.groups.keys().map(|n| Address::Group(n.clone()));
         let jobs = self.jobs.keys().map(|n| Address::Job(n.clone()));
+        let sites = self.sites.keys().map(|n| Address::Site(n.clone()));
         apps.chain(sgs)
             .chain(rules)
             .chain(cfn)
             .chain(groups)
             .chain(jobs)
+            .chain(sites)
             .collect()
     }
 }

@@ -14,6 +14,7 @@ mod instance;
 pub mod numbering;
 mod query;
 pub mod records;
+pub mod site;
 pub mod state_keys;
 mod tag_list;
 mod traffic;
@@ -139,6 +140,8 @@ pub struct Observed {
     pub container_images: BTreeMap<String, ContainerImage>,
     /// The apps' container images ECR does not hold.
     pub missing_images: Vec<MissingImage>,
+    /// The static sites, as their buckets and records hold them.
+    pub sites: Vec<site::LiveSite>,
     /// Resources with a name the file wants but without this environment's ownership
     /// tags: never touched, reported as conflicts. Security groups only count in the
     /// stack's VPC, since their names are unique per VPC.

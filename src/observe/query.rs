@@ -26,6 +26,8 @@ pub struct Query {
     pub images: BTreeMap<String, ImageRef>,
     /// Release artifacts to check.
     pub artifacts: Vec<ArtifactRef>,
+    /// The static sites to read.
+    pub sites: Vec<super::site::SiteQuery>,
     /// The apps' container images to resolve, by app.
     pub container_images: BTreeMap<String, super::ImageVersion>,
     /// Image ids to describe (for their root device), not only to use as written.
@@ -87,6 +89,7 @@ impl Query {
                 .collect(),
             artifacts: artifacts(stack),
             container_images: super::container_images::wanted(stack),
+            sites: super::site::wanted(stack),
             described_ids: stack
                 .groups
                 .values()

@@ -44,6 +44,17 @@ pub fn jobs(stack: &str, env: &str) -> String {
     format!("{}jobs/", environment(stack, env))
 }
 
+/// `rollstack/{stack}/{env}/sites/{site}/`: the file lists of a site's uploaded releases.
+pub fn site_releases(stack: &str, env: &str, site: &str) -> String {
+    format!("{}sites/{site}/", environment(stack, env))
+}
+
+/// `rollstack/{stack}/{env}/sites/{site}/{version}.json`: the files of release `version`
+/// of a site, written once every one is uploaded.
+pub fn site_release(stack: &str, env: &str, site: &str, version: &str) -> String {
+    format!("{}{version}.json", site_releases(stack, env, site))
+}
+
 /// The runs of job `job` at key `key` (`jobs/{job}/{key}/`): each run's instance writes
 /// `{instance id}.json` and `{instance id}.log` there, and rollstack records the key's
 /// outcome as `succeeded.json` or `failed.json`.

@@ -11,6 +11,7 @@ pub mod job;
 pub mod moved;
 pub mod redact;
 pub mod render;
+pub mod site;
 pub mod spec;
 
 use std::collections::BTreeMap;
@@ -186,6 +187,8 @@ pub enum Detail {
     CloudFormation(CloudFormationChange),
     /// A release job.
     Job(JobChange),
+    /// A static site.
+    Site(site::SiteChange),
 }
 
 /// A release job to run, or a job instance to stop.

@@ -8,6 +8,7 @@ mod autoscaling;
 mod cloudformation;
 mod document;
 mod images;
+mod sites;
 
 use std::collections::BTreeMap;
 
@@ -107,6 +108,7 @@ pub fn build(
             statements.extend(state_writes(stack, arns));
             statements.extend(target_group_writes(stack, arns));
             statements.extend(record_writes(stack, arns));
+            statements.extend(sites::writes(stack, arns));
             statements.push(cloudformation_writes(stack, arns));
             let made = cloudformation::statements(stack, arns);
             uncovered = made.uncovered;
@@ -168,6 +170,7 @@ fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     }
     statements.extend(release_reads(stack, arns));
     statements.extend(images::reads(stack));
+    statements.extend(sites::reads(stack, arns));
     statements.extend(autoscaling::reads(stack));
     statements.extend(published_reads(stack, arns));
     if uses_traffic(stack) || autoscaling::reads(stack).is_some() {

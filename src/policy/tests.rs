@@ -56,6 +56,8 @@ fn apply_allows_every_operation_plan_and_apply_make() {
             Scope::AutoScalingRead | Scope::AutoScalingCreate | Scope::AutoScalingOwned => {}
             // Only for apps that are images: `image_repositories_are_read_and_pulled_when_used`.
             Scope::ImageRepository => {}
+            // Only for stacks with `sites:`: `sites_write_under_releases_and_the_entry_files`.
+            Scope::SiteObject => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
             _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
         }
@@ -276,6 +278,45 @@ fn records_are_allowed_in_the_zone_of_the_stack_only() {
     let plan = build(&stack, Purpose::Plan, &arns, &BTreeMap::new()).document;
     assert!(plan.actions().contains(&"route53:ListResourceRecordSets"));
     assert!(!plan.actions().contains(&"route53:ChangeResourceRecordSets"));
+}
+
+#[test]
+fn sites_write_under_releases_and_the_entry_files() {
+    let mut stack = shop("prod");
+    let arns = Arns::new("us-east-1", "123456789012");
+    let build_for =
+        |stack: &Stack, purpose| build(stack, purpose, &arns, &BTreeMap::new()).document;
+    stack.sites.insert(
+        "web".to_owned(),
+        crate::model::Site {
+            app: "web".to_owned(),
+            bucket: crate::model::Interpolated::parse("${outputs.cdn.Bucket}"),
+            flip: crate::model::Flip::Index {
+                entry: vec!["index.html".to_owned()],
+            },
+            cache: Vec::new(),
+            keep: 5,
+            max_size: 1024,
+        },
+    );
+    let bucket = "arn:aws:s3:::shop-prod-cdn-*";
+    let plan = build_for(&stack, Purpose::Plan);
+    assert_eq!(statement(&plan, "ListSiteReleases").resource, [bucket]);
+    assert_eq!(
+        statement(&plan, "ReadSiteEntries").resource,
+        [format!("{bucket}/index.html")]
+    );
+    assert!(!plan.actions().contains(&"s3:DeleteObject"));
+    let apply = build_for(&stack, Purpose::Apply);
+    let releases = statement(&apply, "WriteSiteReleases");
+    assert_eq!(
+        releases.action,
+        ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    );
+    assert_eq!(releases.resource, [format!("{bucket}/releases/*")]);
+    let flip = statement(&apply, "FlipSiteEntries");
+    assert_eq!(flip.action, ["s3:PutObject"]);
+    assert_eq!(flip.resource, [format!("{bucket}/index.html")]);
 }
 
 #[test]

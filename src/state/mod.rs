@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod lock;
 pub mod outputs;
 pub mod signals;
+pub mod sites;
 
 use std::time::SystemTime;
 

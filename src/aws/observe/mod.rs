@@ -8,6 +8,7 @@ mod container_images;
 mod images;
 mod launch_templates;
 pub(super) mod published;
+mod sites;
 
 pub use autoscaling::Activity;
 use cloudformation::cloudformation;
@@ -59,8 +60,9 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         [vpc] => Some(vpc.as_str()),
         _ => None,
     };
-    let (target_groups, alarms, records, job_records, published, own_published) = tokio::try_join!(
+    let (target_groups, sites, alarms, records, job_records, published, own_published) = tokio::try_join!(
         target_groups(aws, query, &cloudformation),
+        sites::sites(aws, query, &cloudformation),
         aws.alarms(&query.alarms),
         records(aws, query),
         job_records(aws, query),
@@ -93,6 +95,7 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         missing_artifacts,
         container_images,
         missing_images,
+        sites,
         foreign,
         vpcs,
         target_groups,

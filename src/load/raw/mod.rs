@@ -14,10 +14,12 @@ use crate::model::values::{Duration, ImageRef, ParameterValue, PortRange};
 mod group;
 mod instance_types;
 mod job;
+mod site;
 
 pub use group::*;
 pub use instance_types::instance_types;
 pub use job::RawJob;
+pub use site::{RawFlip, RawSite};
 
 /// A rollstack stack file, format 1 (`docs/stack-format.md`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -89,6 +91,11 @@ pub struct RawStack {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
     pub cloudformation: BTreeMap<String, RawCloudFormation>,
+    /// Static sites: an app's release uploaded to S3 and served by a flip
+    /// (`docs/sites.md`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$" }))]
+    pub sites: BTreeMap<String, RawSite>,
     /// Release jobs: scripts run once per release of an app (database migrations),
     /// before or after the groups running it roll (`docs/jobs.md`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

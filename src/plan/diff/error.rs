@@ -12,6 +12,26 @@ pub enum PlanError {
     /// An app's container image is not in ECR (or its repository is not).
     #[error("{}", missing_image(.0))]
     MissingImage(MissingImage),
+    /// A site's release tarball is refused before anything is uploaded.
+    #[error("`{address}`: release {release} is refused: {why}")]
+    SiteArchive {
+        /// The site.
+        address: Address,
+        /// `app@version`.
+        release: String,
+        /// Why.
+        why: String,
+    },
+    /// A site's release was uploaded before with other contents: a version never changes.
+    #[error("`{address}`: release {release} was uploaded before with other contents in {}", files.iter().take(5).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "))]
+    ReleaseChanged {
+        /// The site.
+        address: Address,
+        /// `app@version`.
+        release: String,
+        /// The files that differ.
+        files: Vec<String>,
+    },
     /// No image matches a lookup.
     #[error("no image matches {image} for `{address}`")]
     NoImage {
@@ -127,6 +147,12 @@ impl PlanError {
             PlanError::MissingImage(m) => format!(
                 "push the image first (`docker push {}:{}`), or set `apps.{}.version` to a pushed tag",
                 m.repository, m.version, m.app
+            ),
+            PlanError::SiteArchive { .. } => {
+                "build the tarball from the site's own directory: relative paths inside it, no links out of it, within `max_size_mb`".to_owned()
+            }
+            PlanError::ReleaseChanged { release, .. } => format!(
+                "a version is immutable once uploaded: give the new build a new version, or restore the tarball of {release}"
             ),
             PlanError::NoImage { .. } => {
                 "check the name pattern and owner with `aws ec2 describe-images --owners OWNER --filters Name=name,Values=PATTERN`".to_owned()

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod jobs;
 pub mod outputs;
 pub mod security_groups;
+pub mod sites;
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,7 @@ pub fn diff(
     if !too_large.is_empty() {
         return Err(too_large);
     }
+    let sites = sites::diff(stack, observed)?;
     let inputs = groups::GroupInputs {
         images: &image_ids,
         outputs: &outputs,
@@ -69,6 +71,7 @@ pub fn diff(
         .chain(cfn)
         .chain(groups::diff(stack, observed, &inputs))
         .chain(jobs::diff(stack, observed, &outputs))
+        .chain(sites)
         .collect();
     let (changes, drift, fingerprints) = in_order(diffed, &order);
     let mut summary = Summary::of(&changes);

@@ -132,8 +132,29 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
         Detail::Group(g) => group_lines(&mut lines, change.action, g),
         Detail::CloudFormation(cfn) => cloudformation_lines(&mut lines, cfn),
         Detail::Job(job) => job_lines(&mut lines, job),
+        Detail::Site(site) => site_lines(&mut lines, site),
     }
     lines
+}
+
+fn site_lines(lines: &mut Vec<String>, site: &crate::plan::site::SiteChange) {
+    lines.push(format!("  bucket: {}", site.bucket));
+    let prefix = crate::model::site::release_prefix(&site.to);
+    if site.upload == 0 {
+        lines.push(format!("  {prefix}: uploaded already"));
+    } else {
+        lines.push(format!(
+            "+ upload {} under {prefix}",
+            plural(site.upload as usize, "file")
+        ));
+    }
+    lines.push(format!(
+        "~ flip: copy {} to the root, last",
+        site.entry.join(", ")
+    ));
+    for version in &site.delete {
+        lines.push(format!("- delete release {version} (beyond `keep`)"));
+    }
 }
 
 fn job_lines(lines: &mut Vec<String>, job: &JobChange) {
@@ -432,6 +453,10 @@ pub fn headline(change: &Change) -> String {
         (Detail::Group(g), Action::Replace) => {
             format!("replace {}", plural(g.replace.len(), "instance"))
         }
+        (Detail::Site(s), _) => match &s.from {
+            Some(from) if from != &s.to => format!("{} {from} -> {}", s.app, s.to),
+            _ => format!("{} {}", s.app, s.to),
+        },
         (_, action) => action.word().to_owned(),
     }
 }

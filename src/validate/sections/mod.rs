@@ -7,6 +7,7 @@ mod job;
 mod notify;
 mod outputs;
 mod security_group;
+mod site;
 mod uses;
 
 use std::collections::BTreeMap;
@@ -83,6 +84,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
         groups,
         cloudformation,
         jobs: BTreeMap::new(),
+        sites: BTreeMap::new(),
         outputs: BTreeMap::new(),
         uses: BTreeMap::new(),
         references,
@@ -96,6 +98,7 @@ pub fn build(checker: &mut Checker, raw: &RawStack, environment: Environment) ->
     group::user_data(checker, raw, &mut stack, &workspace);
     stack.jobs = jobs(checker, &names, raw, &stack);
     job::edges(checker, &names, &mut stack);
+    stack.sites = site::build(checker, &names, raw, &mut stack);
     stack.outputs = outputs::build(checker, &names, raw, &stack);
     stack.uses = uses::build(checker, raw, &stack, &workspace);
     stack

@@ -1,0 +1,218 @@
+//! A static site: its release uploaded once (each file written only if absent, a file
+//! already there checked to be the same), its file list recorded, the entry files copied
+//! to the root last (the flip), and releases beyond `keep` deleted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::stream::{self, StreamExt};
+
+use super::{Executor, NodeError, NodeOutcome};
+use crate::aws::{SiteObject, Uploaded};
+use crate::model::site::release_prefix;
+use crate::model::{Address, Flip, Site};
+use crate::observe::site::{SiteFile, file_list, metadata};
+use crate::observe::{ArtifactRef, resolve};
+use crate::plan::site::{SiteChange, files_digest};
+use crate::plan::{Action, PlanError};
+use crate::release::{ArchiveFile, CacheRules, content_type};
+
+/// Uploads at a time.
+const UPLOADS_AT_ONCE: usize = 8;
+
+/// Carries out `change` of site `name`.
+pub async fn apply(
+    executor: &Executor,
+    name: &str,
+    action: Action,
+    change: &SiteChange,
+) -> NodeOutcome {
+    let address = Address::Site(name.to_owned());
+    if action == Action::NoOp {
+        return NodeOutcome::Done("in sync".to_owned());
+    }
+    match deploy(executor, name, change).await {
+        Ok(done) => {
+            executor.progress.line(&address, &done);
+            NodeOutcome::Done(done)
+        }
+        Err(why) => {
+            executor.progress.line(&address, "failed");
+            NodeOutcome::Failed(why)
+        }
+    }
+}
+
+async fn deploy(executor: &Executor, name: &str, change: &SiteChange) -> Result<String, NodeError> {
+    let stack = &executor.stack;
+    let site = &stack.sites[name];
+    let outputs = executor.outputs();
+    let bucket = resolve(&site.bucket, |node, output| {
+        outputs.get(node)?.get(output).cloned()
+    })
+    .ok_or_else(|| NodeError::Render(format!("the bucket of site `{name}` is still not known")))?;
+    let (files, list) = release_files(executor, site, change).await?;
+    let address = Address::Site(name.to_owned());
+    let present = executor
+        .observed
+        .sites
+        .iter()
+        .find(|s| s.name == name && s.bucket.as_deref() == Some(bucket.as_str()))
+        .map(|s| s.present.clone())
+        .unwrap_or_default();
+    let rules = CacheRules::new(&site.cache)
+        .map_err(|(glob, why)| NodeError::Render(format!("glob `{glob}`: {why}")))?;
+    let missing: Vec<&ArchiveFile> = files
+        .iter()
+        .filter(|f| !present.contains(&f.path))
+        .collect();
+    let release = format!("{}@{}", site.app, change.to);
+    upload(executor, &address, (&bucket, &release), &missing, &rules).await?;
+    crate::state::sites::record(&executor.aws, stack, name, &change.to, list.clone()).await?;
+    flip(executor, site, &bucket, &change.to, &list, &rules).await?;
+    for version in &change.delete {
+        let (keys, _) = executor
+            .aws
+            .site_keys(&bucket, &release_prefix(version), false)
+            .await?;
+        executor.aws.delete_site_keys(&bucket, &keys).await?;
+        crate::state::sites::forget(&executor.aws, stack, name, version).await?;
+    }
+    let mut done = format!(
+        "serving {} {} ({} uploaded)",
+        site.app,
+        change.to,
+        missing.len()
+    );
+    if !change.delete.is_empty() {
+        done.push_str(&format!("; deleted {}", change.delete.join(", ")));
+    }
+    Ok(done)
+}
+
+/// The release's files, read again from its tarball: the ones the plan saw, or the
+/// plan is stale.
+async fn release_files(
+    executor: &Executor,
+    site: &Site,
+    change: &SiteChange,
+) -> Result<(Vec<ArchiveFile>, BTreeMap<String, SiteFile>), NodeError> {
+    let bucket = executor
+        .stack
+        .releases_bucket
+        .as_deref()
+        .unwrap_or_default();
+    let artifact = ArtifactRef::new(bucket, &site.app, &change.to);
+    let stored = executor
+        .aws
+        .get_object(&artifact.bucket, &artifact.key)
+        .await?
+        .ok_or_else(|| NodeError::Plan(PlanError::MissingArtifact(artifact.clone())))?;
+    let files = crate::release::read(&stored.body, site.max_size)
+        .map_err(|e| NodeError::Render(format!("`{}` is refused: {e}", artifact.url())))?;
+    let list = file_list(&files);
+    if files_digest(&list) != change.digest {
+        return Err(NodeError::Render(format!(
+            "`{}` changed since the plan was made: plan again",
+            artifact.url()
+        )));
+    }
+    Ok((files, list))
+}
+
+/// How `path` of `version` is written: its type, cache header, release and digest.
+fn object<'a>(
+    path: &str,
+    version: &str,
+    sha256: &str,
+    rules: &'a CacheRules,
+    content: &'a str,
+) -> SiteObject<'a> {
+    SiteObject {
+        content_type: content,
+        cache_control: rules.cache_control(path),
+        metadata: HashMap::from([
+            (metadata::RELEASE.to_owned(), version.to_owned()),
+            (metadata::SHA256.to_owned(), sha256.to_owned()),
+        ]),
+    }
+}
+
+/// Uploads `files` under `releases/{version}/`, a few at a time; a file already there
+/// with other contents stops the release (a version never changes).
+async fn upload(
+    executor: &Executor,
+    address: &Address,
+    (bucket, release): (&str, &str),
+    files: &[&ArchiveFile],
+    rules: &CacheRules,
+) -> Result<(), NodeError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let version = release.split_once('@').map_or(release, |(_, v)| v);
+    let bar = executor.progress.group(address, files.len() as u32);
+    let prefix = release_prefix(version);
+    let mut uploads = stream::iter(files.iter().map(|file| {
+        let key = format!("{prefix}{}", file.path);
+        let content = content_type(&file.path);
+        async move {
+            let object = object(&file.path, version, &file.sha256, rules, &content);
+            let uploaded = executor
+                .aws
+                .upload_site_file(bucket, &key, file.contents.clone(), &object)
+                .await?;
+            let same = match uploaded {
+                Uploaded::Written => true,
+                Uploaded::AlreadyThere(found) => found.get(metadata::SHA256) == Some(&file.sha256),
+            };
+            Ok::<_, crate::aws::AwsError>((file.path.clone(), same))
+        }
+    }))
+    .buffer_unordered(UPLOADS_AT_ONCE);
+    let (mut done, mut differ) = (0, Vec::new());
+    while let Some(result) = uploads.next().await {
+        let (path, same) = result?;
+        done += 1;
+        if !same {
+            differ.push(path);
+        }
+        bar.update(done, done, "uploading");
+    }
+    bar.finish(&format!("uploaded {done} files under {prefix}"));
+    if differ.is_empty() {
+        return Ok(());
+    }
+    differ.sort();
+    Err(NodeError::Plan(PlanError::ReleaseChanged {
+        address: address.clone(),
+        release: release.to_owned(),
+        files: differ,
+    }))
+}
+
+/// Makes `version` the one served: each entry file copied from the release to the root.
+async fn flip(
+    executor: &Executor,
+    site: &Site,
+    bucket: &str,
+    version: &str,
+    files: &BTreeMap<String, SiteFile>,
+    rules: &CacheRules,
+) -> Result<(), NodeError> {
+    let Flip::Index { entry } = &site.flip;
+    let prefix = release_prefix(version);
+    for path in entry {
+        let Some(file) = files.get(path) else {
+            return Err(NodeError::Render(format!(
+                "entry file `{path}` is not in release {version}"
+            )));
+        };
+        let content = content_type(path);
+        let object = object(path, version, &file.sha256, rules, &content);
+        executor
+            .aws
+            .copy_site_file(bucket, &format!("{prefix}{path}"), path, &object)
+            .await?;
+    }
+    Ok(())
+}

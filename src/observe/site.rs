@@ -1,0 +1,139 @@
+//! Static sites as AWS holds them: which release the entry files serve, the releases
+//! uploaded, and the file list recorded for each.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::ArtifactRef;
+use crate::model::{Interpolated, Stack};
+
+/// Object metadata rollstack writes on every file it uploads or copies.
+pub mod metadata {
+    /// The release a file belongs to (`1.3.0`); on an entry file at the root, the
+    /// release it serves.
+    pub const RELEASE: &str = "rollstack-release";
+    /// The hex SHA-256 of the file's contents.
+    pub const SHA256: &str = "rollstack-sha256";
+}
+
+/// What to read of one site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteQuery {
+    /// The site's name.
+    pub name: String,
+    /// The bucket, as written (`${outputs.cdn.Bucket}` resolves against live outputs).
+    pub bucket: Interpolated,
+    /// The release tarball of the version to serve.
+    pub artifact: ArtifactRef,
+    /// The entry files copied to the root.
+    pub entry: Vec<String>,
+    /// The largest release unpacked, in bytes.
+    pub max_size: u64,
+    /// Where the releases' file lists are (`state_keys::site_releases`), and in which
+    /// bucket.
+    pub records: (String, String),
+}
+
+/// The sites of `stack` to read.
+pub fn wanted(stack: &Stack) -> Vec<SiteQuery> {
+    let (Some(releases), Some(state)) = (&stack.releases_bucket, &stack.state_bucket) else {
+        return Vec::new();
+    };
+    stack
+        .sites
+        .iter()
+        .filter_map(|(name, site)| {
+            let version = &stack.apps.get(&site.app)?.version;
+            let crate::model::Flip::Index { entry } = &site.flip;
+            Some(SiteQuery {
+                name: name.clone(),
+                bucket: site.bucket.clone(),
+                artifact: ArtifactRef::new(releases, &site.app, version),
+                entry: entry.clone(),
+                max_size: site.max_size,
+                records: (
+                    state.clone(),
+                    super::state_keys::site_releases(&stack.name, &stack.environment.name, name),
+                ),
+            })
+        })
+        .collect()
+}
+
+/// A file of an uploaded release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteFile {
+    /// Hex SHA-256 of its contents.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The file list of a release read from its tarball.
+pub fn file_list(files: &[crate::release::ArchiveFile]) -> BTreeMap<String, SiteFile> {
+    files
+        .iter()
+        .map(|f| {
+            let file = SiteFile {
+                sha256: f.sha256.clone(),
+                size: f.contents.len() as u64,
+            };
+            (f.path.clone(), file)
+        })
+        .collect()
+}
+
+/// The file list of an uploaded release, recorded once every file is in the bucket
+/// (`state_keys::site_release`): a version's files never change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRelease {
+    /// The version.
+    pub version: String,
+    /// When its upload completed (RFC 3339).
+    pub uploaded_at: String,
+    /// Its files by path.
+    pub files: BTreeMap<String, SiteFile>,
+}
+
+/// An entry file at the bucket's root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveEntry {
+    /// The release its metadata says it serves; `None`: not written by rollstack.
+    pub release: Option<String>,
+    /// The SHA-256 its metadata records.
+    pub sha256: Option<String>,
+}
+
+/// One site as AWS holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveSite {
+    /// The site's name.
+    pub name: String,
+    /// The bucket; `None` while it is a CloudFormation output not known yet.
+    pub bucket: Option<String>,
+    /// Each entry file at the root, by path; missing ones are absent.
+    pub entries: BTreeMap<String, LiveEntry>,
+    /// The versions with files under `releases/`.
+    pub uploaded: BTreeSet<String>,
+    /// The paths under `releases/{version}/` of the version to serve.
+    pub present: BTreeSet<String>,
+    /// The recorded file lists, by version, oldest upload first.
+    pub releases: Vec<SiteRelease>,
+    /// The files of the version to serve, read from its tarball; `Err`: refused.
+    pub archive: Result<BTreeMap<String, SiteFile>, String>,
+}
+
+impl LiveSite {
+    /// The release every entry file serves, if they all serve the same one.
+    pub fn served(&self) -> Option<&str> {
+        let mut releases = self.entries.values().map(|e| e.release.as_deref());
+        let first = releases.next()??;
+        releases.all(|r| r == Some(first)).then_some(first)
+    }
+
+    /// The recorded file list of `version`.
+    pub fn release(&self, version: &str) -> Option<&SiteRelease> {
+        self.releases.iter().find(|r| r.version == version)
+    }
+}

@@ -1,0 +1,81 @@
+//! Static sites: reading which release a site serves (plan), writing its releases and
+//! entry files (apply), in its bucket only.
+
+use super::Arns;
+use super::document::Statement;
+use crate::aws::operations::{Scope, actions};
+use crate::model::{Flip, Piece, Reference, Stack};
+
+/// Each site's bucket as an ARN pattern, with its entry files: a name as written, a
+/// CloudFormation output as the names CloudFormation generates (`{stack}-{env}-{node}-*`).
+fn buckets(stack: &Stack) -> Vec<(String, Vec<String>)> {
+    stack
+        .sites
+        .values()
+        .map(|site| {
+            let bucket: String = site
+                .bucket
+                .pieces()
+                .iter()
+                .map(|piece| match piece {
+                    Piece::Reference(Reference::Output { node, .. }) => {
+                        format!("{}-{}-{node}-*", stack.name, stack.environment.name)
+                    }
+                    Piece::Text(text) => text.clone(),
+                    _ => "*".to_owned(),
+                })
+                .collect();
+            let Flip::Index { entry } = &site.flip;
+            (bucket, entry.clone())
+        })
+        .collect()
+}
+
+/// Listing the releases and reading the entry files' metadata.
+pub(super) fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
+    let buckets = buckets(stack);
+    if buckets.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Statement::new(
+            "ListSiteReleases",
+            ["s3:ListBucket"],
+            buckets.iter().map(|(b, _)| arns.s3(b)),
+        ),
+        Statement::new(
+            "ReadSiteEntries",
+            ["s3:GetObject"],
+            buckets
+                .iter()
+                .flat_map(|(b, entry)| entry.iter().map(move |e| arns.s3(&format!("{b}/{e}")))),
+        ),
+    ]
+}
+
+/// Uploading releases (and deleting old ones) under `releases/`, and the flip: the
+/// entry files copied to the root.
+pub(super) fn writes(stack: &Stack, arns: &Arns) -> Vec<Statement> {
+    let buckets = buckets(stack);
+    if buckets.is_empty() {
+        return Vec::new();
+    }
+    let mut release_actions = actions(Scope::SiteObject, true);
+    release_actions.push("s3:GetObject");
+    vec![
+        Statement::new(
+            "WriteSiteReleases",
+            release_actions,
+            buckets
+                .iter()
+                .map(|(b, _)| arns.s3(&format!("{b}/releases/*"))),
+        ),
+        Statement::new(
+            "FlipSiteEntries",
+            ["s3:PutObject"],
+            buckets
+                .iter()
+                .flat_map(|(b, entry)| entry.iter().map(move |e| arns.s3(&format!("{b}/{e}")))),
+        ),
+    ]
+}

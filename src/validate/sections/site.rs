@@ -1,0 +1,132 @@
+//! Static sites: their app (a release tarball), bucket, flip, cache globs and limits.
+
+use std::collections::BTreeMap;
+
+use super::Checker;
+use crate::load::raw::*;
+use crate::model::site::{DEFAULT_KEEP, DEFAULT_MAX_SIZE};
+use crate::model::*;
+use crate::release::CacheRules;
+use crate::validate::references::{Names, Written, resolve_interpolations};
+
+/// The sites of `raw`, their references (bucket) added to the graph.
+pub(super) fn build(
+    checker: &mut Checker,
+    names: &Names,
+    raw: &RawStack,
+    stack: &mut Stack,
+) -> BTreeMap<String, Site> {
+    let outputs: BTreeMap<String, Vec<String>> = stack
+        .cloudformation
+        .iter()
+        .map(|(n, c)| (n.clone(), c.outputs.clone()))
+        .collect();
+    let mut sites = BTreeMap::new();
+    for (name, site) in &raw.sites {
+        let path = format!("sites.{name}");
+        let address = Address::Site(name.clone());
+        app(checker, names, raw, &path, &site.app);
+        let bucket = Interpolated::parse(&site.bucket);
+        resolve_interpolations(
+            checker,
+            names,
+            &outputs,
+            Written {
+                value: &bucket,
+                what: "bucket",
+                path: &format!("{path}.bucket"),
+            },
+            &address,
+            &mut stack.references,
+        );
+        let other = bucket
+            .references()
+            .any(|r| !matches!(r, Reference::Output { .. }));
+        if other {
+            checker.error_at_value(
+                &format!("{path}.bucket"),
+                format!("site `{name}`'s bucket is read before anything else is known"),
+                "a bucket name, or `${outputs.NODE.OUTPUT}`",
+                None,
+            );
+        }
+        if names.named("app", &site.app).is_ok() {
+            stack.references.push(Edge {
+                from: address.clone(),
+                to: Address::App(site.app.clone()),
+                path: format!("{path}.app"),
+            });
+        }
+        let cache: Vec<(String, String)> = site
+            .cache
+            .iter()
+            .map(|(glob, value)| (glob.clone(), value.clone()))
+            .collect();
+        if let Err((glob, why)) = CacheRules::new(&cache) {
+            checker.error_at_key(
+                &format!("{path}.cache.{glob}"),
+                format!("invalid glob `{glob}`: {why}"),
+                "a glob such as `*.html` or `assets/**`",
+                None,
+            );
+        }
+        let entry = site
+            .entry
+            .clone()
+            .unwrap_or_else(|| vec!["index.html".to_owned()]);
+        for (i, file) in entry.iter().enumerate() {
+            if file.is_empty() || file.starts_with('/') || file.split('/').any(|p| p == "..") {
+                checker.error_at_value(
+                    &format!("{path}.entry[{i}]"),
+                    format!("invalid entry file `{file}`"),
+                    "a path inside the release, such as `index.html`",
+                    None,
+                );
+            }
+        }
+        if stack.state_bucket.is_none() {
+            checker.error_at_key(
+                &path,
+                format!("site `{name}` needs a `state_bucket`"),
+                "a `state_bucket`: each release's file list is recorded there",
+                Some("add `state_bucket: NAME` (`rollstack bootstrap` makes it)".to_owned()),
+            );
+        }
+        let site = Site {
+            app: site.app.clone(),
+            bucket,
+            flip: match site.flip {
+                RawFlip::Index => Flip::Index { entry },
+            },
+            cache,
+            keep: site.keep.unwrap_or(DEFAULT_KEEP),
+            max_size: site
+                .max_size_mb
+                .map_or(DEFAULT_MAX_SIZE, |mb| u64::from(mb) * 1024 * 1024),
+        };
+        sites.insert(name.clone(), site);
+    }
+    sites
+}
+
+/// A site serves an app that is a release tarball, from the releases bucket.
+fn app(checker: &mut Checker, names: &Names, raw: &RawStack, path: &str, app: &str) {
+    let path = format!("{path}.app");
+    if let Err(e) = names.named("app", app) {
+        checker.error_at_value(&path, e.message, "an app defined under `apps`", e.hint);
+    } else if raw.apps.get(app).is_some_and(|a| a.image.is_some()) {
+        checker.error_at_value(
+            &path,
+            format!("app `{app}` is a container image; a site serves a release tarball"),
+            "an app without `image`",
+            None,
+        );
+    } else if raw.releases.is_none() {
+        checker.error_at_value(
+            &path,
+            format!("site serves app `{app}`, but the file has no `releases.bucket`"),
+            "sites need a release bucket",
+            Some("add `releases: { bucket: NAME }`; artifacts are at `s3://NAME/{app}/{version}.tar.gz`".to_owned()),
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! Static sites through the real binary against the local endpoint: a release of 50
+//! files uploaded once under `releases/{version}/` with its types and cache headers,
+//! flipped by copying the entry file to the root, kept to `keep`, rolled back without an
+//! upload; unsafe archives and a changed version refused before anything is written.
+
+#![allow(clippy::too_many_lines)] // a scenario reads top to bottom, as one test
+
+mod support;
+
+use std::path::Path;
+
+use support::web::assert_ok;
+use support::{Clients, rollstack_aws, scratch, stderr, stdout};
+
+fn stack_file(name: &str, version: &str) -> String {
+    format!(
+        r#"rollstack: 1
+stack: {name}
+region: us-east-1
+state_bucket: {name}-state
+releases: {{ bucket: {name}-releases }}
+apps:
+  frontend: {{ version: "{version}" }}
+sites:
+  web:
+    app: frontend
+    bucket: {name}-site
+    flip: index
+    entry: [index.html]
+    cache:
+      "*.html": no-cache
+      "assets/**": "public, max-age=31536000, immutable"
+    keep: 2
+"#
+    )
+}
+
+/// A gzipped tarball of `files` (path, contents), paths written as they are.
+fn tarball(files: &[(String, String)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, contents) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        let name = &mut header.as_gnu_mut().unwrap().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        builder.append(&header, contents.as_bytes()).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// 50 files of `version`: `index.html`, `robots.txt`, 48 scripts; `changed` of the
+/// scripts differ from the other versions'.
+fn site(version: &str, changed: usize) -> Vec<(String, String)> {
+    let mut files = vec![
+        (
+            "index.html".to_owned(),
+            format!("<script src=\"/releases/{version}/assets/app-0.js\"></script>"),
+        ),
+        ("robots.txt".to_owned(), "User-agent: *\n".to_owned()),
+    ];
+    for n in 0..48 {
+        let body = if n < changed {
+            format!("console.log({n}, '{version}')")
+        } else {
+            format!("console.log({n})")
+        };
+        files.push((format!("assets/app-{n}.js"), body));
+    }
+    files
+}
+
+async fn setup(name: &str) -> (Clients, tempfile::TempDir) {
+    let c = support::moto().clients().await;
+    for bucket in ["state", "releases", "site"] {
+        c.s3.create_bucket()
+            .bucket(format!("{name}-{bucket}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    (c, scratch(&[]))
+}
+
+async fn release(c: &Clients, name: &str, version: &str, files: &[(String, String)]) {
+    c.s3.put_object()
+        .bucket(format!("{name}-releases"))
+        .key(format!("frontend/{version}.tar.gz"))
+        .body(tarball(files).into())
+        .send()
+        .await
+        .unwrap();
+}
+
+fn write(dir: &Path, name: &str, version: &str) {
+    std::fs::write(dir.join("stack.yaml"), stack_file(name, version)).unwrap();
+}
+
+fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    rollstack_aws(dir, args, &[])
+}
+
+fn apply(dir: &Path) -> std::process::Output {
+    let out = run(dir, &["apply", "stack.yaml", "--auto-approve"]);
+    assert_ok(&out, "apply");
+    out
+}
+
+/// Every key in the site's bucket with its ETag and last modification.
+async fn objects(c: &Clients, name: &str) -> Vec<(String, String, String)> {
+    let listed =
+        c.s3.list_objects_v2()
+            .bucket(format!("{name}-site"))
+            .send()
+            .await
+            .unwrap();
+    listed
+        .contents()
+        .iter()
+        .map(|o| {
+            (
+                o.key().unwrap().to_owned(),
+                o.e_tag().unwrap_or_default().to_owned(),
+                o.last_modified().map(|t| t.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn versions(objects: &[(String, String, String)]) -> Vec<String> {
+    let mut found: Vec<String> = objects
+        .iter()
+        .filter_map(|(k, _, _)| {
+            k.strip_prefix("releases/")?
+                .split('/')
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    found.dedup();
+    found
+}
+
+async fn served(c: &Clients, name: &str) -> (String, String) {
+    let head =
+        c.s3.head_object()
+            .bucket(format!("{name}-site"))
+            .key("index.html")
+            .send()
+            .await
+            .unwrap();
+    let release = head.metadata().unwrap()["rollstack-release"].clone();
+    (release, head.cache_control().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_is_uploaded_once_flipped_kept_and_rolled_back() {
+    let name = "site-flip";
+    let (c, dir) = setup(name).await;
+    let dir = dir.path();
+    release(&c, name, "1.0.0", &site("1.0.0", 0)).await;
+    release(&c, name, "1.1.0", &site("1.1.0", 3)).await;
+    release(&c, name, "1.2.0", &site("1.2.0", 5)).await;
+    write(dir, name, "1.0.0");
+
+    let planned = run(dir, &["plan", "stack.yaml"]);
+    assert_ok(&planned, "plan");
+    let text = stdout(&planned);
+    assert!(
+        text.contains("+ site.web: frontend 1.0.0 (50 files,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ upload 50 files under releases/1.0.0/"),
+        "{text}"
+    );
+    apply(dir);
+    let first = objects(&c, name).await;
+    assert_eq!(first.len(), 51, "{first:?}");
+    assert_eq!(versions(&first), ["1.0.0"]);
+    assert_eq!(
+        served(&c, name).await,
+        ("1.0.0".to_owned(), "no-cache".to_owned())
+    );
+    let script =
+        c.s3.head_object()
+            .bucket(format!("{name}-site"))
+            .key("releases/1.0.0/assets/app-7.js")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        script.content_type(),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        script.cache_control(),
+        Some("public, max-age=31536000, immutable")
+    );
+    let clean = run(dir, &["plan", "stack.yaml", "--detailed-exitcode"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+
+    // 1.1.0: only its own prefix is written, and the flip points at it.
+    write(dir, name, "1.1.0");
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    assert!(
+        text.contains("~ site.web: frontend 1.0.0 -> 1.1.0 (50 files,"),
+        "{text}"
+    );
+    assert!(text.contains("; 4 new or changed since 1.0.0)"), "{text}");
+    insta::assert_snapshot!("site_flip_plan", text);
+    apply(dir);
+    let second = objects(&c, name).await;
+    for old in first
+        .iter()
+        .filter(|(k, _, _)| k.starts_with("releases/1.0.0/"))
+    {
+        assert!(second.contains(old), "{old:?} was rewritten");
+    }
+    assert_eq!(versions(&second), ["1.0.0", "1.1.0"]);
+    assert_eq!(served(&c, name).await.0, "1.1.0");
+
+    // A third release with `keep: 2` leaves it and the previous one.
+    write(dir, name, "1.2.0");
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    assert!(
+        text.contains("- delete release 1.0.0 (beyond `keep`)"),
+        "{text}"
+    );
+    apply(dir);
+    let third = objects(&c, name).await;
+    assert_eq!(versions(&third), ["1.1.0", "1.2.0"]);
+    assert_eq!(served(&c, name).await.0, "1.2.0");
+
+    // Rollback flips back to 1.1.0 with nothing uploaded.
+    let rollback = run(dir, &["rollback", "stack.yaml", "--auto-approve"]);
+    assert_ok(&rollback, "rollback");
+    assert!(
+        stderr(&rollback).contains("serving frontend 1.1.0 (0 uploaded)"),
+        "{}",
+        stderr(&rollback)
+    );
+    let after = objects(&c, name).await;
+    for object in third.iter().filter(|(k, _, _)| k.starts_with("releases/")) {
+        assert!(after.contains(object), "{object:?} was rewritten");
+    }
+    assert_eq!(served(&c, name).await.0, "1.1.0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsafe_archives_and_a_changed_version_are_refused_before_any_upload() {
+    let name = "site-refuse";
+    let (c, dir) = setup(name).await;
+    let dir = dir.path();
+    write(dir, name, "1.0.0");
+    for (path, says) in [
+        ("../evil", "`../evil` leaves the release"),
+        ("/etc/evil", "`/etc/evil` is an absolute path"),
+    ] {
+        let mut files = site("1.0.0", 0);
+        files.push((path.to_owned(), "x".to_owned()));
+        release(&c, name, "1.0.0", &files).await;
+        let out = run(dir, &["apply", "stack.yaml", "--auto-approve"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        assert!(objects(&c, name).await.is_empty());
+    }
+
+    release(&c, name, "1.0.0", &site("1.0.0", 0)).await;
+    apply(dir);
+    // The same version built again with one file changed.
+    let mut files = site("1.0.0", 0);
+    files[5].1.push_str("// rebuilt");
+    let changed = files[5].0.clone();
+    release(&c, name, "1.0.0", &files).await;
+    let out = run(dir, &["plan", "stack.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "release frontend@1.0.0 was uploaded before with other contents in `{changed}`"
+        )),
+        "{}",
+        stderr(&out)
+    );
+
+    // An entry file replaced by hand is drift, and the next apply writes it back.
+    release(&c, name, "1.0.0", &site("1.0.0", 0)).await;
+    c.s3.put_object()
+        .bucket(format!("{name}-site"))
+        .key("index.html")
+        .body(b"hacked".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    assert!(
+        text.contains("entry file `index.html` was changed outside rollstack"),
+        "{text}"
+    );
+    apply(dir);
+    assert_eq!(served(&c, name).await.0, "1.0.0");
+    let clean = run(dir, &["plan", "stack.yaml", "--detailed-exitcode"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+}
