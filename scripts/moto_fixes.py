@@ -513,3 +513,34 @@ def _put_image_keeping_the_image_a_tag_leaves(
 
 _put_image = ecr_models.ECRBackend.put_image
 ecr_models.ECRBackend.put_image = _put_image_keeping_the_image_a_tag_leaves
+
+from moto.cloudfront import exceptions as cloudfront_exceptions
+from moto.cloudfront import models as cloudfront_models
+
+
+class _PreconditionFailed(cloudfront_exceptions.CloudFrontException):
+    def __init__(self):
+        super().__init__(
+            "PreconditionFailed",
+            "The If-Match version is missing or not valid for the resource.",
+        )
+
+
+# moto finds an error's service (and its HTTP status, 412) by the exception's module.
+_PreconditionFailed.__module__ = cloudfront_exceptions.__name__
+
+
+def _update_distribution_if_it_matches(self, dist_config, _id, if_match):
+    """AWS updates a distribution only when `IfMatch` is the ETag it has now (else 412
+    `PreconditionFailed`) and gives it a new ETag; moto takes any value and keeps the
+    ETag the distribution was created with."""
+    dist = self.distributions.get(_id)
+    if dist is not None and if_match and if_match != dist.etag:
+        raise _PreconditionFailed()
+    updated = _update_distribution(self, dist_config, _id, if_match)
+    dist.etag = cloudfront_models.random_id()
+    return updated[0], updated[1], dist.etag
+
+
+_update_distribution = cloudfront_models.CloudFrontBackend.update_distribution
+cloudfront_models.CloudFrontBackend.update_distribution = _update_distribution_if_it_matches

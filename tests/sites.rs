@@ -306,3 +306,133 @@ async fn unsafe_archives_and_a_changed_version_are_refused_before_any_upload() {
     let clean = run(dir, &["plan", "stack.yaml", "--detailed-exitcode"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
 }
+
+/// A distribution with one origin, the site's bucket; its id.
+async fn distribution(name: &str) -> (aws_sdk_cloudfront::Client, String) {
+    use aws_sdk_cloudfront::types::{
+        DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
+        ViewerProtocolPolicy,
+    };
+    let config = support::moto().sdk_config().await;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    let origin = Origin::builder()
+        .id("site")
+        .domain_name(format!("{name}-site.s3.amazonaws.com"))
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+        .build()
+        .unwrap();
+    let config = DistributionConfig::builder()
+        .caller_reference(name)
+        .comment("site")
+        .enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("site")
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let created = cloudfront
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+    let id = created.distribution().unwrap().id().to_owned();
+    (cloudfront, id)
+}
+
+async fn origin_path(cloudfront: &aws_sdk_cloudfront::Client, id: &str) -> String {
+    let got = cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
+    let config = got.distribution_config().unwrap();
+    config.origins().unwrap().items()[0]
+        .origin_path()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloudfront_flip_points_the_origin_at_the_release() {
+    let name = "site-cdn";
+    let (c, dir) = setup(name).await;
+    let dir = dir.path();
+    let (cloudfront, id) = distribution(name).await;
+    release(&c, name, "1.0.0", &site("1.0.0", 0)).await;
+    release(&c, name, "1.1.0", &site("1.1.0", 2)).await;
+    let file = |version: &str| {
+        stack_file(name, version).replace(
+            "flip: index\n    entry: [index.html]\n",
+            &format!("flip: cloudfront\n    distribution: {id}\n"),
+        )
+    };
+    std::fs::write(dir.join("stack.yaml"), file("1.0.0")).unwrap();
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    assert!(
+        text.contains(&format!(
+            "~ flip: origin path of distribution {id} -> /releases/1.0.0, then invalidate /*"
+        )),
+        "{text}"
+    );
+    apply(dir);
+    assert_eq!(origin_path(&cloudfront, &id).await, "/releases/1.0.0");
+    // Nothing is copied to the root: CloudFront serves the release's folder.
+    assert!(
+        objects(&c, name)
+            .await
+            .iter()
+            .all(|(k, _, _)| k.starts_with("releases/1.0.0/"))
+    );
+    let clean = run(dir, &["plan", "stack.yaml", "--detailed-exitcode"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+
+    std::fs::write(dir.join("stack.yaml"), file("1.1.0")).unwrap();
+    apply(dir);
+    assert_eq!(origin_path(&cloudfront, &id).await, "/releases/1.1.0");
+    let invalidations = cloudfront
+        .list_invalidations()
+        .distribution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalidations.invalidation_list().unwrap().quantity(), 2);
+
+    // The origin path set by hand is drift; the next apply flips it back.
+    let got = cloudfront
+        .get_distribution_config()
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+    let etag = got.e_tag().unwrap().to_owned();
+    let mut config = got.distribution_config.unwrap();
+    config.origins.as_mut().unwrap().items[0].origin_path = Some("/elsewhere".to_owned());
+    cloudfront
+        .update_distribution()
+        .id(&id)
+        .if_match(etag)
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    assert!(
+        text.contains("was changed outside rollstack (`/elsewhere`)"),
+        "{text}"
+    );
+    apply(dir);
+    assert_eq!(origin_path(&cloudfront, &id).await, "/releases/1.1.0");
+}

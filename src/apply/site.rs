@@ -8,7 +8,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::{Executor, NodeError, NodeOutcome};
 use crate::aws::{SiteObject, Uploaded};
-use crate::model::site::release_prefix;
+use crate::model::site::{origin_path, release_prefix};
 use crate::model::{Address, Flip, Site};
 use crate::observe::site::{SiteFile, file_list, metadata};
 use crate::observe::{ArtifactRef, resolve};
@@ -18,6 +18,9 @@ use crate::release::{ArchiveFile, CacheRules, content_type};
 
 /// Uploads at a time.
 const UPLOADS_AT_ONCE: usize = 8;
+
+/// How long a CloudFront flip is waited for: AWS deploys a change in minutes.
+const DEPLOY_WAIT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 
 /// Carries out `change` of site `name`.
 pub async fn apply(
@@ -68,7 +71,7 @@ async fn deploy(executor: &Executor, name: &str, change: &SiteChange) -> Result<
     let release = format!("{}@{}", site.app, change.to);
     upload(executor, &address, (&bucket, &release), &missing, &rules).await?;
     crate::state::sites::record(&executor.aws, stack, name, &change.to, list.clone()).await?;
-    flip(executor, site, &bucket, &change.to, &list, &rules).await?;
+    flip(executor, site, (&bucket, &change.to), &list, &rules).await?;
     for version in &change.delete {
         let (keys, _) = executor
             .aws
@@ -190,16 +193,34 @@ async fn upload(
     }))
 }
 
-/// Makes `version` the one served: each entry file copied from the release to the root.
+/// Makes `version` the one served: the distribution's origin pointed at it (then
+/// `/*` invalidated, and the change waited for until deployed), or each entry file
+/// copied from the release to the root.
 async fn flip(
     executor: &Executor,
     site: &Site,
-    bucket: &str,
-    version: &str,
+    (bucket, version): (&str, &str),
     files: &BTreeMap<String, SiteFile>,
     rules: &CacheRules,
 ) -> Result<(), NodeError> {
-    let Flip::Index { entry } = &site.flip;
+    let entry = match &site.flip {
+        Flip::Cloudfront { distribution } => {
+            let outputs = executor.outputs();
+            let id = resolve(distribution, |node, output| {
+                outputs.get(node)?.get(output).cloned()
+            })
+            .ok_or_else(|| NodeError::Render("the distribution is still not known".to_owned()))?;
+            executor
+                .aws
+                .flip_origin(&id, bucket, &origin_path(version))
+                .await?;
+            // Each flip invalidates once, a flip back to a release as well.
+            let reference = format!("rollstack-{version}-{}", uuid::Uuid::new_v4());
+            executor.aws.invalidate_all(&id, &reference).await?;
+            return deployed(executor, &id, bucket).await;
+        }
+        Flip::Index { entry } => entry,
+    };
     let prefix = release_prefix(version);
     for path in entry {
         let Some(file) = files.get(path) else {
@@ -215,4 +236,22 @@ async fn flip(
             .await?;
     }
     Ok(())
+}
+
+/// Waits until distribution `id` has deployed the flip everywhere, at most
+/// [`DEPLOY_WAIT`] (AWS takes minutes).
+async fn deployed(executor: &Executor, id: &str, bucket: &str) -> Result<(), NodeError> {
+    let started = std::time::Instant::now();
+    loop {
+        if executor.aws.distribution_origin(id, bucket).await?.deployed {
+            return Ok(());
+        }
+        if started.elapsed() >= DEPLOY_WAIT {
+            return Err(NodeError::Render(format!(
+                "distribution `{id}` still deploys the flip after {}: it serves the new release where it has; the next apply waits again",
+                humantime::format_duration(DEPLOY_WAIT)
+            )));
+        }
+        tokio::time::sleep(executor.options.poll_interval).await;
+    }
 }

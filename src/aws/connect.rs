@@ -171,6 +171,10 @@ impl Aws {
             .retry_partition(partition("rollstack-ecr"))
             .interceptor(stats.interceptor())
             .build();
+        let cloudfront = aws_sdk_cloudfront::config::Builder::from(config)
+            .retry_partition(partition("rollstack-cloudfront"))
+            .interceptor(stats.interceptor())
+            .build();
         let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(config)
             .retry_partition(partition("rollstack-cloudwatch"))
             .interceptor(stats.interceptor())
@@ -183,6 +187,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::from_conf(sts),
             route53: aws_sdk_route53::Client::from_conf(route53),
             ecr: aws_sdk_ecr::Client::from_conf(ecr),
+            cloudfront: aws_sdk_cloudfront::Client::from_conf(cloudfront),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
             cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),

@@ -5,6 +5,7 @@ mod autoscaling;
 mod bucket;
 mod budget;
 mod cloudformation;
+mod cloudfront;
 mod connect;
 mod ec2;
 mod environments;
@@ -52,6 +53,7 @@ pub struct Aws {
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) route53: aws_sdk_route53::Client,
     pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) cloudfront: aws_sdk_cloudfront::Client,
     stats: CallStats,
     /// Where calls go: the custom endpoint, or `None` for AWS's own in `region`.
     endpoint_url: Option<String>,

@@ -25,6 +25,8 @@ pub enum Service {
     AutoScaling,
     /// Amazon ECR: the apps' container images.
     Ecr,
+    /// Amazon CloudFront (global): the distributions static sites flip.
+    CloudFront,
 }
 
 impl Service {
@@ -41,6 +43,7 @@ impl Service {
             Service::Route53 => "route53",
             Service::AutoScaling => "autoscaling",
             Service::Ecr => "ecr",
+            Service::CloudFront => "cloudfront",
         }
     }
 
@@ -49,6 +52,7 @@ impl Service {
         match self {
             Service::Iam => "https://iam.amazonaws.com".to_owned(),
             Service::Route53 => "https://route53.amazonaws.com".to_owned(),
+            Service::CloudFront => "https://cloudfront.amazonaws.com".to_owned(),
             // CloudWatch's IAM prefix is not its host's.
             Service::CloudWatch => format!("https://monitoring.{region}.amazonaws.com"),
             Service::Ecr => format!("https://api.ecr.{region}.amazonaws.com"),
@@ -98,6 +102,8 @@ pub enum Scope {
     ImageRepository,
     /// The objects rollstack writes in the buckets of the static sites.
     SiteObject,
+    /// The CloudFront distributions static sites flip.
+    Distribution,
 }
 
 /// One AWS operation rollstack makes.
@@ -209,6 +215,10 @@ pub const OPERATIONS: &[Operation] = &[
     op("DeleteAutoScalingGroup", AutoScaling, "autoscaling:DeleteAutoScalingGroup", true, AutoScalingOwned),
     op("CopyObject", S3, "s3:PutObject", true, SiteObject),
     op("DeleteObjects", S3, "s3:DeleteObject", true, SiteObject),
+    op("GetDistribution", CloudFront, "cloudfront:GetDistribution", false, Distribution),
+    op("GetDistributionConfig", CloudFront, "cloudfront:GetDistributionConfig", false, Distribution),
+    op("UpdateDistribution", CloudFront, "cloudfront:UpdateDistribution", true, Distribution),
+    op("CreateInvalidation", CloudFront, "cloudfront:CreateInvalidation", true, Distribution),
     op("BatchGetImage", Ecr, "ecr:BatchGetImage", false, ImageRepository),
     op("DescribeRepositories", Ecr, "ecr:DescribeRepositories", false, ImageRepository),
 ];

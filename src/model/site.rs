@@ -26,6 +26,12 @@ pub struct Site {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flip {
+    /// The CloudFront distribution's origin path is set to `/releases/{version}`, then
+    /// `/*` is invalidated.
+    Cloudfront {
+        /// The distribution's id.
+        distribution: Interpolated,
+    },
     /// The entry files are copied from the release to the bucket's root, last.
     Index {
         /// The entry files (`index.html`).
@@ -36,6 +42,21 @@ pub enum Flip {
 /// The key prefix of `version`'s files in a site's bucket: `releases/{version}/`.
 pub fn release_prefix(version: &str) -> String {
     format!("releases/{version}/")
+}
+
+impl Flip {
+    /// The files copied to the bucket's root (none for CloudFront).
+    pub fn entry(&self) -> &[String] {
+        match self {
+            Flip::Cloudfront { .. } => &[],
+            Flip::Index { entry } => entry,
+        }
+    }
+}
+
+/// The origin path that serves `version` (`/releases/1.3.0`).
+pub fn origin_path(version: &str) -> String {
+    format!("/releases/{version}")
 }
 
 /// Releases kept by default.

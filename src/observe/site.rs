@@ -26,8 +26,10 @@ pub struct SiteQuery {
     pub bucket: Interpolated,
     /// The release tarball of the version to serve.
     pub artifact: ArtifactRef,
-    /// The entry files copied to the root.
+    /// The entry files copied to the root (`flip: index`).
     pub entry: Vec<String>,
+    /// The distribution whose origin is flipped (`flip: cloudfront`), as written.
+    pub distribution: Option<Interpolated>,
     /// The largest release unpacked, in bytes.
     pub max_size: u64,
     /// Where the releases' file lists are (`state_keys::site_releases`), and in which
@@ -45,12 +47,16 @@ pub fn wanted(stack: &Stack) -> Vec<SiteQuery> {
         .iter()
         .filter_map(|(name, site)| {
             let version = &stack.apps.get(&site.app)?.version;
-            let crate::model::Flip::Index { entry } = &site.flip;
+            let distribution = match &site.flip {
+                crate::model::Flip::Cloudfront { distribution } => Some(distribution.clone()),
+                crate::model::Flip::Index { .. } => None,
+            };
             Some(SiteQuery {
                 name: name.clone(),
                 bucket: site.bucket.clone(),
                 artifact: ArtifactRef::new(releases, &site.app, version),
-                entry: entry.clone(),
+                entry: site.flip.entry().to_vec(),
+                distribution,
                 max_size: site.max_size,
                 records: (
                     state.clone(),
@@ -105,6 +111,17 @@ pub struct LiveEntry {
     pub sha256: Option<String>,
 }
 
+/// The origin of a site's CloudFront distribution that serves its bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveOrigin {
+    /// The distribution's id.
+    pub distribution: String,
+    /// The origin's path (`/releases/1.3.0`); `None`: no origin serves the bucket.
+    pub path: Option<String>,
+    /// Whether the distribution's last change is deployed everywhere.
+    pub deployed: bool,
+}
+
 /// One site as AWS holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveSite {
@@ -112,8 +129,11 @@ pub struct LiveSite {
     pub name: String,
     /// The bucket; `None` while it is a CloudFormation output not known yet.
     pub bucket: Option<String>,
-    /// Each entry file at the root, by path; missing ones are absent.
+    /// Each entry file at the root, by path; missing ones are absent (`flip: index`).
     pub entries: BTreeMap<String, LiveEntry>,
+    /// The distribution's origin for the bucket (`flip: cloudfront`, once its id is
+    /// known).
+    pub origin: Option<LiveOrigin>,
     /// The versions with files under `releases/`.
     pub uploaded: BTreeSet<String>,
     /// The paths under `releases/{version}/` of the version to serve.
@@ -125,8 +145,12 @@ pub struct LiveSite {
 }
 
 impl LiveSite {
-    /// The release every entry file serves, if they all serve the same one.
+    /// The release served: the one the distribution's origin points at, or the one
+    /// every entry file serves (if they all serve the same one).
     pub fn served(&self) -> Option<&str> {
+        if let Some(origin) = &self.origin {
+            return origin.path.as_deref()?.strip_prefix("/releases/");
+        }
         let mut releases = self.entries.values().map(|e| e.release.as_deref());
         let first = releases.next()??;
         releases.all(|r| r == Some(first)).then_some(first)

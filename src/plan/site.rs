@@ -28,8 +28,12 @@ pub struct SiteChange {
     pub changed: Option<u32>,
     /// Files not in the bucket yet: uploaded before the flip (0: a flip alone).
     pub upload: u32,
-    /// The entry files copied to the root, last.
+    /// The entry files copied to the root, last (`flip: index`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry: Vec<String>,
+    /// The distribution whose origin path is set to the release (`flip: cloudfront`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<String>,
     /// Releases deleted after the flip (beyond `keep`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delete: Vec<String>,

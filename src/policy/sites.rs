@@ -25,19 +25,43 @@ fn buckets(stack: &Stack) -> Vec<(String, Vec<String>)> {
                     _ => "*".to_owned(),
                 })
                 .collect();
-            let Flip::Index { entry } = &site.flip;
-            (bucket, entry.clone())
+            (bucket, site.flip.entry().to_vec())
         })
         .collect()
 }
 
-/// Listing the releases and reading the entry files' metadata.
+/// The distributions the sites flip, as ARNs (an output: any distribution of the
+/// account, CloudFront generates their ids).
+fn distributions(stack: &Stack, arns: &Arns) -> Vec<String> {
+    stack
+        .sites
+        .values()
+        .filter_map(|site| match &site.flip {
+            Flip::Cloudfront { distribution } => Some(distribution),
+            Flip::Index { .. } => None,
+        })
+        .map(|d| {
+            let id = if d.is_literal() { d.as_str() } else { "*" };
+            format!(
+                "arn:{}:cloudfront::{}:distribution/{id}",
+                arns.partition, arns.account
+            )
+        })
+        .collect()
+}
+
+/// Listing the releases, reading the entry files' metadata and the distributions.
 pub(super) fn reads(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     let buckets = buckets(stack);
     if buckets.is_empty() {
         return Vec::new();
     }
     vec![
+        Statement::new(
+            "ReadSiteDistributions",
+            actions(Scope::Distribution, false),
+            distributions(stack, arns),
+        ),
         Statement::new(
             "ListSiteReleases",
             ["s3:ListBucket"],
@@ -63,6 +87,11 @@ pub(super) fn writes(stack: &Stack, arns: &Arns) -> Vec<Statement> {
     let mut release_actions = actions(Scope::SiteObject, true);
     release_actions.push("s3:GetObject");
     vec![
+        Statement::new(
+            "FlipSiteDistributions",
+            actions(Scope::Distribution, true),
+            distributions(stack, arns),
+        ),
         Statement::new(
             "WriteSiteReleases",
             release_actions,

@@ -57,7 +57,7 @@ fn apply_allows_every_operation_plan_and_apply_make() {
             // Only for apps that are images: `image_repositories_are_read_and_pulled_when_used`.
             Scope::ImageRepository => {}
             // Only for stacks with `sites:`: `sites_write_under_releases_and_the_entry_files`.
-            Scope::SiteObject => {}
+            Scope::SiteObject | Scope::Distribution => {}
             Scope::Bootstrap => assert!(!allowed.contains(&operation.action), "{}", operation.name),
             _ => assert!(allowed.contains(&operation.action), "{}", operation.name),
         }
@@ -79,6 +79,7 @@ fn plan_allows_the_reads_and_no_write() {
                 | Scope::Identity
                 | Scope::AutoScalingRead
                 | Scope::ImageRepository
+                | Scope::Distribution
         ) {
             continue;
         }
@@ -317,6 +318,33 @@ fn sites_write_under_releases_and_the_entry_files() {
     let flip = statement(&apply, "FlipSiteEntries");
     assert_eq!(flip.action, ["s3:PutObject"]);
     assert_eq!(flip.resource, [format!("{bucket}/index.html")]);
+
+    // A CloudFront flip: the distribution, no entry files.
+    stack.sites.get_mut("web").unwrap().flip = crate::model::Flip::Cloudfront {
+        distribution: crate::model::Interpolated::parse("E2QWRUHAPOMQZL"),
+    };
+    let distribution = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL";
+    let plan = build_for(&stack, Purpose::Plan);
+    let reads = statement(&plan, "ReadSiteDistributions");
+    assert_eq!(
+        reads.action,
+        [
+            "cloudfront:GetDistribution",
+            "cloudfront:GetDistributionConfig"
+        ]
+    );
+    assert_eq!(reads.resource, [distribution]);
+    let apply = build_for(&stack, Purpose::Apply);
+    let flip = statement(&apply, "FlipSiteDistributions");
+    assert_eq!(
+        flip.action,
+        [
+            "cloudfront:CreateInvalidation",
+            "cloudfront:UpdateDistribution"
+        ]
+    );
+    assert_eq!(flip.resource, [distribution]);
+    assert!(!apply.statement.iter().any(|s| s.sid == "FlipSiteEntries"));
 }
 
 #[test]

@@ -20,28 +20,41 @@ pub(super) async fn sites(
     stacks: &[LiveCloudFormation],
 ) -> Result<Vec<LiveSite>, AwsError> {
     let reads = query.sites.iter().map(|site| async move {
-        let bucket = crate::observe::resolve(&site.bucket, |node, output| {
+        let live_output = |node: &str, output: &str| {
             let name = format!("{}{node}", query.name_prefix);
             let live = stacks.iter().find(|s| s.name == name)?;
             live.outputs.get(output).cloned()
-        });
+        };
+        let bucket = crate::observe::resolve(&site.bucket, live_output);
         let (archive, releases) = tokio::try_join!(archive(aws, site), releases(aws, site))?;
         let mut live = LiveSite {
             name: site.name.clone(),
             bucket: bucket.clone(),
             entries: BTreeMap::new(),
+            origin: None,
             uploaded: BTreeSet::new(),
             present: BTreeSet::new(),
             releases,
             archive,
         };
+        let distribution = site
+            .distribution
+            .as_ref()
+            .and_then(|d| crate::observe::resolve(d, live_output));
         if let Some(bucket) = &bucket {
-            let (entries, uploaded, present) = tokio::try_join!(
+            let (entries, origin, uploaded, present) = tokio::try_join!(
                 entries(aws, bucket, &site.entry),
+                async {
+                    match &distribution {
+                        Some(id) => aws.distribution_origin(id, bucket).await.map(Some),
+                        None => Ok(None),
+                    }
+                },
                 uploaded(aws, bucket),
                 present(aws, bucket, &site.artifact.version),
             )?;
             live.entries = entries;
+            live.origin = origin;
             live.uploaded = uploaded;
             live.present = present;
         }

@@ -16,9 +16,14 @@ pub struct RawSite {
     /// rollstack writes only under `releases/` and the entry files, and never deletes
     /// the bucket.
     pub bucket: String,
-    /// How a release becomes the one served. `index`: its entry files are copied from
-    /// the release to the bucket's root, last.
+    /// How a release becomes the one served. `cloudfront`: the distribution's origin
+    /// path is set to `/releases/{version}`, then `/*` invalidated; `index`: its entry
+    /// files are copied from the release to the bucket's root, last.
     pub flip: RawFlip,
+    /// With `flip: cloudfront`, the distribution's id: a literal, or
+    /// `${outputs.NODE.OUTPUT}`. Its origin for the bucket is the one flipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<String>,
     /// With `flip: index`, the files copied to the root (default `[index.html]`); the
     /// other files are served under `releases/{version}/`, where the entry files must
     /// reference them.
@@ -45,6 +50,8 @@ pub struct RawSite {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawFlip {
+    /// Point the CloudFront distribution's origin at the release's folder.
+    Cloudfront,
     /// Copy the release's entry files to the bucket's root.
     Index,
 }

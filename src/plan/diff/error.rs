@@ -32,6 +32,16 @@ pub enum PlanError {
         /// The files that differ.
         files: Vec<String>,
     },
+    /// A site's distribution has no origin for its bucket.
+    #[error("`{address}`: distribution `{distribution}` has no origin for bucket `{bucket}`")]
+    NoOrigin {
+        /// The site.
+        address: Address,
+        /// The distribution's id.
+        distribution: String,
+        /// The site's bucket.
+        bucket: String,
+    },
     /// No image matches a lookup.
     #[error("no image matches {image} for `{address}`")]
     NoImage {
@@ -153,6 +163,9 @@ impl PlanError {
             }
             PlanError::ReleaseChanged { release, .. } => format!(
                 "a version is immutable once uploaded: give the new build a new version, or restore the tarball of {release}"
+            ),
+            PlanError::NoOrigin { bucket, .. } => format!(
+                "give the distribution an origin for `{bucket}` (domain `{bucket}.s3.amazonaws.com`), or name the distribution that serves it"
             ),
             PlanError::NoImage { .. } => {
                 "check the name pattern and owner with `aws ec2 describe-images --owners OWNER --filters Name=name,Values=PATTERN`".to_owned()

@@ -36,12 +36,19 @@ pub fn diff(stack: &Stack, observed: &Observed) -> Result<Vec<Diffed>, Vec<PlanE
                 continue;
             }
         };
-        let Flip::Index { entry } = &site.flip;
-        if let Some(missing) = entry.iter().find(|e| !files.contains_key(*e)) {
+        if let Some(missing) = site.flip.entry().iter().find(|e| !files.contains_key(*e)) {
             errors.push(PlanError::SiteArchive {
                 address,
                 release: format!("{}@{version}", site.app),
                 why: format!("it has no entry file `{missing}`"),
+            });
+            continue;
+        }
+        if let Some(origin) = live.origin.as_ref().filter(|o| o.path.is_none()) {
+            errors.push(PlanError::NoOrigin {
+                address,
+                distribution: origin.distribution.clone(),
+                bucket: live.bucket.clone().unwrap_or_default(),
             });
             continue;
         }
@@ -84,7 +91,7 @@ fn one(
     files: &BTreeMap<String, SiteFile>,
 ) -> Diffed {
     let address = Address::Site(name.to_owned());
-    let Flip::Index { entry } = &site.flip;
+    let entry = site.flip.entry();
     let from = live.served().map(str::to_owned);
     let upload = files.keys().filter(|p| !live.present.contains(*p)).count() as u32;
     let changed = from.as_deref().and_then(|f| live.release(f)).map(|r| {
@@ -97,7 +104,9 @@ fn one(
     let recorded: Vec<String> = live.releases.iter().map(|r| r.version.clone()).collect();
     let uploaded: Vec<String> = live.uploaded.iter().cloned().collect();
     let delete = beyond_keep(&recorded, &uploaded, site.keep, version, from.as_deref());
+    // A flip CloudFront still deploys is flipped (and waited for) again.
     let in_sync = from.as_deref() == Some(version)
+        && live.origin.as_ref().is_none_or(|o| o.deployed)
         && upload == 0
         && drift.is_empty()
         && live.release(version).is_some();
@@ -119,7 +128,8 @@ fn one(
         bytes,
         changed,
         upload,
-        entry: entry.clone(),
+        entry: entry.to_vec(),
+        distribution: distribution(site, live),
         delete: if action == Action::NoOp {
             Vec::new()
         } else {
@@ -157,11 +167,40 @@ fn one(
     }
 }
 
-/// An entry file at the root that is not as rollstack wrote it (once it wrote one):
-/// gone, without the release it serves, or with other contents than that release's.
+/// The distribution a CloudFront flip changes (`(known after apply)` while its id is an
+/// output not known yet).
+fn distribution(site: &Site, live: &LiveSite) -> Option<String> {
+    match &site.flip {
+        Flip::Cloudfront { .. } => Some(
+            live.origin
+                .as_ref()
+                .map_or(KNOWN_AFTER_APPLY.to_owned(), |o| o.distribution.clone()),
+        ),
+        Flip::Index { .. } => None,
+    }
+}
+
+/// What serves the site that rollstack did not write (once it wrote something): an
+/// origin path that is no recorded release's, an entry file gone, without the release
+/// it serves, or with other contents than that release's.
 fn drift(live: &LiveSite, entry: &[String]) -> Vec<String> {
     if live.releases.is_empty() {
         return Vec::new();
+    }
+    if let Some(origin) = &live.origin {
+        let path = origin.path.as_deref().unwrap_or_default();
+        let ours = live
+            .releases
+            .iter()
+            .any(|r| crate::model::site::origin_path(&r.version) == path);
+        return if ours {
+            Vec::new()
+        } else {
+            vec![format!(
+                "the origin path of distribution `{}` was changed outside rollstack (`{path}`)",
+                origin.distribution
+            )]
+        };
     }
     entry
         .iter()
@@ -193,7 +232,7 @@ fn reason(change: &SiteChange, drift: &[String]) -> String {
         _ => {}
     }
     if !drift.is_empty() {
-        reason.push_str("; an entry file changed outside rollstack");
+        reason.push_str("; changed outside rollstack");
     }
     reason
 }

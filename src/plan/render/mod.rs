@@ -148,10 +148,16 @@ fn site_lines(lines: &mut Vec<String>, site: &crate::plan::site::SiteChange) {
             plural(site.upload as usize, "file")
         ));
     }
-    lines.push(format!(
-        "~ flip: copy {} to the root, last",
-        site.entry.join(", ")
-    ));
+    match &site.distribution {
+        Some(distribution) => lines.push(format!(
+            "~ flip: origin path of distribution {distribution} -> {}, then invalidate /*",
+            crate::model::site::origin_path(&site.to)
+        )),
+        None => lines.push(format!(
+            "~ flip: copy {} to the root, last",
+            site.entry.join(", ")
+        )),
+    }
     for version in &site.delete {
         lines.push(format!("- delete release {version} (beyond `keep`)"));
     }

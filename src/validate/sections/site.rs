@@ -70,10 +70,21 @@ pub(super) fn build(
                 None,
             );
         }
-        let entry = site
-            .entry
-            .clone()
-            .unwrap_or_else(|| vec!["index.html".to_owned()]);
+        let entry = match site.flip {
+            RawFlip::Index => site
+                .entry
+                .clone()
+                .unwrap_or_else(|| vec!["index.html".to_owned()]),
+            RawFlip::Cloudfront => Vec::new(),
+        };
+        let distribution = flip_fields(
+            checker,
+            names,
+            (&outputs, &path),
+            site,
+            &address,
+            &mut stack.references,
+        );
         for (i, file) in entry.iter().enumerate() {
             if file.is_empty() || file.starts_with('/') || file.split('/').any(|p| p == "..") {
                 checker.error_at_value(
@@ -95,8 +106,9 @@ pub(super) fn build(
         let site = Site {
             app: site.app.clone(),
             bucket,
-            flip: match site.flip {
-                RawFlip::Index => Flip::Index { entry },
+            flip: match (site.flip, distribution) {
+                (RawFlip::Cloudfront, Some(distribution)) => Flip::Cloudfront { distribution },
+                _ => Flip::Index { entry },
             },
             cache,
             keep: site.keep.unwrap_or(DEFAULT_KEEP),
@@ -107,6 +119,64 @@ pub(super) fn build(
         sites.insert(name.clone(), site);
     }
     sites
+}
+
+/// `distribution` with `flip: cloudfront` (its references graph edges), `entry` with
+/// `flip: index` only.
+fn flip_fields(
+    checker: &mut Checker,
+    names: &Names,
+    (outputs, path): (&BTreeMap<String, Vec<String>>, &str),
+    site: &RawSite,
+    address: &Address,
+    edges: &mut Vec<Edge>,
+) -> Option<Interpolated> {
+    match (site.flip, &site.distribution, &site.entry) {
+        (RawFlip::Cloudfront, Some(written), None) => {
+            let distribution = Interpolated::parse(written);
+            resolve_interpolations(
+                checker,
+                names,
+                outputs,
+                Written {
+                    value: &distribution,
+                    what: "distribution",
+                    path: &format!("{path}.distribution"),
+                },
+                address,
+                edges,
+            );
+            Some(distribution)
+        }
+        (RawFlip::Cloudfront, None, _) => {
+            checker.error_at_key(
+                path,
+                "`flip: cloudfront` needs the `distribution` to flip".to_owned(),
+                "`distribution: ID` or `${outputs.NODE.OUTPUT}`",
+                None,
+            );
+            None
+        }
+        (RawFlip::Cloudfront, Some(_), Some(_)) => {
+            checker.error_at_key(
+                &format!("{path}.entry"),
+                "`entry` is for `flip: index`: CloudFront serves the whole release".to_owned(),
+                "no `entry` with `flip: cloudfront`",
+                None,
+            );
+            None
+        }
+        (RawFlip::Index, Some(_), _) => {
+            checker.error_at_key(
+                &format!("{path}.distribution"),
+                "`distribution` is for `flip: cloudfront`".to_owned(),
+                "`flip: cloudfront` to flip a distribution",
+                None,
+            );
+            None
+        }
+        (RawFlip::Index, None, _) => None,
+    }
 }
 
 /// A site serves an app that is a release tarball, from the releases bucket.
