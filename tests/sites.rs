@@ -436,3 +436,86 @@ async fn a_cloudfront_flip_points_the_origin_at_the_release() {
     apply(dir);
     assert_eq!(origin_path(&cloudfront, &id).await, "/releases/1.1.0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_during_bake_flips_back_and_freezes() {
+    let name = "site-bake";
+    let (c, dir) = setup(name).await;
+    let dir = dir.path();
+    let config = support::moto().sdk_config().await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    let alarm = format!("{name}-js-errors");
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&alarm)
+        .metric_name("JsErrors")
+        .namespace("Site")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    release(&c, name, "1.0.0", &site("1.0.0", 0)).await;
+    release(&c, name, "1.1.0", &site("1.1.0", 1)).await;
+    let file = |version: &str, bake: &str| {
+        stack_file(name, version).replace(
+            "    keep: 2\n",
+            &format!("    keep: 2\n    bake: {bake}\n    alarms: [{alarm}]\n"),
+        )
+    };
+    std::fs::write(dir.join("stack.yaml"), file("1.0.0", "1s")).unwrap();
+    apply(dir);
+    assert_eq!(served(&c, name).await.0, "1.0.0");
+
+    // 1.1.0 bakes for a minute; the alarm fires once it is served.
+    std::fs::write(dir.join("stack.yaml"), file("1.1.0", "1m")).unwrap();
+    let child = support::rollstack_aws_command(
+        dir,
+        &[
+            "apply",
+            "stack.yaml",
+            "--auto-approve",
+            "--poll-interval",
+            "200ms",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = std::time::Instant::now();
+    while served(&c, name).await.0 != "1.1.0" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never flipped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("12 errors in a minute")
+        .send()
+        .await
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("site.web: flipped back to 1.0.0: an alarm fired"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("alarm `{alarm}`: 12 errors in a minute")),
+        "{err}"
+    );
+    assert_eq!(served(&c, name).await.0, "1.0.0");
+
+    // Frozen, as after a group's automatic rollback.
+    let planned = run(dir, &["plan", "stack.yaml"]);
+    assert!(stdout(&planned).contains("Frozen:"), "{}", stdout(&planned));
+}

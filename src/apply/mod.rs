@@ -213,9 +213,14 @@ impl Report {
             match outcome {
                 NodeOutcome::Done(_) => {}
                 NodeOutcome::RolledBack(failed) => {
-                    lines.push(format!(
-                        "{address}: rolled back to the previous spec; failed instances:"
-                    ));
+                    lines.push(match address {
+                        Address::Site(_) => {
+                            format!("{address}: flipped back to the release it served before:")
+                        }
+                        _ => format!(
+                            "{address}: rolled back to the previous spec; failed instances:"
+                        ),
+                    });
                     lines.extend(failed.iter().map(|(id, why)| format!("  {id}: {why}")));
                 }
                 NodeOutcome::Failed(why) => lines.push(format!("{address}: {why}")),

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures_util::stream::{self, StreamExt};
 
+use super::error::FailedInstance;
 use super::{Executor, NodeError, NodeOutcome};
 use crate::aws::{SiteObject, Uploaded};
 use crate::model::site::{origin_path, release_prefix};
 use crate::model::{Address, Flip, Site};
+use crate::observe::AlarmState;
 use crate::observe::site::{SiteFile, file_list, metadata};
 use crate::observe::{ArtifactRef, resolve};
 use crate::plan::site::{SiteChange, files_digest};
@@ -34,10 +36,18 @@ pub async fn apply(
         return NodeOutcome::Done("in sync".to_owned());
     }
     match deploy(executor, name, change).await {
-        Ok(done) => {
+        Ok(Deployed::Serving(done)) => {
             executor.progress.line(&address, &done);
             NodeOutcome::Done(done)
         }
+        Ok(Deployed::FlippedBack(fired)) => {
+            let from = change.from.as_deref().unwrap_or_default();
+            executor
+                .progress
+                .line(&address, &format!("flipped back to {from}: an alarm fired"));
+            NodeOutcome::RolledBack(fired)
+        }
+        Err(NodeError::Interrupted) => NodeOutcome::Interrupted,
         Err(why) => {
             executor.progress.line(&address, "failed");
             NodeOutcome::Failed(why)
@@ -45,7 +55,20 @@ pub async fn apply(
     }
 }
 
-async fn deploy(executor: &Executor, name: &str, change: &SiteChange) -> Result<String, NodeError> {
+/// How a site's deploy ended.
+enum Deployed {
+    /// The release is served (what was done, in words).
+    Serving(String),
+    /// An alarm fired during `bake`: the release served before is again (the alarms
+    /// in `ALARM`, and why).
+    FlippedBack(Vec<FailedInstance>),
+}
+
+async fn deploy(
+    executor: &Executor,
+    name: &str,
+    change: &SiteChange,
+) -> Result<Deployed, NodeError> {
     let stack = &executor.stack;
     let site = &stack.sites[name];
     let outputs = executor.outputs();
@@ -72,6 +95,24 @@ async fn deploy(executor: &Executor, name: &str, change: &SiteChange) -> Result<
     upload(executor, &address, (&bucket, &release), &missing, &rules).await?;
     crate::state::sites::record(&executor.aws, stack, name, &change.to, list.clone()).await?;
     flip(executor, site, (&bucket, &change.to), &list, &rules).await?;
+    if let Some(fired) = bake(executor, &address, site).await? {
+        let previous = change.from.as_deref().and_then(|from| {
+            let live = executor.observed.sites.iter().find(|s| s.name == name)?;
+            Some((from, live.release(from)?.files.clone()))
+        });
+        let Some((from, files)) = previous else {
+            return Err(NodeError::Render(format!(
+                "{} fired during bake, and no earlier release is recorded to flip back to",
+                fired
+                    .iter()
+                    .map(|(alarm, _)| alarm.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        flip(executor, site, (&bucket, from), &files, &rules).await?;
+        return Ok(Deployed::FlippedBack(fired));
+    }
     for version in &change.delete {
         let (keys, _) = executor
             .aws
@@ -89,7 +130,7 @@ async fn deploy(executor: &Executor, name: &str, change: &SiteChange) -> Result<
     if !change.delete.is_empty() {
         done.push_str(&format!("; deleted {}", change.delete.join(", ")));
     }
-    Ok(done)
+    Ok(Deployed::Serving(done))
 }
 
 /// The release's files, read again from its tarball: the ones the plan saw, or the
@@ -236,6 +277,48 @@ async fn flip(
             .await?;
     }
     Ok(())
+}
+
+/// Watches the site's alarms for `bake` after a flip: the ones in `ALARM`, as soon as
+/// one is (`None`: none fired).
+async fn bake(
+    executor: &Executor,
+    address: &Address,
+    site: &Site,
+) -> Result<Option<Vec<FailedInstance>>, NodeError> {
+    let Some(bake) = site.bake else {
+        return Ok(None);
+    };
+    executor.progress.line(
+        address,
+        &format!(
+            "baking {} under {}",
+            humantime::format_duration(bake.0),
+            site.alarms.join(", ")
+        ),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let fired: Vec<FailedInstance> = executor
+            .aws
+            .alarms(&site.alarms)
+            .await?
+            .into_iter()
+            .filter(|a| a.state == AlarmState::Alarm)
+            .map(|a| (format!("alarm `{}`", a.name), a.reason))
+            .collect();
+        if !fired.is_empty() {
+            return Ok(Some(fired));
+        }
+        let left = bake.0.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        if executor.cancelled() {
+            return Err(NodeError::Interrupted);
+        }
+        tokio::time::sleep(executor.options.poll_interval.min(left)).await;
+    }
 }
 
 /// Waits until distribution `id` has deployed the flip everywhere, at most

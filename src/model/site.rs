@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Interpolated;
+use super::{Duration, Interpolated};
 
 /// A static site.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -18,6 +18,12 @@ pub struct Site {
     pub cache: Vec<(String, String)>,
     /// Releases kept in the bucket (the served and the previous one always are).
     pub keep: u32,
+    /// How long `alarms` are watched after a flip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<Duration>,
+    /// Alarms that flip the site back when one fires during `bake`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
     /// The largest release (its files added up) that is unpacked and uploaded, in bytes.
     pub max_size: u64,
 }

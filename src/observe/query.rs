@@ -116,6 +116,7 @@ impl Query {
                 .groups
                 .values()
                 .flat_map(|g| g.rollout.alarms.iter().cloned())
+                .chain(stack.sites.values().flat_map(|s| s.alarms.iter().cloned()))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),

@@ -331,6 +331,7 @@ fn uses_traffic(stack: &Stack) -> bool {
         .groups
         .values()
         .any(|g| !g.target_groups.is_empty() || !g.rollout.alarms.is_empty())
+        || stack.sites.values().any(|s| !s.alarms.is_empty())
 }
 
 /// Registering and deregistering instances: in the target groups the file names by ARN;

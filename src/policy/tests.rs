@@ -297,6 +297,8 @@ fn sites_write_under_releases_and_the_entry_files() {
             },
             cache: Vec::new(),
             keep: 5,
+            bake: None,
+            alarms: Vec::new(),
             max_size: 1024,
         },
     );

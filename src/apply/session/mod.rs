@@ -435,6 +435,14 @@ fn firing_alarms(stack: &Stack, observed: &Observed, plan: &Plan) -> Vec<LiveAla
             names.extend(group.rollout.alarms.iter());
         }
     }
+    for (name, site) in &stack.sites {
+        let flips = plan
+            .change(&Address::Site(name.clone()))
+            .is_some_and(|c| c.action != Action::NoOp);
+        if flips {
+            names.extend(site.alarms.iter());
+        }
+    }
     observed
         .alarms
         .iter()

@@ -4,6 +4,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::model::values::Duration;
+
 /// A static site: an app's release unpacked to an S3 bucket under `releases/{version}/`
 /// and served by flipping to it (`docs/sites.md`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -39,6 +41,15 @@ pub struct RawSite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 2, max = 100))]
     pub keep: Option<u32>,
+    /// How long `alarms` are watched after the flip (`5m`): one in `ALARM` flips the
+    /// site back to the release it served before, and freezes the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<Duration>,
+    /// CloudWatch alarms watched during `bake` (and that stop an apply when one fires
+    /// before the flip).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true))]
+    pub alarms: Vec<String>,
     /// The largest release unpacked, its files added up, in MiB (default 512): a larger
     /// one is refused before anything is uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -136,6 +136,32 @@ fn dns(
     Ok((changes, follow))
 }
 
+/// The alarms a group's rollout or a site's bake watches that do not exist.
+fn missing_alarms(stack: &Stack, observed: &Observed) -> Vec<PlanError> {
+    let watched = stack
+        .groups
+        .iter()
+        .flat_map(|(n, g)| {
+            g.rollout
+                .alarms
+                .iter()
+                .map(|a| (Address::Group(n.clone()), a))
+        })
+        .chain(
+            stack
+                .sites
+                .iter()
+                .flat_map(|(n, s)| s.alarms.iter().map(|a| (Address::Site(n.clone()), a))),
+        );
+    watched
+        .filter(|(_, alarm)| !observed.alarms.iter().any(|a| &a.name == *alarm))
+        .map(|(address, alarm)| PlanError::NoAlarm {
+            address,
+            name: alarm.clone(),
+        })
+        .collect()
+}
+
 /// What stops a plan before anything is diffed: missing releases and images, foreign
 /// resources in the way, unchangeable fields, no single VPC. Without any, the image of
 /// each group.
@@ -192,16 +218,7 @@ fn preflight(
     }
     errors.extend(conflicts(stack, observed));
     errors.extend(unchangeable(stack, observed));
-    for (name, group) in &stack.groups {
-        for alarm in &group.rollout.alarms {
-            if !observed.alarms.iter().any(|a| &a.name == alarm) {
-                errors.push(PlanError::NoAlarm {
-                    address: Address::Group(name.clone()),
-                    name: alarm.clone(),
-                });
-            }
-        }
-    }
+    errors.extend(missing_alarms(stack, observed));
     // Only what is created needs the VPC (a destroy plans nothing to create).
     let creates = !stack.security_groups.is_empty() || !stack.groups.is_empty();
     match observed.vpcs.len() {

@@ -95,6 +95,14 @@ pub(super) fn build(
                 );
             }
         }
+        if site.bake.is_some() == site.alarms.is_empty() {
+            checker.error_at_key(
+                &path,
+                format!("site `{name}` has `bake` or `alarms` without the other"),
+                "`bake: 5m` with `alarms: [NAME]`: the alarms watched that long after a flip",
+                None,
+            );
+        }
         if stack.state_bucket.is_none() {
             checker.error_at_key(
                 &path,
@@ -112,6 +120,8 @@ pub(super) fn build(
             },
             cache,
             keep: site.keep.unwrap_or(DEFAULT_KEEP),
+            bake: site.bake,
+            alarms: site.alarms.clone(),
             max_size: site
                 .max_size_mb
                 .map_or(DEFAULT_MAX_SIZE, |mb| u64::from(mb) * 1024 * 1024),
