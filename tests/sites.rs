@@ -223,6 +223,14 @@ async fn a_release_is_uploaded_once_flipped_kept_and_rolled_back() {
     }
     assert_eq!(versions(&second), ["1.0.0", "1.1.0"]);
     assert_eq!(served(&c, name).await.0, "1.1.0");
+    let status = run(dir, &["status", "stack.yaml"]);
+    assert_ok(&status, "status");
+    assert!(
+        stdout(&status)
+            .contains("site.web: serving 1.1.0 from site-flip-site (kept: 1.0.0, 1.1.0)"),
+        "{}",
+        stdout(&status)
+    );
 
     // A third release with `keep: 2` leaves it and the previous one.
     write(dir, name, "1.2.0");

@@ -40,6 +40,21 @@ struct Status {
     /// The outputs the last successful apply published (`outputs:`).
     #[serde(skip_serializing_if = "Option::is_none")]
     outputs: Option<crate::state::outputs::Published>,
+    /// The static sites: the release each serves, and the ones in its bucket.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sites: Vec<SiteStatus>,
+}
+
+/// A static site.
+#[derive(Debug, Serialize)]
+struct SiteStatus {
+    address: String,
+    /// The bucket; `None` while it is an output not known yet.
+    bucket: Option<String>,
+    /// The release served; `None`: none, or the entry files disagree.
+    serving: Option<String>,
+    /// The releases in the bucket.
+    kept: Vec<String>,
 }
 
 /// A release job and its last run.
@@ -206,6 +221,16 @@ async fn status(stack: &Stack, reach: &Reach) -> Result<Status, Failure> {
             })
             .collect(),
         outputs: published,
+        sites: observed
+            .sites
+            .iter()
+            .map(|live| SiteStatus {
+                address: Address::Site(live.name.clone()).to_string(),
+                bucket: live.bucket.clone(),
+                serving: live.served().map(str::to_owned),
+                kept: live.uploaded.iter().cloned().collect(),
+            })
+            .collect(),
     };
     Ok(status)
 }

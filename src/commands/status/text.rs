@@ -73,6 +73,7 @@ pub(super) fn text(status: &Status) -> String {
         };
         out.push_str(&format!("{}: last run {last}\n", job.address));
     }
+    sites(&mut out, status);
     if let Some(published) = &status.outputs {
         out.push_str(&format!(
             "\nPublished outputs (history #{}, {}):\n",
@@ -83,6 +84,23 @@ pub(super) fn text(status: &Status) -> String {
         }
     }
     out
+}
+
+/// Each static site: the release it serves, and the ones in its bucket.
+fn sites(out: &mut String, status: &Status) {
+    for site in &status.sites {
+        out.push_str(&format!(
+            "{}: serving {} from {} (kept: {})\n",
+            site.address,
+            site.serving.as_deref().unwrap_or("nothing"),
+            site.bucket.as_deref().unwrap_or("(known after apply)"),
+            if site.kept.is_empty() {
+                "none".to_owned()
+            } else {
+                site.kept.join(", ")
+            }
+        ));
+    }
 }
 
 /// One group: live against desired, its specs, target groups and alarms.
