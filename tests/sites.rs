@@ -278,8 +278,35 @@ async fn unsafe_archives_and_a_changed_version_are_refused_before_any_upload() {
         assert!(objects(&c, name).await.is_empty());
     }
 
+    // A file left with other contents (an upload cut short, no file list recorded) is
+    // checked, and stops the release; the files that match are not written again.
+    c.s3.put_object()
+        .bucket(format!("{name}-site"))
+        .key("releases/1.0.0/assets/app-3.js")
+        .body(b"stale".to_vec().into())
+        .send()
+        .await
+        .unwrap();
     release(&c, name, "1.0.0", &site("1.0.0", 0)).await;
-    apply(dir);
+    let out = run(dir, &["apply", "stack.yaml", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was uploaded before with other contents in `assets/app-3.js`"),
+        "{}",
+        stderr(&out)
+    );
+    c.s3.delete_object()
+        .bucket(format!("{name}-site"))
+        .key("releases/1.0.0/assets/app-3.js")
+        .send()
+        .await
+        .unwrap();
+    let out = apply(dir);
+    assert!(
+        stderr(&out).contains("serving frontend 1.0.0 (1 uploaded)"),
+        "{}",
+        stderr(&out)
+    );
     // The same version built again with one file changed.
     let mut files = site("1.0.0", 0);
     files[5].1.push_str("// rebuilt");

@@ -78,11 +78,15 @@ async fn deploy(
     .ok_or_else(|| NodeError::Render(format!("the bucket of site `{name}` is still not known")))?;
     let (files, list) = release_files(executor, site, change).await?;
     let address = Address::Site(name.to_owned());
+    // A recorded release's files are as the plan checked them: the ones there are
+    // skipped. Without a record (an upload cut short), each is written if absent and
+    // checked if present.
     let present = executor
         .observed
         .sites
         .iter()
         .find(|s| s.name == name && s.bucket.as_deref() == Some(bucket.as_str()))
+        .filter(|s| s.release(&change.to).is_some())
         .map(|s| s.present.clone())
         .unwrap_or_default();
     let rules = CacheRules::new(&site.cache)
@@ -92,7 +96,7 @@ async fn deploy(
         .filter(|f| !present.contains(&f.path))
         .collect();
     let release = format!("{}@{}", site.app, change.to);
-    upload(executor, &address, (&bucket, &release), &missing, &rules).await?;
+    let written = upload(executor, &address, (&bucket, &release), &missing, &rules).await?;
     crate::state::sites::record(&executor.aws, stack, name, &change.to, list.clone()).await?;
     flip(executor, site, (&bucket, &change.to), &list, &rules).await?;
     if let Some(fired) = bake(executor, &address, site).await? {
@@ -121,12 +125,7 @@ async fn deploy(
         executor.aws.delete_site_keys(&bucket, &keys).await?;
         crate::state::sites::forget(&executor.aws, stack, name, version).await?;
     }
-    let mut done = format!(
-        "serving {} {} ({} uploaded)",
-        site.app,
-        change.to,
-        missing.len()
-    );
+    let mut done = format!("serving {} {} ({} uploaded)", site.app, change.to, written);
     if !change.delete.is_empty() {
         done.push_str(&format!("; deleted {}", change.delete.join(", ")));
     }
@@ -182,16 +181,17 @@ fn object<'a>(
 }
 
 /// Uploads `files` under `releases/{version}/`, a few at a time; a file already there
-/// with other contents stops the release (a version never changes).
+/// with other contents stops the release (a version never changes). How many were
+/// written (not there already).
 async fn upload(
     executor: &Executor,
     address: &Address,
     (bucket, release): (&str, &str),
     files: &[&ArchiveFile],
     rules: &CacheRules,
-) -> Result<(), NodeError> {
+) -> Result<usize, NodeError> {
     if files.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let version = release.split_once('@').map_or(release, |(_, v)| v);
     let bar = executor.progress.group(address, files.len() as u32);
@@ -205,26 +205,29 @@ async fn upload(
                 .aws
                 .upload_site_file(bucket, &key, file.contents.clone(), &object)
                 .await?;
-            let same = match uploaded {
-                Uploaded::Written => true,
-                Uploaded::AlreadyThere(found) => found.get(metadata::SHA256) == Some(&file.sha256),
+            let (written, same) = match uploaded {
+                Uploaded::Written => (true, true),
+                Uploaded::AlreadyThere(found) => {
+                    (false, found.get(metadata::SHA256) == Some(&file.sha256))
+                }
             };
-            Ok::<_, crate::aws::AwsError>((file.path.clone(), same))
+            Ok::<_, crate::aws::AwsError>((file.path.clone(), written, same))
         }
     }))
     .buffer_unordered(UPLOADS_AT_ONCE);
-    let (mut done, mut differ) = (0, Vec::new());
+    let (mut done, mut written, mut differ) = (0, 0, Vec::new());
     while let Some(result) = uploads.next().await {
-        let (path, same) = result?;
+        let (path, was_written, same) = result?;
         done += 1;
+        written += usize::from(was_written);
         if !same {
             differ.push(path);
         }
         bar.update(done, done, "uploading");
     }
-    bar.finish(&format!("uploaded {done} files under {prefix}"));
+    bar.finish(&format!("uploaded {written} files under {prefix}"));
     if differ.is_empty() {
-        return Ok(());
+        return Ok(written);
     }
     differ.sort();
     Err(NodeError::Plan(PlanError::ReleaseChanged {
