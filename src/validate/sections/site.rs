@@ -103,6 +103,31 @@ pub(super) fn build(
                 None,
             );
         }
+        if site.keep.is_some_and(|k| !(2..=100).contains(&k)) {
+            checker.error_at_value(
+                &format!("{path}.keep"),
+                format!(
+                    "site `{name}` keeps {} releases",
+                    site.keep.unwrap_or_default()
+                ),
+                "2 to 100: the release served and the one before it are always kept",
+                None,
+            );
+        }
+        if site
+            .max_size_mb
+            .is_some_and(|mb| !(1..=10240).contains(&mb))
+        {
+            checker.error_at_value(
+                &format!("{path}.max_size_mb"),
+                format!(
+                    "site `{name}` unpacks at most {} MiB",
+                    site.max_size_mb.unwrap_or_default()
+                ),
+                "1 to 10240 (MiB)",
+                None,
+            );
+        }
         if stack.state_bucket.is_none() {
             checker.error_at_key(
                 &path,
@@ -208,5 +233,26 @@ fn app(checker: &mut Checker, names: &Names, raw: &RawStack, path: &str, app: &s
             "sites need a release bucket",
             Some("add `releases: { bucket: NAME }`; artifacts are at `s3://NAME/{app}/{version}.tar.gz`".to_owned()),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Limits the schema also states, refused by validation too (a file is valid only
+    /// when rollstack says so).
+    #[test]
+    fn keep_and_size_limits_are_refused_at_their_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stack.yaml");
+        std::fs::write(
+            &path,
+            "rollstack: 1\nstack: shop\nregion: us-east-1\nstate_bucket: s\nreleases: { bucket: r }\napps:\n  web: { version: \"1.0\" }\nsites:\n  web: { app: web, bucket: b, flip: index, keep: 1, max_size_mb: 0 }\n",
+        )
+        .unwrap();
+        let diagnostics = crate::validate::validate_file(&path).err().unwrap();
+        let text = crate::diagnostic::render(&diagnostics.sorted(), false);
+        assert!(text.contains("site `web` keeps 1 releases"), "{text}");
+        assert!(text.contains("site `web` unpacks at most 0 MiB"), "{text}");
+        assert!(text.contains("stack.yaml:9:"), "{text}");
     }
 }
