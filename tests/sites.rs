@@ -244,7 +244,19 @@ async fn a_release_is_uploaded_once_flipped_kept_and_rolled_back() {
     assert_eq!(versions(&third), ["1.1.0", "1.2.0"]);
     assert_eq!(served(&c, name).await.0, "1.2.0");
 
-    // Rollback flips back to 1.1.0 with nothing uploaded.
+    // Rollback flips back to 1.1.0 with nothing uploaded: with the bucket versioned,
+    // every write would leave a version; only the copied entry file does.
+    c.s3.put_bucket_versioning()
+        .bucket(format!("{name}-site"))
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let before = written(&c, name).await;
     let rollback = run(dir, &["rollback", "stack.yaml", "--auto-approve"]);
     assert_ok(&rollback, "rollback");
     assert!(
@@ -256,7 +268,126 @@ async fn a_release_is_uploaded_once_flipped_kept_and_rolled_back() {
     for object in third.iter().filter(|(k, _, _)| k.starts_with("releases/")) {
         assert!(after.contains(object), "{object:?} was rewritten");
     }
+    let mut new = written(&c, name).await;
+    new.retain(|w| !before.contains(w));
+    assert_eq!(
+        new.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["index.html"]
+    );
     assert_eq!(served(&c, name).await.0, "1.1.0");
+}
+
+/// Every (key, version id) written to the site's bucket since it was versioned.
+async fn written(c: &Clients, name: &str) -> Vec<(String, String)> {
+    let listed =
+        c.s3.list_object_versions()
+            .bucket(format!("{name}-site"))
+            .send()
+            .await
+            .unwrap();
+    listed
+        .versions()
+        .iter()
+        .map(|v| {
+            (
+                v.key().unwrap().to_owned(),
+                v.version_id().unwrap_or("null").to_owned(),
+            )
+        })
+        .filter(|(_, id)| id != "null")
+        .collect()
+}
+
+/// The site's release records in the state bucket.
+async fn records(c: &Clients, name: &str) -> Vec<String> {
+    let listed =
+        c.s3.list_objects_v2()
+            .bucket(format!("{name}-state"))
+            .prefix(format!("rollstack/{name}/default/sites/"))
+            .send()
+            .await
+            .unwrap();
+    listed
+        .contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_spares_recent_applies_and_destroy_deletes_only_what_rollstack_wrote() {
+    let name = "site-keep";
+    let (c, dir) = setup(name).await;
+    let dir = dir.path();
+    let all = ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"];
+    for version in all {
+        release(&c, name, version, &site(version, 1)).await;
+    }
+    let file = |version: &str| stack_file(name, version).replace("keep: 2", "keep: 3");
+    let deploy = |version: &str| {
+        std::fs::write(dir.join("stack.yaml"), file(version)).unwrap();
+        apply(dir);
+    };
+    for version in &all[..3] {
+        deploy(version);
+    }
+    // Apply 4 goes back to the release of apply 1.
+    let rollback = run(
+        dir,
+        &["rollback", "stack.yaml", "--to", "1", "--auto-approve"],
+    );
+    assert_ok(&rollback, "rollback");
+    assert_eq!(served(&c, name).await.0, "1.0.0");
+    assert_ok(&run(dir, &["unfreeze", "stack.yaml"]), "unfreeze");
+    deploy("1.3.0");
+    assert_eq!(
+        versions(&objects(&c, name).await),
+        ["1.0.0", "1.2.0", "1.3.0"]
+    );
+    // The last three applies (4, 5 and this one) served 1.0.0, 1.3.0 and 1.4.0: the
+    // newer 1.2.0 goes, 1.0.0 stays for `rollback --to 4`.
+    std::fs::write(dir.join("stack.yaml"), file("1.4.0")).unwrap();
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    assert!(
+        text.contains("- delete release 1.2.0 (beyond `keep`)"),
+        "{text}"
+    );
+    assert!(!text.contains("release 1.0.0"), "{text}");
+    apply(dir);
+    assert_eq!(
+        versions(&objects(&c, name).await),
+        ["1.0.0", "1.3.0", "1.4.0"]
+    );
+
+    // A site the file no longer has: what rollstack wrote is deleted, nothing else.
+    for key in ["favicon.ico", "other/readme.txt"] {
+        c.s3.put_object()
+            .bucket(format!("{name}-site"))
+            .key(key)
+            .body(b"not rollstack's".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let without = file("1.4.0");
+    let without = &without[..without.find("sites:").unwrap()];
+    std::fs::write(dir.join("stack.yaml"), without).unwrap();
+    let text = stdout(&run(dir, &["plan", "stack.yaml"]));
+    insta::assert_snapshot!("site_removed_plan", text);
+    std::fs::write(dir.join("stack.yaml"), file("1.4.0")).unwrap();
+    let destroyed = run(dir, &["destroy", "stack.yaml", "--auto-approve"]);
+    assert_ok(&destroyed, "destroy");
+    let left: Vec<String> = objects(&c, name)
+        .await
+        .into_iter()
+        .map(|(k, _, _)| k)
+        .collect();
+    assert_eq!(left, ["favicon.ico", "other/readme.txt"]);
+    assert_eq!(records(&c, name).await, Vec::<String>::new());
+    // Nothing is left to do: a second destroy writes nothing.
+    let again = run(dir, &["destroy", "stack.yaml", "--auto-approve"]);
+    assert_ok(&again, "destroy again");
+    assert!(stdout(&again).contains("No changes"), "{}", stdout(&again));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -35,6 +35,18 @@ pub async fn apply(
     if action == Action::NoOp {
         return NodeOutcome::Done("in sync".to_owned());
     }
+    if action == Action::Delete {
+        return match remove(executor, name, change).await {
+            Ok(done) => {
+                executor.progress.line(&address, &done);
+                NodeOutcome::Done(done)
+            }
+            Err(why) => {
+                executor.progress.line(&address, "failed");
+                NodeOutcome::Failed(why)
+            }
+        };
+    }
     match deploy(executor, name, change).await {
         Ok(Deployed::Serving(done)) => {
             executor.progress.line(&address, &done);
@@ -97,7 +109,14 @@ async fn deploy(
         .collect();
     let release = format!("{}@{}", site.app, change.to);
     let written = upload(executor, &address, (&bucket, &release), &missing, &rules).await?;
-    crate::state::sites::record(&executor.aws, stack, name, &change.to, list.clone()).await?;
+    crate::state::sites::record(
+        &executor.aws,
+        stack,
+        (name, &bucket),
+        &change.to,
+        list.clone(),
+    )
+    .await?;
     flip(executor, site, (&bucket, &change.to), &list, &rules).await?;
     if let Some(fired) = bake(executor, &address, site).await? {
         let previous = change.from.as_deref().and_then(|from| {
@@ -117,19 +136,56 @@ async fn deploy(
         flip(executor, site, (&bucket, from), &files, &rules).await?;
         return Ok(Deployed::FlippedBack(fired));
     }
-    for version in &change.delete {
-        let (keys, _) = executor
-            .aws
-            .site_keys(&bucket, &release_prefix(version), false)
-            .await?;
-        executor.aws.delete_site_keys(&bucket, &keys).await?;
-        crate::state::sites::forget(&executor.aws, stack, name, version).await?;
-    }
+    delete_releases(executor, (name, &bucket), &change.delete).await?;
     let mut done = format!("serving {} {} ({} uploaded)", site.app, change.to, written);
     if !change.delete.is_empty() {
         done.push_str(&format!("; deleted {}", change.delete.join(", ")));
     }
     Ok(Deployed::Serving(done))
+}
+
+/// Deletes `versions` of site `name` from `bucket`: each one's files under
+/// `releases/{version}/`, then its record (so a delete cut short is planned again).
+async fn delete_releases(
+    executor: &Executor,
+    (name, bucket): (&str, &str),
+    versions: &[String],
+) -> Result<(), NodeError> {
+    for version in versions {
+        let prefix = release_prefix(version);
+        let (keys, _) = match executor.aws.site_keys(bucket, &prefix, false).await {
+            Err(e) if e.is_no_such_bucket() => Default::default(),
+            listed => listed?,
+        };
+        executor.aws.delete_site_keys(bucket, &keys).await?;
+        crate::state::sites::forget(&executor.aws, &executor.stack, name, version).await?;
+    }
+    Ok(())
+}
+
+/// Deletes what rollstack wrote for a site the file no longer has: the entry files
+/// whose metadata still names one of its releases (one changed by hand since is left),
+/// then the releases and their records. Nothing is flipped.
+async fn remove(executor: &Executor, name: &str, change: &SiteChange) -> Result<String, NodeError> {
+    let bucket = &change.bucket;
+    let mut entries = Vec::new();
+    for path in &change.entry {
+        let found = match executor.aws.object_metadata(bucket, path).await {
+            Err(e) if e.is_no_such_bucket() => None,
+            found => found?,
+        };
+        let release = found.as_ref().and_then(|m| m.get(metadata::RELEASE));
+        if release.is_some_and(|r| change.delete.contains(r)) {
+            entries.push(path.clone());
+        }
+    }
+    executor.aws.delete_site_keys(bucket, &entries).await?;
+    delete_releases(executor, (name, bucket), &change.delete).await?;
+    Ok(format!(
+        "deleted {} and {} from {bucket}",
+        crate::diagnostic::plural(change.delete.len(), "release"),
+        crate::diagnostic::plural(entries.len(), "entry file"),
+    ))
 }
 
 /// The release's files, read again from its tarball: the ones the plan saw, or the

@@ -245,6 +245,12 @@ impl AwsError {
         }
     }
 
+    /// Whether the bucket asked about does not exist (a site's bucket deleted already
+    /// holds nothing to delete).
+    pub fn is_no_such_bucket(&self) -> bool {
+        self.code() == Some("NoSuchBucket")
+    }
+
     /// What to check next.
     pub fn hint(&self) -> String {
         match self {

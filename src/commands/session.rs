@@ -110,7 +110,6 @@ pub fn emptied(mut stack: Stack) -> (Stack, Vec<Edge>) {
     stack.security_groups.clear();
     stack.cloudformation.clear();
     stack.jobs.clear();
-    // A site's objects stay in its bucket (docs/sites.md).
     stack.sites.clear();
     let references = std::mem::take(&mut stack.references);
     (stack, references)

@@ -142,6 +142,8 @@ pub struct Observed {
     pub missing_images: Vec<MissingImage>,
     /// The static sites, as their buckets and records hold them.
     pub sites: Vec<site::LiveSite>,
+    /// The sites the file no longer has whose releases rollstack recorded.
+    pub removed_sites: Vec<site::RemovedSite>,
     /// Resources with a name the file wants but without this environment's ownership
     /// tags: never touched, reported as conflicts. Security groups only count in the
     /// stack's VPC, since their names are unique per VPC.

@@ -49,6 +49,9 @@ pub struct Query {
     pub publishes_in: Option<String>,
     /// The state bucket, when the stack has jobs: their recorded runs are listed there.
     pub job_bucket: Option<String>,
+    /// The state bucket, where the sites' file lists are recorded: read also when the
+    /// file has no sites, so that one it no longer has is deleted.
+    pub site_bucket: Option<String>,
 }
 
 impl Query {
@@ -127,6 +130,7 @@ impl Query {
                 .state_bucket
                 .clone()
                 .filter(|_| !stack.jobs.is_empty()),
+            site_bucket: stack.state_bucket.clone(),
         }
     }
 

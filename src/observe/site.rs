@@ -32,14 +32,13 @@ pub struct SiteQuery {
     pub distribution: Option<Interpolated>,
     /// The largest release unpacked, in bytes.
     pub max_size: u64,
-    /// Where the releases' file lists are (`state_keys::site_releases`), and in which
-    /// bucket.
-    pub records: (String, String),
+    /// How many releases are kept, and how many recent applies' releases are spared.
+    pub keep: u32,
 }
 
 /// The sites of `stack` to read.
 pub fn wanted(stack: &Stack) -> Vec<SiteQuery> {
-    let (Some(releases), Some(state)) = (&stack.releases_bucket, &stack.state_bucket) else {
+    let (Some(releases), Some(_)) = (&stack.releases_bucket, &stack.state_bucket) else {
         return Vec::new();
     };
     stack
@@ -58,10 +57,7 @@ pub fn wanted(stack: &Stack) -> Vec<SiteQuery> {
                 entry: site.flip.entry().to_vec(),
                 distribution,
                 max_size: site.max_size,
-                records: (
-                    state.clone(),
-                    super::state_keys::site_releases(&stack.name, &stack.environment.name, name),
-                ),
+                keep: site.keep,
             })
         })
         .collect()
@@ -96,6 +92,11 @@ pub fn file_list(files: &[crate::release::ArchiveFile]) -> BTreeMap<String, Site
 pub struct SiteRelease {
     /// The version.
     pub version: String,
+    /// The bucket it is uploaded to.
+    pub bucket: String,
+    /// The entry files a flip to it copies to the root (`flip: index`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<String>,
     /// When its upload completed (RFC 3339).
     pub uploaded_at: String,
     /// Its files by path.
@@ -140,6 +141,9 @@ pub struct LiveSite {
     pub present: BTreeSet<String>,
     /// The recorded file lists, by version, oldest upload first.
     pub releases: Vec<SiteRelease>,
+    /// The versions the site served in the last `keep` applies (their history
+    /// entries' models): never deleted, so `rollback --to` finds them.
+    pub pinned: BTreeSet<String>,
     /// The files of the version to serve, read from its tarball; `Err`: refused.
     pub archive: Result<BTreeMap<String, SiteFile>, String>,
 }
@@ -159,5 +163,48 @@ impl LiveSite {
     /// The recorded file list of `version`.
     pub fn release(&self, version: &str) -> Option<&SiteRelease> {
         self.releases.iter().find(|r| r.version == version)
+    }
+}
+
+/// A site the stack file no longer has, whose releases rollstack recorded: what it
+/// wrote there, all of it deleted (nothing is flipped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemovedSite {
+    /// The site's name.
+    pub name: String,
+    /// The bucket its newest recorded release is in.
+    pub bucket: String,
+    /// The recorded file lists, oldest upload first.
+    pub releases: Vec<SiteRelease>,
+    /// The versions with files under `releases/` (also an upload cut short).
+    pub uploaded: BTreeSet<String>,
+    /// The entry files at the root that rollstack copied there: their metadata names a
+    /// recorded release.
+    pub entries: BTreeSet<String>,
+}
+
+/// The version of the release site `site` served as of `model` (a history entry's):
+/// its app's version there.
+pub fn served_in(model: &serde_json::Value, site: &str) -> Option<String> {
+    let app = model.get("sites")?.get(site)?.get("app")?.as_str()?;
+    let version = model.get("apps")?.get(app)?.get("version")?.as_str()?;
+    Some(version.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_history_model_names_the_release_its_site_served() {
+        let model = serde_json::json!({
+            "apps": {"frontend": {"version": "1.2.0"}, "api": {"version": "9"}},
+            "sites": {"web": {"app": "frontend"}},
+        });
+        assert_eq!(served_in(&model, "web").as_deref(), Some("1.2.0"));
+        assert_eq!(served_in(&model, "docs"), None);
+        assert_eq!(served_in(&serde_json::Value::Null, "web"), None);
+        let no_app = serde_json::json!({"sites": {"web": {"app": "gone"}}, "apps": {}});
+        assert_eq!(served_in(&no_app, "web"), None);
     }
 }

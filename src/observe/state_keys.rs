@@ -44,15 +44,29 @@ pub fn jobs(stack: &str, env: &str) -> String {
     format!("{}jobs/", environment(stack, env))
 }
 
+/// `rollstack/{stack}/{env}/sites/`: the file lists of every site's uploaded releases,
+/// also of sites the stack file no longer has (whose objects are then deleted).
+pub fn sites(stack: &str, env: &str) -> String {
+    format!("{}sites/", environment(stack, env))
+}
+
 /// `rollstack/{stack}/{env}/sites/{site}/`: the file lists of a site's uploaded releases.
 pub fn site_releases(stack: &str, env: &str, site: &str) -> String {
-    format!("{}sites/{site}/", environment(stack, env))
+    format!("{}{site}/", sites(stack, env))
 }
 
 /// `rollstack/{stack}/{env}/sites/{site}/{version}.json`: the files of release `version`
 /// of a site, written once every one is uploaded.
 pub fn site_release(stack: &str, env: &str, site: &str, version: &str) -> String {
     format!("{}{version}.json", site_releases(stack, env, site))
+}
+
+/// The (site, version) of a [`site_release`] key listed under [`sites`] (`listed`
+/// without that prefix); `None` for any other object there.
+pub fn parse_site_release(listed: &str) -> Option<(String, String)> {
+    let (site, file) = listed.split_once('/')?;
+    let version = file.strip_suffix(".json")?;
+    (!version.is_empty() && !version.contains('/')).then(|| (site.to_owned(), version.to_owned()))
 }
 
 /// The runs of job `job` at key `key` (`jobs/{job}/{key}/`): each run's instance writes
@@ -104,5 +118,14 @@ mod tests {
             Some(("migrate".to_owned(), "k1".to_owned(), true))
         );
         assert_eq!(parse_job_record("migrate/k1/i-0abc.json"), None);
+        let release = site_release("shop", "prod", "web", "1.2.0");
+        assert_eq!(release, "rollstack/shop/prod/sites/web/1.2.0.json");
+        let listed = release.strip_prefix(&sites("shop", "prod")).unwrap();
+        assert_eq!(
+            parse_site_release(listed),
+            Some(("web".to_owned(), "1.2.0".to_owned()))
+        );
+        assert_eq!(parse_site_release("web/1.2.0/x.json"), None);
+        assert_eq!(parse_site_release("web/notes.txt"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! A static site's change: the release uploaded (once) and flipped to, and the old
 //! releases deleted after.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -52,20 +52,27 @@ pub fn files_digest(files: &BTreeMap<String, SiteFile>) -> String {
 }
 
 /// The releases to delete once `to` is served (after `from`), keeping `keep` in all:
-/// `to`, `from` and the newest others. `recorded` are the versions with a file list,
-/// oldest upload first; `uploaded`, every version with files in the bucket (one without
-/// a list, an upload cut short, counts as the oldest).
+/// `to`, `from`, the `pinned` ones (served by the last applies, which `rollback --to`
+/// goes back to) and the newest others; more when those alone are more. `recorded` are
+/// the versions with a file list, oldest upload first; `uploaded`, every version with
+/// files in the bucket (one without a list, an upload cut short, counts as the oldest).
 pub fn beyond_keep(
-    recorded: &[String],
-    uploaded: &[String],
+    (recorded, uploaded): (&[String], &[String]),
     keep: u32,
     to: &str,
     from: Option<&str>,
+    pinned: &BTreeSet<String>,
 ) -> Vec<String> {
     let mut newest_first: Vec<&String> = recorded.iter().rev().collect();
     newest_first.extend(uploaded.iter().filter(|v| !recorded.contains(v)));
     let mut kept: Vec<&str> = vec![to];
     kept.extend(from.filter(|f| *f != to));
+    kept.extend(
+        pinned
+            .iter()
+            .map(String::as_str)
+            .filter(|p| *p != to && Some(*p) != from),
+    );
     for version in &newest_first {
         if kept.len() >= keep as usize {
             break;
@@ -91,7 +98,7 @@ mod tests {
     #[test]
     fn the_served_the_previous_and_the_newest_are_kept() {
         let v = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        // (recorded oldest first, uploaded, keep, to, from, deleted)
+        // (recorded oldest first, uploaded, keep, to, from, pinned, deleted)
         type Case<'a> = (
             &'a [&'a str],
             &'a [&'a str],
@@ -99,33 +106,14 @@ mod tests {
             &'a str,
             Option<&'a str>,
             &'a [&'a str],
+            &'a [&'a str],
         );
+        let all = ["1.0.0", "1.1.0", "1.2.0"];
         let cases: &[Case<'_>] = &[
-            (
-                &["1.0.0", "1.1.0", "1.2.0"],
-                &["1.0.0", "1.1.0", "1.2.0"],
-                2,
-                "1.2.0",
-                Some("1.1.0"),
-                &["1.0.0"],
-            ),
-            (
-                &["1.0.0", "1.1.0", "1.2.0"],
-                &["1.0.0", "1.1.0", "1.2.0"],
-                5,
-                "1.2.0",
-                Some("1.1.0"),
-                &[],
-            ),
+            (&all, &all, 2, "1.2.0", Some("1.1.0"), &[], &["1.0.0"]),
+            (&all, &all, 5, "1.2.0", Some("1.1.0"), &[], &[]),
             // A rollback keeps the one it leaves, and the one it goes back to.
-            (
-                &["1.0.0", "1.1.0", "1.2.0"],
-                &["1.0.0", "1.1.0", "1.2.0"],
-                2,
-                "1.0.0",
-                Some("1.2.0"),
-                &["1.1.0"],
-            ),
+            (&all, &all, 2, "1.0.0", Some("1.2.0"), &[], &["1.1.0"]),
             // An upload cut short (no file list) goes first.
             (
                 &["0.8.0", "1.0.0", "1.1.0"],
@@ -133,14 +121,28 @@ mod tests {
                 3,
                 "1.1.0",
                 Some("1.0.0"),
+                &[],
                 &["0.9.0"],
             ),
-            (&["1.0.0"], &["1.0.0"], 2, "1.0.0", None, &[]),
-            (&[], &[], 2, "1.0.0", None, &[]),
+            // One a recent apply served stays, beyond `keep` if need be; the newest
+            // others fill what is left.
+            (&all, &all, 2, "1.2.0", Some("1.1.0"), &["1.0.0"], &[]),
+            (
+                &["0.9.0", "1.0.0", "1.1.0", "1.2.0"],
+                &["0.9.0", "1.0.0", "1.1.0", "1.2.0"],
+                3,
+                "1.2.0",
+                None,
+                &["0.9.0"],
+                &["1.0.0"],
+            ),
+            (&["1.0.0"], &["1.0.0"], 2, "1.0.0", None, &[], &[]),
+            (&[], &[], 2, "1.0.0", None, &[], &[]),
         ];
-        for (recorded, uploaded, keep, to, from, deleted) in cases {
+        for (recorded, uploaded, keep, to, from, pinned, deleted) in cases {
+            let pinned: BTreeSet<String> = v(pinned).into_iter().collect();
             assert_eq!(
-                beyond_keep(&v(recorded), &v(uploaded), *keep, to, *from),
+                beyond_keep((&v(recorded), &v(uploaded)), *keep, to, *from, &pinned),
                 v(deleted),
                 "{recorded:?} keep {keep} to {to}"
             );

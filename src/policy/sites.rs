@@ -99,9 +99,10 @@ pub(super) fn writes(stack: &Stack, arns: &Arns) -> Vec<Statement> {
                 .iter()
                 .map(|(b, _)| arns.s3(&format!("{b}/releases/*"))),
         ),
+        // Deleting them too: `destroy`, or a site removed from the file.
         Statement::new(
             "FlipSiteEntries",
-            ["s3:PutObject"],
+            ["s3:DeleteObject", "s3:PutObject"],
             buckets
                 .iter()
                 .flat_map(|(b, entry)| entry.iter().map(move |e| arns.s3(&format!("{b}/{e}")))),

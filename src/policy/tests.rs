@@ -318,7 +318,7 @@ fn sites_write_under_releases_and_the_entry_files() {
     );
     assert_eq!(releases.resource, [format!("{bucket}/releases/*")]);
     let flip = statement(&apply, "FlipSiteEntries");
-    assert_eq!(flip.action, ["s3:PutObject"]);
+    assert_eq!(flip.action, ["s3:DeleteObject", "s3:PutObject"]);
     assert_eq!(flip.resource, [format!("{bucket}/index.html")]);
 
     // A CloudFront flip: the distribution, no entry files.

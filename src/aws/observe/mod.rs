@@ -74,6 +74,7 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
             }
         },
     )?;
+    let (sites, removed_sites) = sites;
     let foreign = foreign_groups
         .into_iter()
         .filter(|g| own_vpc.is_none() || g.vpc.is_none() || g.vpc.as_deref() == own_vpc)
@@ -96,6 +97,7 @@ pub async fn observe(aws: &Aws, query: &Query) -> Result<Observed, AwsError> {
         container_images,
         missing_images,
         sites,
+        removed_sites,
         foreign,
         vpcs,
         target_groups,

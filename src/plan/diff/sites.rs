@@ -1,14 +1,14 @@
 //! Static sites: the release the entry files serve against the one the file names; a
 //! release whose tarball would write outside it, or whose recorded files differ, stops
-//! the plan.
+//! the plan. A site the file no longer has is deleted: what rollstack wrote for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Diffed, PlanError, fingerprint};
 use crate::diagnostic::plural;
 use crate::model::{Address, Flip, Site, Stack};
 use crate::observe::Observed;
-use crate::observe::site::{LiveSite, SiteFile};
+use crate::observe::site::{LiveSite, RemovedSite, SiteFile};
 use crate::plan::site::{SiteChange, beyond_keep, files_digest};
 use crate::plan::{Action, Change, Detail};
 use crate::template::KNOWN_AFTER_APPLY;
@@ -65,6 +65,7 @@ pub fn diff(stack: &Stack, observed: &Observed) -> Result<Vec<Diffed>, Vec<PlanE
         }
         out.push(one(name, site, version, live, files));
     }
+    out.extend(observed.removed_sites.iter().map(removed));
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -78,7 +79,7 @@ fn differing(a: &BTreeMap<String, SiteFile>, b: &BTreeMap<String, SiteFile>) -> 
         .chain(b.keys())
         .filter(|p| a.get(*p).map(|f| &f.sha256) != b.get(*p).map(|f| &f.sha256))
         .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
 }
@@ -103,7 +104,13 @@ fn one(
     let drift = drift(live, entry);
     let recorded: Vec<String> = live.releases.iter().map(|r| r.version.clone()).collect();
     let uploaded: Vec<String> = live.uploaded.iter().cloned().collect();
-    let delete = beyond_keep(&recorded, &uploaded, site.keep, version, from.as_deref());
+    let delete = beyond_keep(
+        (&recorded, &uploaded),
+        site.keep,
+        version,
+        from.as_deref(),
+        &live.pinned,
+    );
     // A flip CloudFront still deploys is flipped (and waited for) again.
     let in_sync = from.as_deref() == Some(version)
         && live.origin.as_ref().is_none_or(|o| o.deployed)
@@ -164,6 +171,49 @@ fn one(
             detail: Detail::Site(change),
         },
         drift,
+    }
+}
+
+/// A site the file no longer has: every release rollstack uploaded and the entry files
+/// it copied are deleted, and their records; nothing is flipped.
+fn removed(site: &RemovedSite) -> Diffed {
+    let recorded = site.releases.iter().map(|r| r.version.clone());
+    let delete: Vec<String> = recorded
+        .chain(site.uploaded.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let entry: Vec<String> = site.entries.iter().cloned().collect();
+    let change = SiteChange {
+        bucket: site.bucket.clone(),
+        entry,
+        delete,
+        ..SiteChange::default()
+    };
+    Diffed {
+        fingerprint: fingerprint(&[
+            &site.bucket,
+            &change.delete.join(","),
+            &change.entry.join(","),
+        ]),
+        change: Change {
+            address: Address::Site(site.name.clone()),
+            action: Action::Delete,
+            reason: format!(
+                "no longer in the stack file: deletes the {} rollstack wrote in `{}`, flips nothing",
+                [
+                    plural(change.delete.len(), "release"),
+                    plural(change.entry.len(), "entry file"),
+                ]
+                .into_iter()
+                .filter(|p| !p.starts_with("0 "))
+                .collect::<Vec<_>>()
+                .join(" and "),
+                site.bucket,
+            ),
+            detail: Detail::Site(change),
+        },
+        drift: Vec::new(),
     }
 }
 

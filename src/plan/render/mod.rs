@@ -132,13 +132,25 @@ pub fn detail_lines(change: &Change) -> Vec<String> {
         Detail::Group(g) => group_lines(&mut lines, change.action, g),
         Detail::CloudFormation(cfn) => cloudformation_lines(&mut lines, cfn),
         Detail::Job(job) => job_lines(&mut lines, job),
-        Detail::Site(site) => site_lines(&mut lines, site),
+        Detail::Site(site) => site_lines(&mut lines, change.action, site),
     }
     lines
 }
 
-fn site_lines(lines: &mut Vec<String>, site: &crate::plan::site::SiteChange) {
+fn site_lines(lines: &mut Vec<String>, action: Action, site: &crate::plan::site::SiteChange) {
     lines.push(format!("  bucket: {}", site.bucket));
+    if action == Action::Delete {
+        for path in &site.entry {
+            lines.push(format!("- delete entry file {path}"));
+        }
+        for version in &site.delete {
+            lines.push(format!(
+                "- delete release {version} ({})",
+                crate::model::site::release_prefix(version)
+            ));
+        }
+        return;
+    }
     let prefix = crate::model::site::release_prefix(&site.to);
     if site.upload == 0 {
         lines.push(format!("  {prefix}: uploaded already"));
@@ -459,7 +471,7 @@ pub fn headline(change: &Change) -> String {
         (Detail::Group(g), Action::Replace) => {
             format!("replace {}", plural(g.replace.len(), "instance"))
         }
-        (Detail::Site(s), _) => match &s.from {
+        (Detail::Site(s), action) if action != Action::Delete => match &s.from {
             Some(from) if from != &s.to => format!("{} {from} -> {}", s.app, s.to),
             _ => format!("{} {}", s.app, s.to),
         },
